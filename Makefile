@@ -1,0 +1,48 @@
+# weightspace — two commands on a fresh machine (Python >= 3.10 with venv):
+#
+#   make reproduce   set up .venv, then run the quick preset (offline, CPU, minutes):
+#                    tables in results/quick/, figures in figures/quick/
+#   make test        set up .venv, then run the test suite (what CI runs)
+#
+# More:  make full (the paper grid, config.yaml)   make dry-run   make slurm
+# TORCH chooses the PyTorch wheels, e.g.  make reproduce TORCH="torch torchvision"
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.14.1 torchvision==0.29.1
+CORES ?= all
+PYTEST_ARGS ?=
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.weightspace-installed
+
+.PHONY: setup reproduce full dry-run slurm test report clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e '.[test,slurm]'
+	@touch $@
+	@echo "environment ready in $(VENV)"
+
+reproduce: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile config/quick.yaml
+
+full: setup
+	$(BIN)/snakemake --cores $(CORES)
+
+dry-run: setup
+	$(BIN)/snakemake -n --cores $(CORES)
+
+slurm: setup
+	$(BIN)/snakemake --profile profiles/slurm
+
+report: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile config/quick.yaml --report results/quick/report.html
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf results/quick figures/quick .snakemake

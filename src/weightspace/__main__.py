@@ -1,0 +1,5 @@
+import sys
+
+from weightspace.cli import main
+
+sys.exit(main())

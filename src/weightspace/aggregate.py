@@ -1,0 +1,88 @@
+"""Per-seed run files -> tidy tables.
+
+``curves.csv``: one row per (cell, seed, evaluation step).
+``final.csv``: one row per (cell, seed), with the run's status and final numbers.
+
+Both carry the cell's identifying columns (experiment, cell, dataset, net,
+variant, reparam, the variant's options such as projection and d, and every
+swept hyperparameter), so later stages group by columns, never parse names.
+A diverged run stays in both tables with ``status = diverged``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from weightspace.errors import WeightspaceError
+from weightspace.io import read_json, write_dataframe
+
+__all__ = ["collect", "aggregate", "ID_COLUMNS"]
+
+ID_COLUMNS = ["experiment", "cell", "dataset", "net", "arch", "variant", "reparam"]
+
+
+def _cell_columns(summary: dict) -> dict:
+    cell = summary["config"]
+    variant = cell["variant"]
+    cols = {
+        "experiment": cell["experiment"],
+        "cell": cell["cell"],
+        "dataset": cell["dataset"],
+        "net": cell["net"]["name"],
+        "arch": cell["net"]["arch"],
+        "variant": variant["name"],
+        "reparam": variant["reparam"],
+    }
+    cols.update({k: v for k, v in variant.items() if k not in ("name", "reparam")})
+    cols.update({k: v for k, v in cell.get("swept", {}).items() if k not in cols})
+    cols["seed"] = summary["seed"]
+    cols["status"] = summary["status"]
+    cols["n_weights"] = summary["n_weights"]
+    cols["n_trainable"] = summary["n_trainable"]
+    # the dimension actually trained: d for a subspace, D for direct training
+    cols["dim"] = variant.get("d", summary["n_trainable"])
+    return cols
+
+
+def collect(summaries: Iterable[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read runs (paths of ``summary.json``, or of the seed folders) into (curves, final)."""
+    curve_parts, finals = [], []
+    for p in summaries:
+        p = Path(p)
+        if p.is_dir():
+            p = p / "summary.json"
+        if not p.exists():
+            raise WeightspaceError(f"run summary {p} is missing; re-run the training job that writes it")
+        s = read_json(p)
+        cols = _cell_columns(s)
+        metrics = pd.read_csv(p.with_name("metrics.csv"))
+        for k, v in reversed(list(cols.items())):
+            metrics.insert(0, k, [v] * len(metrics))
+        curve_parts.append(metrics)
+        final = dict(cols)
+        final.update({f"final_{k}": v for k, v in s["final"].items()})
+        final.update(
+            best_test_acc=s["best_test_acc"],
+            diverged_epoch=s["diverged_epoch"],
+            train_time_s=s["train_time_s"],
+            wall_time_s=s["wall_time_s"],
+            device=s["provenance"].get("device"),
+            dataset_checksum=s["dataset"]["checksum"],
+            code_version=s["provenance"].get("code_version"),
+        )
+        finals.append(final)
+    if not finals:
+        raise WeightspaceError("no runs to aggregate")
+    return pd.concat(curve_parts, ignore_index=True), pd.DataFrame(finals)
+
+
+def aggregate(summaries: Iterable[str | Path], out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``curves.csv`` and ``final.csv`` for the given runs into ``out_dir``."""
+    curves, final = collect(summaries)
+    out_dir = Path(out_dir)
+    write_dataframe(out_dir / "curves.csv", curves)
+    write_dataframe(out_dir / "final.csv", final)
+    return out_dir / "curves.csv", out_dir / "final.csv"

@@ -1,0 +1,418 @@
+"""Datasets as normalized tensors on the device, with a checksum of their source.
+
+Every loader returns a :class:`Dataset` whose tensors are ready to index:
+``x`` is ``(N, C, *spatial)`` float32 standardized with the training set's
+per-channel mean and std, ``y`` is ``(N,)`` int64 class labels. The training
+loop never touches a DataLoader: it indexes these tensors with random
+permutations.
+
+Sources
+-------
+``mnist``, ``fashion_mnist``
+    torchvision's IDX files under ``<data_dir>/MNIST/raw`` and
+    ``<data_dir>/FashionMNIST/raw``, gzipped or not. Missing files are
+    downloaded by torchvision when ``download`` is allowed; otherwise the error
+    lists the files expected and where. Contents are checked against the
+    published MD5 sums of the uncompressed files.
+``cifar10``
+    torchvision's python batches under ``<data_dir>/cifar-10-batches-py``
+    (or the archive ``cifar-10-python.tar.gz`` in ``<data_dir>``).
+``digits``
+    scikit-learn's bundled 8x8 digits (1797 images), a fixed 80/20 split.
+``mnist1d``, ``mnist1d_shuffled``
+    generated offline with the ``mnist1d`` package's ``make_dataset`` (4000
+    train / 1000 test sequences of length 40); the shuffled variant applies
+    one fixed permutation to the 40 positions, destroying spatial locality.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from weightspace.errors import DataError
+from weightspace.io import atomic_write, file_lock
+
+__all__ = ["Dataset", "DATASETS", "load", "resolve_data_dir", "INPUT_SHAPES", "N_CLASSES"]
+
+DATASETS = ("mnist", "fashion_mnist", "cifar10", "digits", "mnist1d", "mnist1d_shuffled")
+
+#: Input shape (C, *spatial) and number of classes of each dataset, known without loading it.
+INPUT_SHAPES: dict[str, tuple[int, ...]] = {
+    "mnist": (1, 28, 28),
+    "fashion_mnist": (1, 28, 28),
+    "cifar10": (3, 32, 32),
+    "digits": (1, 8, 8),
+    "mnist1d": (1, 40),
+    "mnist1d_shuffled": (1, 40),
+}
+N_CLASSES: dict[str, int] = {name: 10 for name in DATASETS}
+
+# MD5 of the *uncompressed* IDX files (robust to re-gzipping).
+_IDX_FILES: dict[str, tuple[str, dict[str, str]]] = {
+    "mnist": (
+        "MNIST",
+        {
+            "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+            "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+            "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+            "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+        },
+    ),
+    "fashion_mnist": (
+        "FashionMNIST",
+        {
+            "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+            "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+            "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+            "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
+        },
+    ),
+}
+
+_CIFAR_FOLDER = "cifar-10-batches-py"
+
+
+@dataclass
+class Dataset:
+    """A dataset as tensors, ready for batched training.
+
+    Attributes:
+        name: dataset name (one of :data:`DATASETS`).
+        x_train: (N, C, *spatial) float32, standardized.
+        y_train: (N,) int64 labels.
+        x_test: (M, C, *spatial) float32, standardized like ``x_train``.
+        y_test: (M,) int64 labels.
+        n_classes: number of classes.
+        checksum: sha256 of the source arrays (before normalization).
+        source: where the data came from (files or generator).
+    """
+
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    n_classes: int
+    checksum: str
+    source: str
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def device(self) -> torch.device:
+        return self.x_train.device
+
+    def to(self, device: torch.device | str) -> "Dataset":
+        return Dataset(
+            self.name,
+            self.x_train.to(device),
+            self.y_train.to(device),
+            self.x_test.to(device),
+            self.y_test.to(device),
+            self.n_classes,
+            self.checksum,
+            self.source,
+        )
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The data directory: the argument, else ``$WEIGHTSPACE_DATA``, else ``./data``."""
+    if data_dir is None:
+        data_dir = os.environ.get("WEIGHTSPACE_DATA", "data")
+    return Path(data_dir).expanduser()
+
+
+def load(
+    name: str,
+    data_dir: str | os.PathLike | None = None,
+    device: torch.device | str = "cpu",
+    download: bool = True,
+    verify: bool = True,
+) -> Dataset:
+    """Load dataset ``name`` as normalized tensors on ``device``.
+
+    Args:
+        name: one of :data:`DATASETS`.
+        data_dir: where files are read from (and downloaded to); see :func:`resolve_data_dir`.
+        device: where the tensors go.
+        download: allow torchvision to download missing files.
+        verify: check file contents against the published checksums.
+
+    Raises:
+        DataError: unknown name; files missing (with the list of expected
+            paths), corrupted or truncated (naming the file and checksum).
+    """
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    root = resolve_data_dir(data_dir)
+    if name in _IDX_FILES:
+        raw = _load_idx(name, root, download, verify)
+    elif name == "cifar10":
+        raw = _load_cifar10(root, download, verify)
+    elif name == "digits":
+        raw = _load_digits()
+    else:
+        raw = _load_mnist1d(root, shuffled=name == "mnist1d_shuffled")
+    return _finish(name, *raw).to(device)
+
+
+# ----------------------------------------------------------------------------------------------
+# normalization and checksums
+
+
+def _finish(name, xtr, ytr, xte, yte, source) -> Dataset:
+    """Arrays (uint8 or float) -> standardized float32 tensors plus a checksum."""
+    h = hashlib.sha256()
+    for a in (xtr, ytr, xte, yte):
+        a = np.ascontiguousarray(a)
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(a.tobytes())
+    scale = 255.0 if xtr.dtype == np.uint8 else 1.0
+    xtr_t = torch.from_numpy(np.asarray(xtr, dtype=np.float32)) / scale
+    xte_t = torch.from_numpy(np.asarray(xte, dtype=np.float32)) / scale
+    dims = [0] + list(range(2, xtr_t.ndim))  # all but the channel dimension
+    mean = xtr_t.mean(dim=dims, keepdim=True)
+    std = xtr_t.std(dim=dims, keepdim=True).clamp_min(1e-8)
+    return Dataset(
+        name=name,
+        x_train=((xtr_t - mean) / std).contiguous(),
+        y_train=torch.as_tensor(np.asarray(ytr), dtype=torch.int64),
+        x_test=((xte_t - mean) / std).contiguous(),
+        y_test=torch.as_tensor(np.asarray(yte), dtype=torch.int64),
+        n_classes=N_CLASSES[name],
+        checksum="sha256:" + h.hexdigest(),
+        source=source,
+    )
+
+
+def _md5(path: Path) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# ----------------------------------------------------------------------------------------------
+# MNIST and Fashion-MNIST (torchvision IDX files)
+
+
+def _load_idx(name: str, root: Path, download: bool, verify: bool):
+    import torchvision
+
+    folder, files = _IDX_FILES[name]
+    cls = torchvision.datasets.MNIST if name == "mnist" else torchvision.datasets.FashionMNIST
+    read_root = _materialize_idx(name, root, download)
+    raw = read_root / folder / "raw"
+    if verify:
+        for stem, md5 in files.items():
+            actual = _md5(raw / stem)
+            if actual != md5:
+                raise DataError(
+                    f"{raw / stem} is corrupted or truncated: md5 {actual}, expected {md5}. "
+                    f"Delete it (and {stem}.gz beside it) and re-run to download it again, "
+                    f"or replace it with the original file."
+                )
+    try:
+        train = cls(str(read_root), train=True, download=False)
+        test = cls(str(read_root), train=False, download=False)
+    except Exception as e:  # torchvision's parser asserts on malformed files
+        raise DataError(f"could not read the {name} files in {raw}: {e!r}") from e
+    return (
+        train.data.numpy()[:, None],
+        train.targets.numpy(),
+        test.data.numpy()[:, None],
+        test.targets.numpy(),
+        str(raw),
+    )
+
+
+def _missing_message(name: str, root: Path, expected: list[Path], cause: str) -> str:
+    listing = "\n".join(f"  {p}   (or {p.name}.gz)" for p in expected)
+    return (
+        f"dataset {name!r}: files missing under {root}:\n{listing}\n{cause}\n"
+        f"Download them (torchvision does this when the network is reachable and "
+        f"download is allowed), or place the standard files there by hand; "
+        f"the data directory is set by --data-dir, $WEIGHTSPACE_DATA or `data_dir` in the config."
+    )
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("WEIGHTSPACE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "weightspace"
+    )
+    return Path(base)
+
+
+def _materialize_idx(name: str, root: Path, download: bool) -> Path:
+    """Make sure uncompressed IDX files exist; return the root torchvision reads from.
+
+    ``.gz`` files are decompressed beside themselves, or into the cache
+    directory when their folder is read-only. Missing files are downloaded by
+    torchvision when allowed.
+    """
+    import torchvision
+
+    folder, files = _IDX_FILES[name]
+    raw = root / folder / "raw"
+    absent = [s for s in files if not (raw / s).exists() and not (raw / f"{s}.gz").exists()]
+    if absent:
+        expected = [raw / s for s in absent]
+        if not download:
+            raise DataError(_missing_message(name, root, expected, "Downloads are disabled."))
+        cls = torchvision.datasets.MNIST if name == "mnist" else torchvision.datasets.FashionMNIST
+        try:
+            with file_lock(root / f".{folder}.download"):
+                cls(str(root), train=True, download=True)
+        except Exception as e:
+            raise DataError(
+                _missing_message(name, root, expected, f"The download failed: {str(e).strip()[:500]}")
+            ) from e
+    if all((raw / s).exists() for s in files):
+        return root
+    out_root = root if os.access(raw, os.W_OK) else _cache_root()
+    out_raw = out_root / folder / "raw"
+    out_raw.mkdir(parents=True, exist_ok=True)
+    with file_lock(out_raw / ".extract"):
+        for stem in files:
+            dst = out_raw / stem
+            if dst.exists():
+                continue
+            src = raw / stem
+            if src.exists():
+                shutil.copyfile(src, dst)
+                continue
+            gz = raw / f"{stem}.gz"
+            try:
+                with gzip.open(gz, "rb") as fin, atomic_write(dst, "wb") as fout:
+                    shutil.copyfileobj(fin, fout, 1 << 20)
+            except (OSError, EOFError) as e:
+                raise DataError(
+                    f"{gz} is corrupted or truncated ({e}). Delete it and re-run to download it "
+                    f"again, or replace it with the original file."
+                ) from e
+    return out_root
+
+
+# ----------------------------------------------------------------------------------------------
+# CIFAR-10 (torchvision python batches)
+
+
+def _cifar10_class():
+    import torchvision
+
+    class _CIFAR10(torchvision.datasets.CIFAR10):
+        """torchvision's reader; integrity is checked by :func:`_load_cifar10` instead."""
+
+        meta = {**torchvision.datasets.CIFAR10.meta, "md5": None}  # presence only
+
+        def _check_integrity(self) -> bool:
+            return True
+
+    return _CIFAR10
+
+
+def _load_cifar10(root: Path, download: bool, verify: bool):
+    import torchvision
+
+    base = torchvision.datasets.CIFAR10
+    folder = root / _CIFAR_FOLDER
+    entries = base.train_list + base.test_list + [[base.meta["filename"], base.meta["md5"]]]
+    absent = [folder / f for f, _ in entries if not (folder / f).exists()]
+    if absent:
+        if not download and not (root / base.filename).exists():
+            raise DataError(
+                f"dataset 'cifar10': files missing under {folder}:\n"
+                + "\n".join(f"  {p}" for p in absent)
+                + f"\nDownloads are disabled. Place the python batches there (or the archive "
+                f"{root / base.filename}), or allow downloads."
+            )
+        try:
+            with file_lock(root / ".cifar10.download"):
+                base(str(root), train=True, download=True)
+        except Exception as e:
+            raise DataError(
+                f"dataset 'cifar10': files missing under {folder} and the download failed "
+                f"({str(e).strip()[:300]}). Place the python batches there, or the archive "
+                f"{root / base.filename}."
+            ) from e
+    if verify:
+        for fname, md5 in entries:
+            actual = _md5(folder / fname)
+            if actual != md5:
+                raise DataError(
+                    f"{folder / fname} is corrupted, truncated or not the original CIFAR-10 file: "
+                    f"md5 {actual}, expected {md5}. Delete it and re-run to download it again "
+                    f"(or set verify_data: false for a deliberately modified copy)."
+                )
+    cls = _cifar10_class()
+    try:
+        train = cls(str(root), train=True, download=False)
+        test = cls(str(root), train=False, download=False)
+    except Exception as e:
+        raise DataError(f"could not read the CIFAR-10 batches in {folder}: {e!r}") from e
+    return (
+        train.data.transpose(0, 3, 1, 2),
+        np.asarray(train.targets),
+        test.data.transpose(0, 3, 1, 2),
+        np.asarray(test.targets),
+        str(folder),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# bundled / generated datasets
+
+
+def _load_digits():
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.images * (255.0 / 16.0)).round().astype(np.uint8)[:, None]  # (1797, 1, 8, 8)
+    y = d.target.astype(np.int64)
+    perm = np.random.RandomState(0).permutation(len(y))
+    n_test = 360
+    te, tr = perm[:n_test], perm[n_test:]
+    return x[tr], y[tr], x[te], y[te], "sklearn.datasets.load_digits (split: RandomState(0), 360 test)"
+
+
+def _load_mnist1d(root: Path, shuffled: bool):
+    """MNIST-1D from the package's generator (default arguments, seed 42), cached as .npz."""
+    import mnist1d
+    from mnist1d.data import get_dataset_args
+
+    args = get_dataset_args()
+    args.shuffle_seq = shuffled
+    version = getattr(mnist1d, "__version__", "0")
+    path = root / "mnist1d" / f"mnist1d{'_shuffled' if shuffled else ''}-seed{args.seed}-v{version}.npz"
+    if not path.exists():
+        with file_lock(path):
+            if not path.exists():
+                from mnist1d.data import make_dataset
+
+                state = np.random.get_state()  # make_dataset reseeds numpy's global RNG
+                try:
+                    d = make_dataset(args)
+                finally:
+                    np.random.set_state(state)
+                with atomic_write(path, "wb") as f:
+                    np.savez(f, x=d["x"], y=d["y"], x_test=d["x_test"], y_test=d["y_test"])
+    with np.load(path) as d:
+        x, y, xt, yt = d["x"], d["y"], d["x_test"], d["y_test"]
+    return (
+        x[:, None].astype(np.float32),
+        y.astype(np.int64),
+        xt[:, None].astype(np.float32),
+        yt.astype(np.int64),
+        f"mnist1d.make_dataset (shuffle_seq={shuffled}, seed={args.seed})",
+    )

@@ -1,0 +1,144 @@
+"""Files that are either complete or absent, locks, and provenance records.
+
+Every output of the pipeline goes through :func:`atomic_write`: the bytes are
+written to a temporary file in the destination folder, flushed to disk and
+renamed over the destination. A job killed half-way leaves at most a stray
+``.tmp-*`` file, never a truncated file with the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from filelock import FileLock
+
+__all__ = [
+    "atomic_write",
+    "write_json",
+    "read_json",
+    "write_text",
+    "write_dataframe",
+    "file_lock",
+    "code_version",
+    "provenance",
+]
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[Any]:
+    """Open a temporary file beside ``path``; rename it to ``path`` on success.
+
+    On an exception the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    with atomic_write(path) as f:
+        f.write(text)
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    with atomic_write(path) as f:
+        json.dump(obj, f, indent=2, sort_keys=False, default=_json_default)
+        f.write("\n")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, Path):
+        return str(o)
+    if hasattr(o, "item"):  # numpy / torch scalars
+        return o.item()
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_dataframe(path: str | os.PathLike, df) -> None:
+    """Write a pandas DataFrame as CSV, atomically."""
+    with atomic_write(path) as f:
+        df.to_csv(f, index=False)
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike, timeout: float = -1) -> Iterator[None]:
+    """An inter-process lock on ``path + '.lock'`` (blocks until acquired)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock", timeout=timeout):
+        yield
+
+
+def code_version() -> str:
+    """``git describe`` of the checkout the package runs from, else the package version."""
+    from weightspace import __version__
+
+    root = Path(__file__).resolve().parents[2]
+    if (root / ".git").exists():
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(root), "describe", "--always", "--dirty", "--tags"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
+            )
+            return f"{__version__}+git.{out.stdout.strip()}"
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return __version__
+
+
+def provenance(device: Any = None) -> dict[str, Any]:
+    """Where and with what a result was produced."""
+    import torch
+
+    info: dict[str, Any] = {
+        "code_version": code_version(),
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "hostname": socket.gethostname(),
+    }
+    try:
+        import torchvision
+
+        info["torchvision"] = torchvision.__version__
+    except ImportError:  # pragma: no cover - torchvision is a hard dependency
+        pass
+    if device is not None:
+        device = torch.device(device)
+        info["device"] = str(device)
+        if device.type == "cuda":
+            info["device_name"] = torch.cuda.get_device_name(device)
+            info["cuda"] = torch.version.cuda
+        else:
+            info["device_name"] = platform.processor() or platform.machine()
+            info["cpu_threads"] = torch.get_num_threads()
+    return info

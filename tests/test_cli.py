@@ -1,0 +1,90 @@
+"""The command-line interface, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from conftest import REPO
+
+WS = [sys.executable, "-m", "weightspace"]
+
+
+def ws(*args, cwd=None, timeout=300):
+    return subprocess.run([*WS, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+@pytest.mark.parametrize("command", ["train", "aggregate", "plot", "validate", "cells", "data"])
+def test_every_command_has_help(command):
+    out = ws(command, "--help")
+    assert out.returncode == 0
+    assert "usage: weightspace " + command in out.stdout
+
+
+def test_validate_reports_the_grid():
+    out = ws("validate", str(REPO / "config.yaml"), str(REPO / "config" / "quick.yaml"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("config OK: 1 enabled experiment(s)")
+
+
+def test_validate_bad_config_exits_2_with_message(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: {optimizer: rmsprop}\n")
+    out = ws("validate", str(REPO / "config.yaml"), str(bad))
+    assert out.returncode == 2
+    assert "train.optimizer: 'rmsprop' is not allowed; choose one of: adam, sgd" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_train_aggregate_plot_by_hand(tmp_path):
+    cell = {
+        "experiment": "e",
+        "cell": "digits__n__dense__d20",
+        "dataset": "digits",
+        "net": {"name": "n", "arch": "fc", "widths": [16]},
+        "variant": {"name": "dense", "reparam": "subspace", "projection": "dense", "d": 20},
+        "train": {"epochs": 1, "batch_size": 128, "lr": 0.01},
+        "swept": {"d": 20},
+    }
+    base = dict(cell, cell="digits__n__direct", variant={"name": "direct", "reparam": "direct"}, swept={})
+    runs = []
+    for c in (cell, base):
+        out_dir = tmp_path / "runs" / c["cell"]
+        r = ws("train", "--cell-json", json.dumps(c), "--seeds", "0", "1", "--out", str(out_dir), "--device", "cpu")
+        assert r.returncode == 0, r.stderr
+        assert "epoch   1.00" in r.stderr  # one progress line per evaluation when not on a terminal
+        runs += [str(out_dir / "seed-0"), str(out_dir / "seed-1")]
+    r = ws("aggregate", *runs, "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    final = pd.read_csv(tmp_path / "final.csv")
+    assert len(final) == 4 and set(final["dim"]) == {20, final["n_weights"].iloc[0]}
+    r = ws("plot", "curves", "--curves", str(tmp_path / "curves.csv"), "--dataset", "digits", "--net", "n",
+           "--variant", "dense", "--out", str(tmp_path / "fig.pdf"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "fig.pdf").exists() and (tmp_path / "fig.png").exists()
+
+
+def test_train_by_cell_name_from_config(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "seeds: 1\ntrain: {epochs: 1}\nnets: {n: {arch: fc, widths: [8]}}\n"
+        "experiments: {e: {family: subspace, datasets: [digits], nets: [n], variants: [{name: direct, reparam: direct}]}}\n"
+    )
+    r = ws("cells", str(cfg))
+    assert r.stdout.strip() == "e\tdigits__n__direct"
+    r = ws("train", "--config", str(cfg), "--cell", "digits__n__direct", "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "o" / "seed-0" / "summary.json").exists()
+    r = ws("train", "--config", str(cfg), "--cell", "nope")
+    assert r.returncode == 2 and "no cell 'nope'" in r.stderr
+
+
+def test_missing_dataset_is_a_clear_error(tmp_path):
+    r = ws("data", "mnist", "--data-dir", str(tmp_path), "--no-download")
+    assert r.returncode == 2
+    assert "files missing under" in r.stderr and "train-images-idx3-ubyte" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -1,0 +1,149 @@
+"""Dataset loaders on files written here in the real formats, and on the real MNIST files."""
+
+from __future__ import annotations
+
+import gzip
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import write_cifar10_like, write_mnist_like
+from weightspace import data
+from weightspace.errors import DataError
+
+
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize("name,folder", [("mnist", "MNIST"), ("fashion_mnist", "FashionMNIST")])
+def test_idx_loader_reads_files_written_in_the_idx_format(tmp_path, compress, name, folder):
+    arrays = write_mnist_like(tmp_path, folder, compress=compress)
+    ds = data.load(name, tmp_path, download=False, verify=False)
+    assert ds.x_train.shape == (64, 1, 28, 28) and ds.x_test.shape == (32, 1, 28, 28)
+    assert ds.x_train.dtype == torch.float32 and ds.y_train.dtype == torch.int64
+    assert ds.y_train.tolist() == arrays["train-labels-idx1-ubyte"].tolist()
+    assert ds.y_test.tolist() == arrays["t10k-labels-idx1-ubyte"].tolist()
+    # standardized with the training set's statistics: the pixel order is preserved
+    raw = torch.tensor(arrays["train-images-idx3-ubyte"], dtype=torch.float32) / 255
+    expected = (raw - raw.mean()) / raw.std()
+    torch.testing.assert_close(ds.x_train[:, 0], expected, atol=1e-4, rtol=1e-4)
+    assert ds.checksum.startswith("sha256:")
+    if compress:  # decompressed beside the .gz files
+        assert (tmp_path / folder / "raw" / "train-images-idx3-ubyte").exists()
+
+
+def test_gzip_and_plain_files_give_the_same_checksum(tmp_path):
+    write_mnist_like(tmp_path / "a", compress=False)
+    write_mnist_like(tmp_path / "b", compress=True)
+    a = data.load("mnist", tmp_path / "a", download=False, verify=False)
+    b = data.load("mnist", tmp_path / "b", download=False, verify=False)
+    assert a.checksum == b.checksum
+
+
+def test_read_only_folder_is_decompressed_into_the_cache(tmp_path, monkeypatch):
+    # tests may run as root, for whom chmod cannot make a folder read-only: report every folder as read-only
+    write_mnist_like(tmp_path / "src", compress=True)
+    monkeypatch.setenv("WEIGHTSPACE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(data.os, "access", lambda p, mode: False)
+    ds = data.load("mnist", tmp_path / "src", download=False, verify=False)
+    assert len(ds.x_test) == 32
+    assert (tmp_path / "cache" / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
+    assert not (tmp_path / "src" / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
+
+
+def test_missing_files_error_lists_expected_paths(tmp_path):
+    with pytest.raises(DataError) as e:
+        data.load("mnist", tmp_path, download=False)
+    msg = str(e.value)
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        assert str(tmp_path / "MNIST" / "raw" / stem) in msg
+    assert "Downloads are disabled" in msg and "WEIGHTSPACE_DATA" in msg
+
+
+def test_failed_download_names_the_files(tmp_path, monkeypatch):
+    """No network here: torchvision's real download fails, and the message says what to place where."""
+    import torchvision
+
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", ["http://127.0.0.1:9/"])
+    with pytest.raises(DataError) as e:
+        data.load("mnist", tmp_path, download=True)
+    assert "download failed" in str(e.value)
+    assert str(tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte") in str(e.value)
+
+
+def test_altered_file_fails_verification_naming_file_and_checksum(tmp_path):
+    write_mnist_like(tmp_path)
+    with pytest.raises(DataError) as e:
+        data.load("mnist", tmp_path, download=False, verify=True)
+    msg = str(e.value)
+    assert "train-images-idx3-ubyte" in msg and "6bbc9ace898e44ae57da46a324031adb" in msg
+
+
+def test_truncated_gzip_is_reported(tmp_path):
+    write_mnist_like(tmp_path, compress=True)
+    gz = tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte.gz"
+    gz.write_bytes(gz.read_bytes()[:200])
+    with pytest.raises(DataError, match="train-images-idx3-ubyte.gz is corrupted or truncated"):
+        data.load("mnist", tmp_path, download=False, verify=False)
+    assert not (tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
+
+
+def test_cifar10_loader_reads_python_batches(tmp_path):
+    batches = write_cifar10_like(tmp_path, per_batch=6)
+    ds = data.load("cifar10", tmp_path, download=False, verify=False)
+    assert ds.x_train.shape == (30, 3, 32, 32) and ds.x_test.shape == (6, 3, 32, 32)
+    assert ds.y_test.tolist() == batches["test_batch"][1]
+    # channel-first layout: pixel (c, h, w) of image 0 comes from data[0, c*1024 + h*32 + w]
+    raw0 = batches["data_batch_1"][0][0].reshape(3, 32, 32).astype(np.float32) / 255
+    x0 = ds.x_train[0].numpy()
+    # per-channel standardization preserves the order of values within a channel
+    for c in range(3):
+        assert np.array_equal(np.argsort(raw0[c].ravel(), kind="stable"), np.argsort(x0[c].ravel(), kind="stable"))
+    assert torch.allclose(ds.x_train.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5)
+
+
+def test_cifar10_verification_rejects_non_original_files(tmp_path):
+    write_cifar10_like(tmp_path)
+    with pytest.raises(DataError, match=r"data_batch_1 is corrupted.*expected c99cafc152244af753f735de768cd75f"):
+        data.load("cifar10", tmp_path, download=False, verify=True)
+
+
+def test_cifar10_missing(tmp_path):
+    with pytest.raises(DataError, match="cifar-10-batches-py"):
+        data.load("cifar10", tmp_path, download=False)
+
+
+def test_digits_and_mnist1d(tmp_path):
+    d = data.load("digits")
+    assert d.x_train.shape == (1437, 1, 8, 8) and d.x_test.shape == (360, 1, 8, 8)
+    assert set(d.y_train.unique().tolist()) == set(range(10))
+    m = data.load("mnist1d", tmp_path)
+    s = data.load("mnist1d_shuffled", tmp_path)
+    assert m.x_train.shape == (4000, 1, 40) and m.x_test.shape == (1000, 1, 40)
+    assert torch.equal(m.y_train, s.y_train)  # same examples, positions permuted
+    # a fixed permutation of positions: sorted values of each sequence agree
+    torch.testing.assert_close(m.x_train[:50].sort(-1).values, s.x_train[:50].sort(-1).values, atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(m.x_train[:50], s.x_train[:50])
+    assert (tmp_path / "mnist1d").exists()  # cached
+    assert data.load("mnist1d", tmp_path).checksum == m.checksum
+
+
+def test_unknown_dataset():
+    with pytest.raises(DataError, match="unknown dataset 'mnsit'"):
+        data.load("mnsit")
+
+
+def test_real_mnist_files_verify_and_load(real_data_dir):
+    ds = data.load("mnist", real_data_dir, download=False, verify=True)
+    assert ds.x_train.shape == (60000, 1, 28, 28) and ds.x_test.shape == (10000, 1, 28, 28)
+    assert np.bincount(ds.y_train.numpy()).tolist()[:3] == [5923, 6742, 5958]
+    fm = data.load("fashion_mnist", real_data_dir, download=False, verify=True)
+    assert fm.x_train.shape == (60000, 1, 28, 28)
+    assert np.bincount(fm.y_test.numpy()).tolist() == [1000] * 10
+    assert fm.checksum != ds.checksum
+
+
+def test_real_gzip_matches_verified_content(real_data_dir):
+    src = real_data_dir / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
+    with gzip.open(src) as f:
+        assert len(f.read()) == 10008

@@ -1,0 +1,17 @@
+# Datasets are fetched (or found) and verified once, before any training job,
+# on the submitting machine (compute nodes of a cluster often have no network).
+
+
+localrules:
+    prepare_data,
+
+
+rule prepare_data:
+    output:
+        RESULTS / "data" / "{dataset}.json",
+    log:
+        RESULTS / "logs" / "data" / "{dataset}.log",
+    params:
+        flags=data_flags(),
+    shell:
+        "{WS} data {wildcards.dataset} {params.flags} --stamp {output} > {log} 2>&1"

@@ -1,0 +1,26 @@
+# One job per cell; all of the cell's seeds train together as one batch.
+
+
+rule train:
+    input:
+        data=lambda w: RESULTS / "data" / f"{cell_of(w)['dataset']}.json",
+    output:
+        summaries=expand(RESULTS / "{{experiment}}" / "runs" / "{{cell}}" / "seed-{seed}" / "summary.json", seed=SEEDS),
+        metrics=expand(RESULTS / "{{experiment}}" / "runs" / "{{cell}}" / "seed-{seed}" / "metrics.csv", seed=SEEDS),
+    log:
+        RESULTS / "logs" / "train" / "{experiment}" / "{cell}.log",
+    params:
+        cell=lambda w: json.dumps(cell_of(w), sort_keys=True),
+        out=lambda w: RESULTS / w.experiment / "runs" / w.cell,
+        seeds=" ".join(map(str, SEEDS)),
+        data=data_flags(),
+        device=CONFIG["device"],
+        memory=CONFIG["memory_limit_gib"],
+    threads: 1
+    resources:
+        mem_mb=lambda w: 2048 + int(1024 * CONFIG["memory_limit_gib"]),
+        runtime=240,
+    shell:
+        "OMP_NUM_THREADS={threads} {WS} train --cell-json {params.cell:q} --seeds {params.seeds}"
+        " --out {params.out} {params.data} --device {params.device} --memory-limit-gib {params.memory}"
+        " --threads {threads} --no-progress 2>&1 | tee {log}"
