@@ -18,6 +18,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/stats.smk"
+include: "workflow/rules/bench.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -51,7 +51,12 @@ def test_dry_run_plans_the_full_paper_grid(tmp_path):
     datasets = {c["dataset"] for cs in cells.values() for c in cs.values()}
     assert counts["prepare_data"] == len(datasets) == 3  # mnist, fashion_mnist, cifar10: planned, not needed offline
     assert counts["aggregate"] == len(cells)
-    assert counts["plot_curves"] >= 1
+    pairs = {(c["dataset"], c["net"]["name"]) for cs in cells.values() for c in cs.values()}
+    subspace_variants = {v["name"] for v in config["experiments"]["subspace"]["variants"] if v["reparam"] == "subspace"}
+    assert counts["plot_curves"] == len(pairs) * len(subspace_variants) == 6 * 4
+    assert counts["plot_accuracy_vs_d"] == len(pairs) == 6
+    for rule in ("analyze", "table_dint", "table_accuracy", "bench_cost", "plot_cost"):
+        assert counts[rule] == 1, rule
 
 
 def test_invalid_config_stops_snakemake_with_the_message(tmp_path):
@@ -68,10 +73,16 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
     tiny = {
         "seeds": 2,
         "train": {"epochs": 2, "evals_per_epoch": 1},
-        "experiments": {"subspace": {"datasets": ["digits"], "variants": [
-            {"name": "direct", "reparam": "direct"},
-            {"name": "dense", "reparam": "subspace", "projection": "dense", "d": [10, 50]},
-        ]}},
+        "experiments": {"subspace": {
+            "datasets": ["digits"],
+            "variants": [
+                {"name": "direct", "reparam": "direct"},
+                {"name": "dense", "reparam": "subspace", "projection": "dense", "d": [10, 50]},
+            ],
+            "analysis": {"n_boot": 200},
+            "cost": {"dataset": "digits", "net": "small", "d": [10, 50], "projections": ["fastfood"],
+                     "steps": 2, "repeats": 1},
+        }},
     }
     (repo / "tiny.yaml").write_text(yaml.safe_dump(tiny))
     args = ["--cores", "2", "--configfile", "config/quick.yaml", "tiny.yaml"]
@@ -84,9 +95,16 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
     assert final.loc[final["variant"] == "direct", "final_test_acc"].min() > 0.5
     curves = pd.read_csv(res / "curves.csv")
     assert sorted(curves["step"].unique().tolist()) == [0, 22, 44]
-    png = repo / "figures" / "quick" / "subspace" / "curves__digits__small__dense.png"
-    pdf = png.with_suffix(".pdf")
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and pdf.read_bytes()[:5] == b"%PDF-"
+    figs = repo / "figures" / "quick" / "subspace"
+    for name in ("curves__digits__small__dense", "accuracy_vs_d__digits__small", "cost"):
+        png, pdf = figs / f"{name}.png", figs / f"{name}.pdf"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and pdf.read_bytes()[:5] == b"%PDF-", name
+    assert r"\begin{tabular}" in (figs / "dint90.tex").read_text()
+    assert r"\begin{tabular}" in (figs / "accuracy_by_d.tex").read_text()
+    dint = pd.read_csv(res / "dint90.csv")
+    assert list(dint["variant"]) == ["dense"] and dint["n_boot"].iloc[0] == 200
+    cost = pd.read_csv(res / "cost.csv")
+    assert set(cost["variant"]) == {"direct", "fastfood"}
     summary = (res / "runs" / "digits__small__dense__d10" / "seed-1" / "summary.json").read_text()
     for key in ("provenance", "torch", "checksum", "code_version", "wall_time_s", '"seed": 1'):
         assert key in summary

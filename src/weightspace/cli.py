@@ -87,11 +87,90 @@ def cmd_plot(args) -> None:
     from weightspace import plots
 
     if args.figure == "curves":
-        curves = pd.read_csv(args.curves)
-        paths = plots.curves_figure(curves, args.dataset, args.net, args.variant, args.out)
-    else:  # pragma: no cover - argparse restricts the choices
-        raise WeightspaceError(f"unknown figure {args.figure!r}")
+        paths = plots.curves_figure(pd.read_csv(args.curves), args.dataset, args.net, args.variant, args.out)
+    elif args.figure == "accuracy-vs-d":
+        paths = plots.accuracy_vs_d_figure(
+            pd.read_csv(args.by_dim), pd.read_csv(args.dint), args.dataset, args.net, args.out
+        )
+    else:
+        cost = pd.read_csv(args.cost)
+        title = ""
+        meta = Path(args.cost).with_suffix(".json")
+        if meta.exists():
+            from weightspace.io import read_json
+
+            m = read_json(meta)
+            p = m.get("provenance", {})
+            title = (
+                f"{m.get('dataset')} · {m.get('net', {}).get('name', '')}: {m.get('seeds')} seed(s), batch "
+                f"{m.get('batch_size')}, on {p.get('device_name', p.get('device', '?'))} "
+                f"(torch {p.get('torch', '?')}); bands: min-max of {m.get('repeats')} repeats"
+            )
+        paths = plots.cost_figure(cost, args.out, title)
     print("wrote " + ", ".join(map(str, paths)), file=sys.stderr)
+
+
+def cmd_analyze(args) -> None:
+    import pandas as pd
+
+    from weightspace.analysis import by_dim, dint90
+    from weightspace.io import write_dataframe
+
+    final = pd.read_csv(args.final)
+    out = Path(args.out)
+    write_dataframe(out / "by_dim.csv", by_dim(final))
+    write_dataframe(out / "dint90.csv", dint90(final, args.fraction, args.n_boot, args.random_state))
+    print(f"wrote {out / 'by_dim.csv'} and {out / 'dint90.csv'}", file=sys.stderr)
+
+
+def _parse_published(items: list[str] | None) -> dict:
+    out = {}
+    for item in items or []:
+        parts = item.split(":", 3)
+        if len(parts) < 3:
+            raise WeightspaceError(f"--published {item!r}: expected DATASET:NET:VALUE[:SOURCE]")
+        out[(parts[0], parts[1])] = (float(parts[2]), parts[3] if len(parts) > 3 else "")
+    return out
+
+
+def cmd_table(args) -> None:
+    import pandas as pd
+
+    from weightspace import tables
+
+    if args.table == "dint":
+        text = tables.dint_latex(pd.read_csv(args.input), _parse_published(args.published))
+    else:
+        text = tables.accuracy_latex(pd.read_csv(args.input))
+    tables.write_table(args.out, text)
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+def cmd_bench(args) -> None:
+    import pandas as pd
+
+    from weightspace.bench import cost_sweep
+    from weightspace.io import write_dataframe, write_json
+    from weightspace.runner import resolve_device
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    net_cfg = json.loads(args.net_json)
+    device = resolve_device(args.device)
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    records, prov = cost_sweep(
+        net_cfg, args.dataset, args.d, args.projections, args.seeds, args.batch_size, args.steps, args.repeats,
+        device, args.memory_limit_gib, log,
+    )
+    out = Path(args.out)
+    write_dataframe(out, pd.DataFrame(records))
+    write_json(out.with_suffix(".json"), {
+        "dataset": args.dataset, "net": net_cfg, "seeds": args.seeds, "batch_size": args.batch_size,
+        "steps": args.steps, "repeats": args.repeats, "provenance": prov,
+    })
+    print(f"wrote {out} and {out.with_suffix('.json')}", file=sys.stderr)
 
 
 def cmd_validate(args) -> None:
@@ -173,13 +252,56 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_aggregate)
 
     pl = sub.add_parser("plot", help="draw a figure (PDF + PNG)")
-    pl.add_argument("figure", choices=["curves"], help="curves: test accuracy and training loss per step, one curve per d")
-    pl.add_argument("--curves", required=True, help="curves.csv from `weightspace aggregate`")
-    pl.add_argument("--dataset", required=True)
-    pl.add_argument("--net", required=True)
-    pl.add_argument("--variant", required=True, help="the subspace variant (its d values become the curves)")
-    pl.add_argument("--out", required=True, help="output path; .pdf and .png are written")
+    figs = pl.add_subparsers(dest="figure", required=True, metavar="FIGURE")
+    f = figs.add_parser("curves", help="test accuracy and training loss per step, one curve per d")
+    f.add_argument("--curves", required=True, help="curves.csv from `weightspace aggregate`")
+    f.add_argument("--dataset", required=True)
+    f.add_argument("--net", required=True)
+    f.add_argument("--variant", required=True, help="the subspace variant (its d values become the curves)")
+    f.add_argument("--out", required=True, help="output path; .pdf and .png are written")
+    f = figs.add_parser("accuracy-vs-d", help="final test accuracy against d per projection, with d_int90")
+    f.add_argument("--by-dim", required=True, help="by_dim.csv from `weightspace analyze`")
+    f.add_argument("--dint", required=True, help="dint90.csv from `weightspace analyze`")
+    f.add_argument("--dataset", required=True)
+    f.add_argument("--net", required=True)
+    f.add_argument("--out", required=True, help="output path; .pdf and .png are written")
+    f = figs.add_parser("cost", help="time per step and memory against d, per projection")
+    f.add_argument("--cost", required=True, help="the CSV from `weightspace bench cost`")
+    f.add_argument("--out", required=True, help="output path; .pdf and .png are written")
     pl.set_defaults(func=cmd_plot)
+
+    an = sub.add_parser("analyze", help="final.csv -> by_dim.csv (accuracy per d) and dint90.csv")
+    an.add_argument("--final", required=True, help="final.csv from `weightspace aggregate`")
+    an.add_argument("--out", required=True, help="folder for by_dim.csv and dint90.csv")
+    an.add_argument("--fraction", type=float, default=0.9, help="fraction of the baseline to reach (default 0.9)")
+    an.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates (default 2000)")
+    an.add_argument("--random-state", type=int, default=0, help="seed of the bootstrap (default 0)")
+    an.set_defaults(func=cmd_analyze)
+
+    tb = sub.add_parser("table", help="LaTeX tables (booktabs)")
+    tb.add_argument("table", choices=["dint", "accuracy"], help="dint: d_int90 table; accuracy: accuracy per d")
+    tb.add_argument("--in", dest="input", required=True, help="dint90.csv (dint) or by_dim.csv (accuracy)")
+    tb.add_argument("--out", required=True, help="the .tex file")
+    tb.add_argument("--published", nargs="*", metavar="DATASET:NET:VALUE[:SOURCE]",
+                    help="published d_int90 values shown beside the measured ones")
+    tb.set_defaults(func=cmd_table)
+
+    be = sub.add_parser("bench", help="benchmarks")
+    bsub = be.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    bc = bsub.add_parser("cost", help="time per training step and memory of each projection vs d, and of direct training")
+    bc.add_argument("--dataset", default="mnist", help="input shape and classes come from it (no files are read)")
+    bc.add_argument("--net-json", default='{"name": "fc", "arch": "fc", "widths": [200, 200]}')
+    bc.add_argument("--d", type=int, nargs="+", default=[10, 100, 1000, 10000])
+    bc.add_argument("--projections", nargs="+", default=["dense", "sparse", "fastfood"])
+    bc.add_argument("--seeds", type=int, default=1, help="seeds batched per step")
+    bc.add_argument("--batch-size", type=int, default=256)
+    bc.add_argument("--steps", type=int, default=20, help="timed steps per repeat")
+    bc.add_argument("--repeats", type=int, default=5)
+    bc.add_argument("--device", default="auto")
+    bc.add_argument("--threads", type=int, help="CPU threads for torch")
+    bc.add_argument("--memory-limit-gib", type=float, default=16.0, help="skip combinations needing more")
+    bc.add_argument("--out", required=True, help="CSV of records; a .json with the machine is written beside it")
+    be.set_defaults(func=cmd_bench)
 
     v = sub.add_parser("validate", help="check a config (and presets) without running anything")
     v.add_argument("config", nargs="+", metavar="YAML", help="config file(s), later ones override earlier ones")

@@ -156,13 +156,43 @@ def _schema_errors(config: dict) -> list[str]:
 # validation
 
 
+def _resolve(node: dict, root: dict) -> dict:
+    while "$ref" in node:
+        node = root["$defs"][node["$ref"].split("/")[-1]]
+    return node
+
+
+def _fill(instance: Any, schema: dict, root: dict) -> Any:
+    """Insert the schema's ``default`` for every absent property of every object present."""
+    schema = _resolve(schema, root)
+    if isinstance(instance, dict):
+        out = dict(instance)
+        props = schema.get("properties", {})
+        for key, sub in props.items():
+            sub = _resolve(sub, root)
+            if key not in out and "default" in sub:
+                out[key] = copy.deepcopy(sub["default"])
+            if key in out:
+                out[key] = _fill(out[key], sub, root)
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            for key in out:
+                if key not in props:
+                    out[key] = _fill(out[key], extra, root)
+        return out
+    if isinstance(instance, list) and isinstance(schema.get("items"), dict):
+        return [_fill(x, schema["items"], root) for x in instance]
+    return instance
+
+
 def _defaults(config: dict) -> dict:
-    """Fill top-level defaults from the schema and training defaults from TrainConfig."""
+    """Fill defaults from the schema (also in each experiment's `analysis`), training defaults from TrainConfig."""
     schema = load_schema()
-    out = dict(config)
-    for key, prop in schema["properties"].items():
-        if "default" in prop and key not in out:
-            out[key] = copy.deepcopy(prop["default"])
+    out = copy.deepcopy(config)
+    for exp in out.get("experiments", {}).values():
+        if exp.get("family") == "subspace":
+            exp.setdefault("analysis", {})
+    out = _fill(out, schema, schema)
     defaults = {f: getattr(TrainConfig(), f) for f in TrainConfig.__dataclass_fields__}
     out["train"] = merge(defaults, out.get("train") or {})
     if isinstance(out["seeds"], int):
@@ -213,6 +243,14 @@ def _check_experiment(name: str, exp: dict, config: dict) -> list[str]:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         problems.append(f"{where}.variants: duplicate variant name(s) {', '.join(dupes)}; names must be unique")
+    cost = exp.get("cost")
+    if cost and cost["net"] not in config["nets"]:
+        problems.append(f"{where}.cost.net: unknown net {cost['net']!r}; defined nets: {', '.join(defined) or '(none)'}")
+    for i, pub in enumerate((exp.get("analysis") or {}).get("published", [])):
+        if pub["net"] not in exp["nets"] or pub["dataset"] not in exp["datasets"]:
+            problems.append(
+                f"{where}.analysis.published[{i}]: ({pub['dataset']}, {pub['net']}) is not a dataset x net of this experiment"
+            )
     if exp["family"] == "subspace" and not any(v["reparam"] == "direct" for v in exp["variants"]):
         problems.append(
             f"{where}.variants: a subspace experiment needs a variant with `reparam: direct` "

@@ -29,6 +29,7 @@ __all__ = [
     "write_dataframe",
     "file_lock",
     "code_version",
+    "cpu_name",
     "provenance",
 ]
 
@@ -115,6 +116,18 @@ def code_version() -> str:
     return __version__
 
 
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), else the machine type."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def provenance(device: Any = None) -> dict[str, Any]:
     """Where and with what a result was produced."""
     import torch
@@ -139,6 +152,6 @@ def provenance(device: Any = None) -> dict[str, Any]:
             info["device_name"] = torch.cuda.get_device_name(device)
             info["cuda"] = torch.version.cuda
         else:
-            info["device_name"] = platform.processor() or platform.machine()
+            info["device_name"] = cpu_name()
             info["cpu_threads"] = torch.get_num_threads()
     return info

@@ -13,12 +13,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from weightspace.errors import WeightspaceError  # noqa: E402
 from weightspace.io import atomic_write  # noqa: E402
 
-__all__ = ["save_figure", "curves_figure", "mean_band"]
+__all__ = ["save_figure", "curves_figure", "mean_band", "accuracy_vs_d_figure", "cost_figure"]
 
 plt.rcParams.update(
     {
@@ -32,6 +33,18 @@ plt.rcParams.update(
         "legend.fontsize": 7.5,
     }
 )
+
+
+_PLAIN = FuncFormatter(lambda y, _: f"{y:g}")
+# minor ticks of a log axis: label only 2x and 5x a power of ten
+_PLAIN_MINOR = FuncFormatter(lambda y, _: f"{y:g}" if y > 0 and f"{y:.0e}"[0] in "25" else "")
+
+
+def _plain_log_ticks(ax, axis: str = "y") -> None:
+    """Plain numbers (0.5, 1, 2) instead of 5 x 10^-1 on a log axis."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(_PLAIN)
+    target.set_minor_formatter(_PLAIN_MINOR)
 
 
 def save_figure(fig, out: str | Path) -> list[Path]:
@@ -73,7 +86,7 @@ def curves_figure(curves: pd.DataFrame, dataset: str, net: str, variant: str, ou
     dims = sorted(sub["dim"].unique())
     cmap = plt.get_cmap("viridis")
     colors = {d: cmap(i / max(1, len(dims) - 1) * 0.9) for i, d in enumerate(dims)}
-    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(7.6, 3.0), constrained_layout=True)
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(9.0, 3.0), layout="constrained")
     n_seeds = sub["seed"].nunique()
     groups = [(d, sub[sub["dim"] == d], f"d = {d:,}", {"color": colors[d]}) for d in dims]
     for name, g in base.groupby("variant"):
@@ -90,10 +103,107 @@ def curves_figure(curves: pd.DataFrame, dataset: str, net: str, variant: str, ou
         _plot_band(ax_loss, mean_band(ok[ok["step"] > 0], "step", "train_loss"), "step", label, **style)
     ax_acc.set(xlabel="training step", ylabel="test accuracy", ylim=(0, 1))
     ax_loss.set(xlabel="training step", ylabel="training loss", yscale="log")
-    ax_loss.legend(loc="upper right", ncols=1)
+    _plain_log_ticks(ax_loss)
+    handles, labels = ax_acc.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right center")
     proj = sub["projection"].iloc[0] if "projection" in sub else variant
     fig.suptitle(
         f"{dataset} · {net} · {proj} projection — mean ± std over {n_seeds} seed{'s' if n_seeds != 1 else ''}",
         fontsize=9,
     )
+    return save_figure(fig, out)
+
+
+_PROJECTION_STYLE = {
+    "dense": {"color": "#1b9e77", "marker": "o"},
+    "sparse": {"color": "#d95f02", "marker": "s"},
+    "fastfood": {"color": "#7570b3", "marker": "^"},
+    "qr": {"color": "#e7298a", "marker": "D"},
+}
+
+
+def accuracy_vs_d_figure(by_dim: pd.DataFrame, dint: pd.DataFrame, dataset: str, net: str, out: str | Path) -> list[Path]:
+    """Final test accuracy against d (log axis), one line per subspace variant.
+
+    Drawn: mean +- std over finished seeds at each d, the full-space baseline
+    (black, with its band), the threshold 0.9 x baseline (dashed), and each
+    variant's d_int90 with its bootstrap interval as a marker and a bar on the
+    threshold line (an arrow where the interval is open to the right).
+    """
+    sel = by_dim[(by_dim["dataset"] == dataset) & (by_dim["net"] == net)]
+    sub = sel[sel["reparam"] == "subspace"]
+    base = sel[sel["reparam"] == "direct"]
+    if sub.empty or base.empty:
+        raise WeightspaceError(f"no subspace runs and direct baseline for {dataset} / {net} in the table")
+    di = dint[(dint["dataset"] == dataset) & (dint["net"] == net)]
+    fig, ax = plt.subplots(figsize=(6.6, 3.4), layout="constrained")
+    b = base.iloc[0]
+    D = int(b["n_weights"])
+    ax.axhspan(b["acc_mean"] - b["acc_std"], b["acc_mean"] + b["acc_std"], color="black", alpha=0.08, lw=0)
+    ax.axhline(b["acc_mean"], color="black", lw=1.2, label=f"full space, D = {D:,}")
+    variants = sorted(sub["variant"].unique())
+    fallback = plt.get_cmap("tab10")
+    threshold = None
+    for i, v in enumerate(variants):
+        g = sub[sub["variant"] == v].sort_values("dim")
+        proj = g["projection"].iloc[0]
+        style = _PROJECTION_STYLE.get(proj, {"color": fallback(i), "marker": "o"})
+        ok = g[g["n_ok"] > 0]
+        n_div = int(g["n_diverged"].sum())
+        label = v if v == proj else f"{v} ({proj})"
+        if n_div:
+            label += f" [{n_div} diverged]"
+        ax.plot(ok["dim"], ok["acc_mean"], lw=1.3, ms=3.5, label=label, **style)
+        ax.fill_between(ok["dim"], ok["acc_mean"] - ok["acc_std"], ok["acc_mean"] + ok["acc_std"],
+                        color=style["color"], alpha=0.15, lw=0)
+        row = di[di["variant"] == v]
+        if not row.empty:
+            r = row.iloc[0]
+            threshold = r["threshold"]
+            if np.isfinite(r["dint"]):
+                # each variant's interval on its own row just below the threshold line;
+                # an interval open to the right runs to an arrow past the last d
+                y = r["threshold"] - 0.035 * (i + 1)
+                open_right = not np.isfinite(r["ci_high"])
+                hi = sub["dim"].max() * 1.6 if open_right else r["ci_high"]
+                ax.plot([r["ci_low"], hi], [y, y], color=style["color"], lw=2.5, alpha=0.6, solid_capstyle="butt")
+                if open_right:
+                    ax.plot([hi], [y], marker=">", ms=5, color=style["color"])
+                ax.plot([r["dint"]], [y], marker="|", ms=9, mew=2.2, color=style["color"])
+    if threshold is not None:
+        ax.axhline(threshold, color="black", ls="--", lw=0.9, label="90% of full space")
+    ax.set_xscale("log")
+    ax.set_xlim(right=sub["dim"].max() * 2.2)
+    ax.set(xlabel="subspace dimension d", ylabel="final test accuracy", ylim=(0, 1.0))
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right center")
+    n = int(sel["n_ok"].max())
+    ax.set_title(f"{dataset} · {net} — mean ± std over {n} seeds\n"
+                 f"below the dashed line: d_int90 (tick) and its 95% bootstrap interval, per projection")
+    return save_figure(fig, out)
+
+
+def cost_figure(records: pd.DataFrame, out: str | Path, title: str = "") -> list[Path]:
+    """Time per training step and memory of the reparameterization against d, direct training as reference."""
+    rec = records[~records.get("skipped", False).astype(bool)] if "skipped" in records else records
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9.0, 3.0), layout="constrained")
+    direct = rec[rec["reparam"] == "direct"]
+    for _, g in rec[rec["reparam"] == "subspace"].groupby("projection"):
+        g = g.sort_values("d")
+        proj = g["projection"].iloc[0]
+        style = _PROJECTION_STYLE.get(proj, {"color": "gray", "marker": "o"})
+        ax_t.plot(g["d"], 1e3 * g["step_s_median"], label=proj, lw=1.3, ms=3.5, **style)
+        ax_t.fill_between(g["d"], 1e3 * g["step_s_min"], 1e3 * g["step_s_max"], color=style["color"], alpha=0.15, lw=0)
+        ax_m.plot(g["d"], g["state_bytes"] / 2**20, label=proj, lw=1.3, ms=3.5, **style)
+    if not direct.empty:
+        r = direct.iloc[0]
+        ax_t.axhline(1e3 * r["step_s_median"], color="black", lw=1.2, label=f"direct (D = {int(r['D']):,})")
+        ax_t.axhline(3e3 * r["step_s_median"], color="black", lw=0.8, ls=":", label="3 × direct")
+        ax_m.axhline(r["state_bytes"] / 2**20, color="black", lw=1.2, label="direct")
+    ax_t.set(xscale="log", yscale="log", xlabel="subspace dimension d", ylabel="time per training step (ms)")
+    ax_m.set(xscale="log", yscale="log", xlabel="subspace dimension d", ylabel="state memory (MiB)")
+    _plain_log_ticks(ax_t)
+    handles, labels = ax_t.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right center")
+    if title:
+        fig.suptitle(title, fontsize=8)
     return save_figure(fig, out)

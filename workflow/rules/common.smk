@@ -60,21 +60,41 @@ def data_flags():
     return flags
 
 
-def curve_figures(experiment):
-    """One curves figure per dataset x net x subspace variant."""
-    out = []
+def experiment_config(experiment):
+    return CONFIG["experiments"][experiment]
+
+
+def published_args(experiment):
+    pubs = experiment_config(experiment)["analysis"].get("published", [])
+    if not pubs:
+        return ""
+    items = [f"{p['dataset']}:{p['net']}:{p['value']}:{p.get('source', '')}" for p in pubs]
+    return "--published " + " ".join(shlex.quote(i) for i in items)
+
+
+def cost_net(experiment):
+    name = experiment_config(experiment)["cost"]["net"]
+    return {"name": name, **CONFIG["nets"][name]}
+
+
+def subspace_outputs(experiment):
+    """Figures and tables of a subspace experiment."""
     cells = CELLS[experiment].values()
-    combos = sorted({(c["dataset"], c["net"]["name"], c["variant"]["name"]) for c in cells if c["variant"]["reparam"] == "subspace"})
-    for dataset, net, variant in combos:
-        out.append(str(FIGURES / experiment / f"curves__{dataset}__{net}__{variant}.png"))
+    exp_dir = FIGURES / experiment
+    out = [str(exp_dir / "dint90.tex"), str(exp_dir / "accuracy_by_d.tex")]
+    curves = sorted({(c["dataset"], c["net"]["name"], c["variant"]["name"]) for c in cells if c["variant"]["reparam"] == "subspace"})
+    out += [str(exp_dir / f"curves__{d}__{n}__{v}.png") for d, n, v in curves]
+    pairs = sorted({(d, n) for d, n, _ in curves})
+    out += [str(exp_dir / f"accuracy_vs_d__{d}__{n}.png") for d, n in pairs]
+    if experiment_config(experiment).get("cost"):
+        out.append(str(exp_dir / "cost.png"))
     return out
 
 
 def all_outputs():
     out = []
-    for experiment, cells in CELLS.items():
-        family = next(iter(cells.values()))["family"] if cells else None
+    for experiment in CELLS:
         out.append(str(RESULTS / experiment / "final.csv"))
-        if family == "subspace":
-            out += curve_figures(experiment)
+        if experiment_config(experiment)["family"] == "subspace":
+            out += subspace_outputs(experiment)
     return out

@@ -210,7 +210,7 @@ def _sparse_entries(D: int, d: int, density: float, g: torch.Generator) -> tuple
 # Fastfood
 
 _HADAMARD_CACHE: dict[tuple[int, torch.dtype, torch.device], Tensor] = {}
-_MAX_BLOCK_BITS = 6  # dense Hadamard blocks of at most 64 x 64 (fastest of 2^3..2^8 on a 2-core CPU; docs/performance.md)
+_MAX_BLOCK_BITS = 6  # dense Hadamard blocks of at most 64 x 64 (docs/performance.md)
 
 
 def _hadamard(k: int, dtype: torch.dtype, device: torch.device) -> Tensor:
@@ -235,11 +235,9 @@ def _fwht_raw(x: Tensor) -> Tensor:
     n = L.bit_length() - 1
     if 1 << n != L:
         raise ValueError(f"fwht needs a power-of-two length, got {L}")
-    bits = []
-    while n > 0:
-        b = min(n, _MAX_BLOCK_BITS)
-        bits.append(b)
-        n -= b
+    # balanced factors (13 bits -> 5+4+4, not 6+6+1: a tiny last factor is slow)
+    m = max(1, -(-n // _MAX_BLOCK_BITS))
+    bits = [n // m + (1 if i < n % m else 0) for i in range(m)] if n else []
     y = x.reshape(-1, L)
     M = y.shape[0]
     left = 1

@@ -1,0 +1,84 @@
+"""Tables of an experiment from its ``final.csv``: accuracy per dimension, d_int90.
+
+Accuracy means the **final** test accuracy of each run (after the last
+epoch), not the best one seen during training, so that no number is selected
+on the test set. Diverged runs are excluded from means and counted in the
+``n_diverged`` columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from weightspace.errors import WeightspaceError
+from weightspace.stats import dint_table
+
+__all__ = ["by_dim", "dint90", "GROUP"]
+
+#: columns that identify one curve of accuracy against d
+GROUP = ["dataset", "net", "variant"]
+
+
+def by_dim(final: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over finished seeds of each cell's final numbers, one row per (dataset, net, variant, dim)."""
+    rows = []
+    keys = GROUP + ["reparam", "dim"]
+    for key, g in final.groupby(keys, sort=True, dropna=False):
+        ok = g[g["status"] == "ok"]
+        acc = ok["final_test_acc"].to_numpy(dtype=float)
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "projection": g["projection"].iloc[0] if "projection" in g else np.nan,
+                "n_weights": int(g["n_weights"].iloc[0]),
+                "n_ok": len(ok),
+                "n_diverged": int((g["status"] == "diverged").sum()),
+                "acc_mean": acc.mean() if len(acc) else np.nan,
+                "acc_std": acc.std(ddof=1) if len(acc) > 1 else (0.0 if len(acc) else np.nan),
+                "train_loss_mean": ok["final_train_loss"].mean() if len(ok) else np.nan,
+                "train_time_s_mean": ok["train_time_s"].mean() if len(ok) else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def dint90(final: pd.DataFrame, fraction: float = 0.9, n_boot: int = 2000, random_state: int = 0) -> pd.DataFrame:
+    """d_int (default: 90%) per (dataset, net, subspace variant) against the direct baseline.
+
+    Raises:
+        WeightspaceError: a (dataset, net) without a finished direct run.
+    """
+    rows = []
+    for (dataset, net), g in final.groupby(["dataset", "net"], sort=True):
+        ok = g[g["status"] == "ok"]
+        base = ok.loc[ok["reparam"] == "direct", "final_test_acc"].to_numpy(dtype=float)
+        if len(base) == 0:
+            raise WeightspaceError(
+                f"{dataset} / {net}: no finished direct (full-space) run, so d_int cannot be computed; "
+                f"check the direct cell's log under results/logs/train/"
+            )
+        for variant, v in g[g["reparam"] == "subspace"].groupby("variant", sort=True):
+            dims, accs, diverged = [], [], 0
+            for d, gd in v.groupby("dim", sort=True):
+                a = gd.loc[gd["status"] == "ok", "final_test_acc"].to_numpy(dtype=float)
+                diverged += int((gd["status"] == "diverged").sum())
+                if len(a):
+                    dims.append(float(d))
+                    accs.append(a)
+            if not dims:
+                continue
+            res = dint_table(dims, accs, base, fraction=fraction, n_boot=n_boot, random_state=random_state)
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "net": net,
+                    "variant": variant,
+                    "projection": v["projection"].iloc[0] if "projection" in v else np.nan,
+                    "n_weights": int(v["n_weights"].iloc[0]),
+                    "fraction": fraction,
+                    **res.as_dict(),
+                    "n_diverged": diverged,
+                }
+            )
+    return pd.DataFrame(rows)

@@ -1,0 +1,126 @@
+"""LaTeX tables (booktabs) from the analysis tables.
+
+Each function returns the table as a string; ``write_table`` writes it
+atomically. Numbers are formatted here, once, so the paper's tables and the
+CSV files always agree.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from weightspace.io import write_text
+
+__all__ = ["dint_latex", "accuracy_latex", "write_table", "fmt_dim"]
+
+
+def _tex(s: str) -> str:
+    return str(s).replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
+
+
+def fmt_dim(x: float) -> str:
+    """A dimension: integer with thin-space thousands, or infinity."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "--"
+    if math.isinf(x):
+        return r"$\infty$"
+    return f"{int(round(x)):,}".replace(",", r"\,")
+
+
+def _pm(mean: float, std: float, scale: float = 100.0, digits: int = 1) -> str:
+    if mean is None or math.isnan(mean):
+        return "--"
+    return f"${scale * mean:.{digits}f} \\pm {scale * std:.{digits}f}$"
+
+
+def dint_latex(dint: pd.DataFrame, published: dict[tuple[str, str], tuple[float, str]] | None = None) -> str:
+    """d_int90 per dataset x net x projection: grid value, interpolation, 95% bootstrap CI.
+
+    Args:
+        dint: the table from :func:`weightspace.analysis.dint90`.
+        published: optional ``{(dataset, net): (value, source)}`` shown in a last column.
+    """
+    published = published or {}
+    has_pub = bool(published)
+    cols = "lllr" + "r" * 4 + ("r" if has_pub else "")
+    head = [r"dataset", r"net", r"projection", r"$D$", r"baseline acc.\ (\%)", r"$d_{\mathrm{int}90}$",
+            r"interp.", r"95\% CI"]
+    if has_pub:
+        head.append("published")
+    lines = [
+        r"\begin{tabular}{" + cols + "}",
+        r"\toprule",
+        " & ".join(head) + r" \\",
+        r"\midrule",
+    ]
+    for _, r in dint.sort_values(["dataset", "net", "variant"]).iterrows():
+        ci = f"[{fmt_dim(r['ci_low'])}, {fmt_dim(r['ci_high'])}]"
+        cells = [
+            _tex(r["dataset"]),
+            _tex(r["net"]),
+            _tex(r["variant"]),
+            fmt_dim(r["n_weights"]),
+            _pm(r["baseline_mean"], r["baseline_std"]),
+            fmt_dim(r["dint"]),
+            fmt_dim(r["dint_interp"]),
+            ci,
+        ]
+        if has_pub:
+            pub = published.get((r["dataset"], r["net"]))
+            cells.append(fmt_dim(pub[0]) if pub else "--")
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    note = (
+        "% d_int90: smallest d on the grid whose mean final test accuracy reaches 90% of the full-space\n"
+        "% baseline's; interp.: log-linear interpolation between grid points; CI: percentile bootstrap over seeds.\n"
+    )
+    if has_pub:
+        note += "% published: " + "; ".join(f"{k[0]}/{k[1]}: {v[0]:g} ({v[1]})" for k, v in published.items()) + "\n"
+    return note + "\n".join(lines) + "\n"
+
+
+def accuracy_latex(by_dim: pd.DataFrame) -> str:
+    """Final test accuracy (mean +- std over seeds, %) per d, one column per subspace variant."""
+    out = []
+    for (dataset, net), g in by_dim.groupby(["dataset", "net"], sort=True):
+        sub = g[g["reparam"] == "subspace"]
+        variants = sorted(sub["variant"].unique())
+        dims = sorted(sub["dim"].unique())
+        base = g[g["reparam"] == "direct"]
+        out.append(f"% {dataset} / {net}: final test accuracy (%), mean $\\pm$ std over seeds")
+        out.append(r"\begin{tabular}{r" + "r" * len(variants) + "}")
+        out.append(r"\toprule")
+        out.append(" & ".join([r"$d$"] + [_tex(v) for v in variants]) + r" \\")
+        out.append(r"\midrule")
+        for d in dims:
+            row = [fmt_dim(d)]
+            for v in variants:
+                m = sub[(sub["variant"] == v) & (sub["dim"] == d)]
+                if m.empty:
+                    row.append("")
+                else:
+                    r = m.iloc[0]
+                    cell = _pm(r["acc_mean"], r["acc_std"])
+                    if r["n_diverged"]:
+                        cell += f"$^{{{int(r['n_diverged'])}\\dagger}}$"
+                    row.append(cell)
+            out.append(" & ".join(row) + r" \\")
+        if not base.empty:
+            b = base.iloc[0]
+            out.append(r"\midrule")
+            out.append(
+                f"full ($D={fmt_dim(b['n_weights'])}$) & \\multicolumn{{{len(variants)}}}{{c}}{{{_pm(b['acc_mean'], b['acc_std'])}}} \\\\"
+            )
+        out.append(r"\bottomrule")
+        out.append(r"\end{tabular}")
+        out.append(r"% $^{n\dagger}$: n seeds diverged (excluded from the mean)")
+        out.append("")
+    return "\n".join(out)
+
+
+def write_table(path: str | Path, text: str) -> Path:
+    write_text(path, text)
+    return Path(path)
