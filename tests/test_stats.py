@@ -129,3 +129,14 @@ def test_dint90_without_baseline_is_a_clear_error():
     f = f[f["reparam"] != "direct"]
     with pytest.raises(WeightspaceError, match="no finished direct"):
         dint90(f)
+
+
+def test_variant_whose_runs_all_diverged_is_reported_not_dropped():
+    f = final_table()
+    bad = f[f["variant"] == "dense"].copy()
+    bad["variant"], bad["status"], bad["final_test_acc"] = "unstable", "diverged", np.nan
+    t = dint90(pd.concat([f, bad]), n_boot=100)
+    row = t[t["variant"] == "unstable"].iloc[0]
+    assert row["n_diverged"] == len(bad) and math.isnan(row["dint"])
+    b = by_dim(pd.concat([f, bad]))
+    assert (b.loc[b["variant"] == "unstable", "n_ok"] == 0).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -78,6 +79,9 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
             "variants": [
                 {"name": "direct", "reparam": "direct"},
                 {"name": "dense", "reparam": "subspace", "projection": "dense", "d": [10, 50]},
+                # diverges (loss -> NaN): must be counted and reported, not crash or vanish
+                {"name": "unstable", "reparam": "subspace", "projection": "fastfood", "d": 20,
+                 "train": {"optimizer": "sgd", "lr": 1.0e4}},
             ],
             "analysis": {"n_boot": 200},
             "cost": {"dataset": "digits", "net": "small", "d": [10, 50], "projections": ["fastfood"],
@@ -90,8 +94,10 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     res = repo / "results" / "quick" / "subspace"
     final = pd.read_csv(res / "final.csv")
-    assert len(final) == 3 * 2  # (direct, d=10, d=50) x 2 seeds
-    assert set(final["status"]) == {"ok"}
+    assert len(final) == 4 * 2  # (direct, d=10, d=50, unstable) x 2 seeds
+    assert set(final.loc[final["variant"] != "unstable", "status"]) == {"ok"}
+    assert set(final.loc[final["variant"] == "unstable", "status"]) == {"diverged"}
+    assert final.loc[final["variant"] == "unstable", "diverged_epoch"].notna().all()
     assert final.loc[final["variant"] == "direct", "final_test_acc"].min() > 0.5
     curves = pd.read_csv(res / "curves.csv")
     assert sorted(curves["step"].unique().tolist()) == [0, 22, 44]
@@ -102,7 +108,11 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
     assert r"\begin{tabular}" in (figs / "dint90.tex").read_text()
     assert r"\begin{tabular}" in (figs / "accuracy_by_d.tex").read_text()
     dint = pd.read_csv(res / "dint90.csv")
-    assert list(dint["variant"]) == ["dense"] and dint["n_boot"].iloc[0] == 200
+    assert list(dint["variant"]) == ["dense", "unstable"] and dint["n_boot"].iloc[0] == 200
+    assert dint.loc[1, "n_diverged"] == 2 and pd.isna(dint.loc[1, "dint"])
+    assert "& -- & -- & [--, --]" in (figs / "dint90.tex").read_text()  # unstable: no estimate, shown as such
+    log = (repo / "results" / "quick" / "logs" / "train" / "subspace" / "digits__small__unstable.log").read_text()
+    assert "seed 1 diverged at step" in log
     cost = pd.read_csv(res / "cost.csv")
     assert set(cost["variant"]) == {"direct", "fastfood"}
     summary = (res / "runs" / "digits__small__dense__d10" / "seed-1" / "summary.json").read_text()
@@ -112,3 +122,42 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
     again = run_snakemake(repo, *args)
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_killed_workflow_resumes_and_finishes(tmp_path):
+    """SIGTERM to a running Snakemake: its training job checkpoints and stops; the re-run resumes it."""
+    import signal
+    import time
+
+    repo = workdir_copy(tmp_path)
+    tiny = {
+        "seeds": 2,
+        "checkpoint_every_s": 0,
+        "train": {"epochs": 40, "evals_per_epoch": 4},
+        "experiments": {"subspace": {
+            "datasets": ["mnist1d"],
+            "variants": [{"name": "direct", "reparam": "direct"}],
+        }},
+    }
+    (repo / "tiny.yaml").write_text(yaml.safe_dump(tiny))
+    args = [*SNAKEMAKE, "--cores", "1", "--configfile", "config/quick.yaml", "tiny.yaml", "--until", "aggregate"]
+    proc = subprocess.Popen(args, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    ckpt_dir = repo / "results" / "quick" / "subspace" / "runs" / ".checkpoints" / "mnist1d__small__direct"
+    t = time.time()
+    while not (ckpt_dir / "seeds-0-1.pt").exists():
+        assert time.time() - t < 180 and proc.poll() is None, "no checkpoint appeared"
+        time.sleep(0.1)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGTERM)  # as a cluster or a user's Ctrl-C would
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    summary = repo / "results" / "quick" / "subspace" / "runs" / "mnist1d__small__direct" / "seed-0" / "summary.json"
+    assert not summary.exists()
+    assert (ckpt_dir / "seeds-0-1.pt").exists()
+    again = run_snakemake(repo, "--cores", "1", "--configfile", "config/quick.yaml", "tiny.yaml", "--until", "aggregate")
+    assert again.returncode == 0, again.stderr[-3000:]
+    log = (repo / "results" / "quick" / "logs" / "train" / "subspace" / "mnist1d__small__direct.log").read_text()
+    assert "resumed from checkpoint" in log
+    assert summary.exists() and not ckpt_dir.exists()

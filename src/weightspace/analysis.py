@@ -66,19 +66,20 @@ def dint90(final: pd.DataFrame, fraction: float = 0.9, n_boot: int = 2000, rando
                 if len(a):
                     dims.append(float(d))
                     accs.append(a)
-            if not dims:
-                continue
-            res = dint_table(dims, accs, base, fraction=fraction, n_boot=n_boot, random_state=random_state)
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "net": net,
-                    "variant": variant,
-                    "projection": v["projection"].iloc[0] if "projection" in v else np.nan,
-                    "n_weights": int(v["n_weights"].iloc[0]),
-                    "fraction": fraction,
-                    **res.as_dict(),
-                    "n_diverged": diverged,
-                }
-            )
+            row = {
+                "dataset": dataset,
+                "net": net,
+                "variant": variant,
+                "projection": v["projection"].iloc[0] if "projection" in v else np.nan,
+                "n_weights": int(v["n_weights"].iloc[0]),
+                "fraction": fraction,
+            }
+            if dims:
+                row.update(dint_table(dims, accs, base, fraction=fraction, n_boot=n_boot, random_state=random_state).as_dict())
+            else:  # every run of the variant diverged: reported, with no estimate
+                row.update(baseline_mean=base.mean(), baseline_std=base.std(ddof=1) if len(base) > 1 else 0.0,
+                           n_baseline=len(base), threshold=fraction * base.mean(), dint=np.nan, dint_interp=np.nan,
+                           ci_low=np.nan, ci_high=np.nan, p_reached=np.nan, n_boot=0, dims="", n_seeds_min=0)
+            row["n_diverged"] = diverged
+            rows.append(row)
     return pd.DataFrame(rows)

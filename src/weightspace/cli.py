@@ -70,6 +70,7 @@ def cmd_train(args) -> None:
         verify=not args.no_verify and settings.get("verify_data", True),
         memory_limit_gib=args.memory_limit_gib or settings.get("memory_limit_gib", 16.0),
         progress=args.progress,
+        checkpoint_every_s=args.checkpoint_every,
     )
     print(f"wrote {len(written)} run(s) under {out}", file=sys.stderr)
 
@@ -242,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-verify", action="store_true", help="skip dataset checksum verification")
     t.add_argument("--memory-limit-gib", type=float, help="memory budget for fixed + trained tensors")
     t.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    t.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                   help="save a checkpoint at evaluation points at most this often (default 60; 0: at every one)")
     t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: when stderr is a terminal; else one line per evaluation)")
     t.set_defaults(func=cmd_train)
@@ -324,8 +327,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from weightspace.train import Interrupted
+
     try:
         args.func(args)
+    except Interrupted as e:
+        print(f"weightspace {args.command}: {e}; re-run the same command to resume", file=sys.stderr)
+        return 128 + (e.signum or 2)
     except WeightspaceError as e:
         print(f"weightspace {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -13,10 +13,13 @@ the step loop, and evaluation happens only at the configured points.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import sys
 import time
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -24,6 +27,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from weightspace.data import Dataset
+from weightspace.errors import WeightspaceError
+from weightspace.io import atomic_write
 from weightspace.nets import Net, build_net
 from weightspace.reparam import Reparam, build_reparam
 from weightspace.seeding import generators
@@ -31,6 +36,8 @@ from weightspace.seeding import generators
 __all__ = [
     "TrainConfig",
     "SeedResult",
+    "Trainer",
+    "Interrupted",
     "train",
     "evaluate",
     "build_for_cell",
@@ -133,15 +140,31 @@ def _eval_steps(steps_per_epoch: int, epochs: int, evals_per_epoch: int) -> list
     return sorted(points)
 
 
-def train(
-    cell: dict,
-    data: Dataset,
-    seeds: list[int],
-    device: torch.device | str | None = None,
-    log: Callable[[str], None] | None = None,
-    progress: bool | None = None,
-) -> list[SeedResult]:
-    """Train all ``seeds`` of ``cell`` together on ``data``.
+class Interrupted(WeightspaceError):
+    """Training stopped on request (SIGTERM, SIGINT); the checkpoint holds its state."""
+
+    signum: int | None = None  # the signal that asked for the stop, if any
+
+
+def cell_fingerprint(cell: dict, seeds: list[int], dataset_checksum: str) -> str:
+    """What a checkpoint must match to be resumed: the cell's config, the seeds and the data."""
+    key = json.dumps({"cell": cell, "seeds": list(seeds), "data": dataset_checksum, "v": CHECKPOINT_VERSION}, sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+CHECKPOINT_VERSION = 1
+
+
+class Trainer:
+    """Trains all ``seeds`` of ``cell`` together on ``data``; resumable from a checkpoint.
+
+    The whole loop state (trained tensors, optimizer moments, each seed's
+    data-order generator, the current epoch's permutation, the position in
+    it, partial loss sums, the rows recorded so far) is saved atomically to
+    ``checkpoint`` at evaluation points (at most every ``checkpoint_every_s``
+    seconds) and whenever :attr:`stop_requested` is set, at the next step
+    boundary. A run resumed from a checkpoint ends with the same numbers as
+    an uninterrupted one (bit for bit on the CPU).
 
     Args:
         cell: a cell config (``net``, ``variant``, ``train``; see :mod:`weightspace.config`).
@@ -150,65 +173,141 @@ def train(
         device: where to train (default: the dataset's device).
         log: where one-line progress messages go (default: stderr).
         progress: show a tqdm bar (default: when stderr is a terminal).
-
-    Returns:
-        One :class:`SeedResult` per seed, in the order of ``seeds``.
+        checkpoint: file to save to and resume from (None: no checkpoints).
+        checkpoint_every_s: minimum seconds between periodic checkpoints.
     """
-    device = torch.device(device) if device is not None else data.device
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    cfg = TrainConfig.from_dict(cell.get("train", {}))
-    S = len(seeds)
-    net, reparam = build_for_cell(cell, data, seeds, device)
-    opt = make_optimizer(reparam.parameters(), cfg, device)
 
-    N = len(data.x_train)
-    B = min(cfg.batch_size, N)
-    steps_per_epoch = N // B
-    total_steps = steps_per_epoch * cfg.epochs
-    eval_at = _eval_steps(steps_per_epoch, cfg.epochs, cfg.evals_per_epoch)
-    data_gens = generators(seeds, "data")
+    def __init__(
+        self,
+        cell: dict,
+        data: Dataset,
+        seeds: list[int],
+        device: torch.device | str | None = None,
+        log: Callable[[str], None] | None = None,
+        progress: bool | None = None,
+        checkpoint: str | Path | None = None,
+        checkpoint_every_s: float = 60.0,
+    ):
+        self.cell, self.data, self.seeds = cell, data, list(seeds)
+        self.device = torch.device(device) if device is not None else data.device
+        self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.checkpoint = Path(checkpoint) if checkpoint is not None else None
+        self.checkpoint_every_s = checkpoint_every_s
+        self.cfg = TrainConfig.from_dict(cell.get("train", {}))
+        self.name = cell.get("cell", "cell")
+        self.net, self.reparam = build_for_cell(cell, data, self.seeds, self.device)
+        self.opt = make_optimizer(self.reparam.parameters(), self.cfg, self.device)
+        self.N = len(data.x_train)
+        self.B = min(self.cfg.batch_size, self.N)
+        self.steps_per_epoch = self.N // self.B
+        self.total_steps = self.steps_per_epoch * self.cfg.epochs
+        self.eval_at = _eval_steps(self.steps_per_epoch, self.cfg.epochs, self.cfg.evals_per_epoch)
+        self.fingerprint = cell_fingerprint(cell, self.seeds, data.checksum)
+        self.stop_requested = False
+        S = len(self.seeds)
+        # --- loop state (everything a checkpoint holds) ---
+        self.gens = generators(self.seeds, "data")
+        self.results = [
+            SeedResult(seed=s, n_weights=self.net.n_params, n_trainable=self.reparam.n_trainable()) for s in self.seeds
+        ]
+        self.alive = torch.ones(S, dtype=torch.bool)
+        self.loss_acc = torch.zeros(S, device=self.device)
+        self.steps_since_eval = 0
+        self.epoch = 0  # current epoch
+        self.i = 0  # next step within the epoch
+        self.step = 0  # steps done
+        self.next_eval = 0  # index into eval_at
+        self.perms: Tensor | None = None  # (S, N) order of the current epoch
+        self.train_time = 0.0
+        self.wall_offset = 0.0  # wall time of earlier sessions (resumed runs)
+        self.resumed_from: int | None = None
 
-    name = cell.get("cell", "cell")
-    log(
-        f"[{name}] {S} seed(s) {seeds} on {device}: D={net.n_params:,} weights, "
-        f"{reparam.n_trainable():,} trained per seed; {cfg.epochs} epochs x {steps_per_epoch} steps"
-    )
-    bar = None
-    if progress is None:
-        progress = sys.stderr.isatty()
-    if progress:
-        from tqdm import tqdm
+    # ------------------------------------------------------------------------------------------
+    # checkpoints
 
-        bar = tqdm(total=total_steps, desc=name, unit="step", leave=False, dynamic_ncols=True)
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "version": CHECKPOINT_VERSION,
+            "fingerprint": self.fingerprint,
+            "reparam": self.reparam.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "gens": [g.get_state() for g in self.gens],
+            "results": [dict(vars(r)) for r in self.results],
+            "alive": self.alive.clone(),
+            "loss_acc": self.loss_acc.detach().cpu(),
+            "steps_since_eval": self.steps_since_eval,
+            "epoch": self.epoch,
+            "i": self.i,
+            "step": self.step,
+            "next_eval": self.next_eval,
+            "perms": None if self.perms is None else self.perms.cpu(),
+            "train_time": self.train_time,
+            "wall": self.wall_offset + (time.perf_counter() - self._t_start),
+        }
 
-    results = [SeedResult(seed=s, n_weights=net.n_params, n_trainable=reparam.n_trainable()) for s in seeds]
-    alive = torch.ones(S, dtype=torch.bool)
-    loss_acc = torch.zeros(S, device=device)
-    steps_since_eval = 0
-    train_time = 0.0
-    t_start = time.perf_counter()
+    def load_state_dict(self, st: dict[str, Any]) -> None:
+        self.reparam.load_state_dict(st["reparam"])
+        self.opt.load_state_dict(st["optimizer"])
+        for g, s in zip(self.gens, st["gens"]):
+            g.set_state(s)
+        self.results = [SeedResult(**r) for r in st["results"]]
+        self.alive = st["alive"].clone()
+        self.loss_acc = st["loss_acc"].to(self.device)
+        self.steps_since_eval = st["steps_since_eval"]
+        self.epoch, self.i, self.step, self.next_eval = st["epoch"], st["i"], st["step"], st["next_eval"]
+        self.perms = None if st["perms"] is None else st["perms"].to(self.device)
+        self.train_time = st["train_time"]
+        self.wall_offset = st["wall"]
+        self.resumed_from = self.step
 
-    def record(step: int, train_loss: Tensor | None) -> None:
-        weights = reparam()
-        test_loss, test_acc = evaluate(net, weights, data.x_test, data.y_test)
-        extra = reparam.metrics()
+    def save_checkpoint(self) -> None:
+        if self.checkpoint is None:
+            return
+        with atomic_write(self.checkpoint, "wb") as f:
+            torch.save(self.state_dict(), f)
+        self._last_save = time.perf_counter()
+
+    def _try_resume(self) -> bool:
+        if self.checkpoint is None or not self.checkpoint.exists():
+            return False
+        try:
+            st = torch.load(self.checkpoint, map_location="cpu", weights_only=False)
+        except Exception as e:  # a checkpoint from a killed write is never renamed into place, but be safe
+            self.log(f"[{self.name}] ignoring unreadable checkpoint {self.checkpoint}: {e}")
+            return False
+        if st.get("version") != CHECKPOINT_VERSION or st.get("fingerprint") != self.fingerprint:
+            self.log(f"[{self.name}] ignoring checkpoint {self.checkpoint}: it belongs to another config, seeds or dataset")
+            return False
+        self.load_state_dict(st)
+        self.log(f"[{self.name}] resumed from checkpoint at step {self.step}/{self.total_steps}")
+        return True
+
+    # ------------------------------------------------------------------------------------------
+    # the loop
+
+    def _record(self, step: int, train_loss: Tensor | None) -> None:
+        S = len(self.seeds)
+        weights = self.reparam()
+        test_loss, test_acc = evaluate(self.net, weights, self.data.x_test, self.data.y_test)
+        extra = self.reparam.metrics()
         host = {
             "test_loss": test_loss.cpu(),
             "test_acc": test_acc.cpu(),
             **{k: v.detach().cpu() for k, v in extra.items()},
         }
         tl = train_loss.cpu() if train_loss is not None else torch.full((S,), math.nan)
-        wall = time.perf_counter() - t_start
-        for i, r in enumerate(results):
-            if not alive[i]:
+        wall = self.wall_offset + time.perf_counter() - self._t_start
+        for i, r in enumerate(self.results):
+            if not self.alive[i]:
                 continue
             row = {
                 "step": step,
-                "epoch": step / steps_per_epoch,
+                "epoch": step / self.steps_per_epoch,
                 "train_loss": float(tl[i]),
                 "test_loss": float(host["test_loss"][i]),
                 "test_acc": float(host["test_acc"][i]),
-                "train_time_s": train_time,
+                "train_time_s": self.train_time,
                 "wall_time_s": wall,
             }
             row.update({k: float(v[i]) for k, v in host.items() if k not in ("test_loss", "test_acc")})
@@ -216,55 +315,109 @@ def train(
             finite = math.isfinite(row["test_loss"]) and (step == 0 or math.isfinite(row["train_loss"]))
             if not finite:
                 r.status, r.diverged_step, r.diverged_epoch = "diverged", step, row["epoch"]
-                alive[i] = False
-                log(f"[{name}] seed {r.seed} diverged at step {step} (epoch {row['epoch']:.2f}): loss is not finite")
-        if bar is None and step > 0 and alive.any():
+                self.alive[i] = False
+                self.log(f"[{self.name}] seed {r.seed} diverged at step {step} (epoch {row['epoch']:.2f}): loss is not finite")
+        alive = self.alive
+        if self._bar is None and step > 0 and alive.any():
             acc = host["test_acc"][alive]
-            log(
-                f"[{name}] epoch {step / steps_per_epoch:6.2f}  step {step}/{total_steps}  "
+            self.log(
+                f"[{self.name}] epoch {step / self.steps_per_epoch:6.2f}  step {step}/{self.total_steps}  "
                 f"train_loss {tl[alive].mean():.4f}  test_loss {host['test_loss'][alive].mean():.4f}  "
                 f"test_acc {acc.mean():.4f}  ({int(alive.sum())}/{S} seeds, {wall:.1f}s)"
             )
+        elif self._bar is not None and alive.any():
+            self._bar.set_postfix(test_acc=f"{float(host['test_acc'][alive].mean()):.4f}")
 
-    record(0, None)
-    step = 0
-    next_eval = 0
-    t0 = time.perf_counter()
-    for epoch in range(cfg.epochs):
-        if not alive.any():
-            break
-        perms = torch.stack([torch.randperm(N, generator=g) for g in data_gens]).to(device)  # (S, N)
-        for i in range(steps_per_epoch):
-            idx = perms[:, i * B : (i + 1) * B]  # (S, B)
-            xb, yb = data.x_train[idx], data.y_train[idx]  # (S, B, ...), (S, B)
-            logits = net.forward(reparam(), xb)
-            loss = per_seed_loss(logits, yb)  # (S,)
-            total = loss
-            pen = reparam.penalty()
-            if pen is not None:
-                total = total + pen
-            opt.zero_grad(set_to_none=True)
-            total.sum().backward()
-            opt.step()
-            loss_acc += loss.detach()
-            steps_since_eval += 1
-            step += 1
-            if bar is not None:
-                bar.update(1)
-            if step == eval_at[next_eval]:
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                train_time += time.perf_counter() - t0
-                record(step, loss_acc / steps_since_eval)
-                if bar is not None and alive.any():
-                    bar.set_postfix(test_acc=f"{results[int(alive.nonzero()[0])].rows[-1]['test_acc']:.4f}")
-                loss_acc.zero_()
-                steps_since_eval = 0
-                next_eval += 1
-                t0 = time.perf_counter()
-    if bar is not None:
-        bar.close()
-    return results
+    def _train_step(self, idx: Tensor) -> None:
+        xb, yb = self.data.x_train[idx], self.data.y_train[idx]  # (S, B, ...), (S, B)
+        loss = per_seed_loss(self.net.forward(self.reparam(), xb), yb)  # (S,)
+        total = loss
+        pen = self.reparam.penalty()
+        if pen is not None:
+            total = total + pen
+        self.opt.zero_grad(set_to_none=True)
+        total.sum().backward()
+        self.opt.step()
+        self.loss_acc += loss.detach()
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def run(self) -> list[SeedResult]:
+        """Train (or finish training) and return one :class:`SeedResult` per seed, in seed order.
+
+        Raises:
+            Interrupted: :attr:`stop_requested` was set; the checkpoint is saved.
+        """
+        self._t_start = time.perf_counter()
+        self._last_save = self._t_start
+        self._bar = None
+        S = len(self.seeds)
+        resumed = self._try_resume()
+        if not resumed:
+            self.log(
+                f"[{self.name}] {S} seed(s) {self.seeds} on {self.device}: D={self.net.n_params:,} weights, "
+                f"{self.reparam.n_trainable():,} trained per seed; {self.cfg.epochs} epochs x {self.steps_per_epoch} steps"
+            )
+        if self.progress:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=self.total_steps, initial=self.step, desc=self.name, unit="step", leave=False,
+                             dynamic_ncols=True)
+        if not resumed:
+            self._record(0, None)
+        B = self.B
+        t0 = time.perf_counter()
+        try:
+            while self.epoch < self.cfg.epochs and self.alive.any():
+                if self.perms is None:
+                    self.perms = torch.stack([torch.randperm(self.N, generator=g) for g in self.gens]).to(self.device)
+                while self.i < self.steps_per_epoch:
+                    if self.stop_requested:
+                        self._sync()
+                        self.train_time += time.perf_counter() - t0
+                        self.save_checkpoint()
+                        where = f"; checkpoint saved in {self.checkpoint}" if self.checkpoint else ""
+                        raise Interrupted(f"[{self.name}] stopped at step {self.step}/{self.total_steps}{where}")
+                    self._train_step(self.perms[:, self.i * B : (self.i + 1) * B])
+                    self.i += 1
+                    self.step += 1
+                    self.steps_since_eval += 1
+                    if self._bar is not None:
+                        self._bar.update(1)
+                    if self.step == self.eval_at[self.next_eval]:
+                        self._sync()
+                        now = time.perf_counter()
+                        self.train_time += now - t0
+                        self._record(self.step, self.loss_acc / self.steps_since_eval)
+                        self.loss_acc.zero_()
+                        self.steps_since_eval = 0
+                        self.next_eval += 1
+                        if self.checkpoint is not None and time.perf_counter() - self._last_save >= self.checkpoint_every_s:
+                            self.save_checkpoint()
+                        t0 = time.perf_counter()
+                self.epoch, self.i, self.perms = self.epoch + 1, 0, None
+        finally:
+            if self._bar is not None:
+                self._bar.close()
+        return self.results
+
+
+def train(
+    cell: dict,
+    data: Dataset,
+    seeds: list[int],
+    device: torch.device | str | None = None,
+    log: Callable[[str], None] | None = None,
+    progress: bool | None = None,
+) -> list[SeedResult]:
+    """Train all ``seeds`` of ``cell`` together on ``data`` (no checkpoints); see :class:`Trainer`.
+
+    Returns:
+        One :class:`SeedResult` per seed, in the order of ``seeds``.
+    """
+    return Trainer(cell, data, seeds, device, log, progress).run()
 
 
 def summary_of(result: SeedResult) -> dict[str, Any]:

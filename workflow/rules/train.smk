@@ -16,6 +16,7 @@ rule train:
         data=data_flags(),
         device=CONFIG["device"],
         memory=CONFIG["memory_limit_gib"],
+        checkpoint=CONFIG["checkpoint_every_s"],
     threads: 1
     resources:
         mem_mb=lambda w: 2048 + int(1024 * CONFIG["memory_limit_gib"]),
@@ -23,4 +24,5 @@ rule train:
     shell:
         "OMP_NUM_THREADS={threads} {WS} train --cell-json {params.cell:q} --seeds {params.seeds}"
         " --out {params.out} {params.data} --device {params.device} --memory-limit-gib {params.memory}"
+        " --checkpoint-every {params.checkpoint}"
         " --threads {threads} --no-progress 2>&1 | tee {log}"
