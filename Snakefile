@@ -19,6 +19,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/stats.smk"
+include: "workflow/rules/sharing.smk"
 include: "workflow/rules/bench.smk"
 include: "workflow/rules/figures.smk"
 

@@ -28,7 +28,7 @@ def test_every_command_has_help(command):
 def test_validate_reports_the_grid():
     out = ws("validate", str(REPO / "config.yaml"), str(REPO / "config" / "quick.yaml"))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("config OK: 1 enabled experiment(s)")
+    assert out.stdout.startswith("config OK: 3 enabled experiment(s)")
 
 
 def test_validate_bad_config_exits_2_with_message(tmp_path):

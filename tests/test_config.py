@@ -172,7 +172,8 @@ def test_shipped_configs_are_valid():
     assert quick["device"] == "cpu"
     for cells in expand(quick).values():
         for c in cells.values():
-            assert c["dataset"] in ("digits", "mnist1d", "mnist1d_shuffled"), "the quick preset must run offline"
+            assert c["dataset"] in ("digits", "mnist1d", "mnist1d_shuffled", "conv1d_teacher", "conv2d_teacher"), \
+                "the quick preset must run offline"
 
 
 def test_schema_documents_every_key():

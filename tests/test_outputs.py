@@ -90,3 +90,113 @@ def test_step_cost_and_sweep_skip_by_memory(tmp_path):
     assert "torch" in prov and "device_name" in prov
     fig = plots.cost_figure(pd.DataFrame(records), tmp_path / "cost")
     assert fig[1].read_bytes()[:8] == PNG
+
+
+def test_naive_loop_and_trainer_do_the_same_work(tmp_path):
+    from conftest import write_mnist_like
+    from weightspace.bench import compare_with_naive
+
+    write_mnist_like(tmp_path, n_train=96, n_test=40)
+    rec = compare_with_naive("mnist", tmp_path, [16], epochs=2, batch_size=16, seeds=3, trials=1,
+                             log=lambda m: None, verify=False)
+    assert rec["steps_per_run"] == 2 * (96 // 16)
+    assert len(rec["naive_s_per_run"]) == 1 and rec["trainer_s_per_run_median"] > 0
+    assert rec["speedup_per_run"] == pytest.approx(rec["naive_s_per_run_median"] / rec["trainer_s_per_run_median"])
+
+
+def test_plan_counts_cells_runs_and_steps():
+    from weightspace.config import validate
+    from weightspace.plan import plan
+
+    cfg = validate({
+        "seeds": 2,
+        "train": {"epochs": 3, "batch_size": 100, "evals_per_epoch": 2},
+        "nets": {"s": {"arch": "fc", "widths": [8]}},
+        "experiments": {"e": {"family": "subspace", "datasets": ["digits", "mnist1d"], "nets": ["s"],
+                              "variants": [{"name": "direct", "reparam": "direct"},
+                                           {"name": "ff", "reparam": "subspace", "projection": "fastfood",
+                                            "d": [5, 50]}]}},
+    })
+    df = plan(cfg)
+    assert len(df) == 2 * 3 and (df["runs"] == 2).all()
+    digits = df[df["dataset"] == "digits"]
+    assert (digits["steps"] == 3 * (1437 // 100)).all() and (digits["evals"] == 3 * 2 + 1).all()
+    assert (df.loc[df["dataset"] == "mnist1d", "steps"] == 3 * 40).all()
+    measured = plan(cfg, measure=True, log=lambda m: None)
+    assert (measured["est_s"] > 0).all()
+
+
+def sharing_final():
+    rows = []
+    for seed in range(3):
+        for variant, reparam, k, acc in [("direct", "direct", np.nan, 0.97), ("learned", "sharing", 4, 0.95),
+                                         ("learned", "sharing", 16, 0.96), ("hashed", "hashed", 16, 0.7)]:
+            cell = f"d__n__{variant}" + ("" if np.isnan(k) else f"__k{int(k)}")
+            status = "diverged" if (variant == "hashed" and seed == 2) else "ok"
+            rows.append(dict(experiment="e", cell=cell, dataset="digits", net="n", variant=variant, reparam=reparam,
+                             k=k, seed=seed, status=status, final_test_loss=0.1, final_test_acc=acc + 0.01 * seed,
+                             final_hard_test_acc=(acc - 0.01 + 0.01 * seed) if reparam != "direct" else np.nan,
+                             final_hard_test_loss=0.2 if reparam != "direct" else np.nan,
+                             final_values_used=(k - 1 if reparam == "sharing" else np.nan),
+                             final_row_entropy=0.1 if reparam == "sharing" else np.nan))
+    return pd.DataFrame(rows)
+
+
+def test_sharing_summary_intervals_and_hard_fill():
+    from weightspace.analysis import sharing_summary
+    from weightspace.stats import mean_ci
+
+    s = sharing_summary(sharing_final())
+    learned4 = s[s["cell"] == "d__n__learned__k4"].iloc[0]
+    m, lo, hi = mean_ci([0.95, 0.96, 0.97])
+    assert learned4["final_test_acc_mean"] == pytest.approx(m) and learned4["final_test_acc_lo"] == pytest.approx(lo)
+    # t-interval by hand: mean 0.96, sd 0.01, t(0.975, 2) = 4.3027 -> half-width 0.0248
+    assert hi - m == pytest.approx(4.302653 * 0.01 / math.sqrt(3), rel=1e-5)
+    direct = s[s["variant"] == "direct"].iloc[0]
+    assert direct["final_hard_test_acc_mean"] == pytest.approx(direct["final_test_acc_mean"])  # no sharing: hard = soft
+    hashed = s[s["variant"] == "hashed"].iloc[0]
+    assert hashed["n_ok"] == 2 and hashed["n_diverged"] == 1
+
+
+def test_sharing_tables_and_figures(tmp_path):
+    from weightspace import plots_sharing
+    from weightspace.analysis import sharing_summary
+
+    s = sharing_summary(sharing_final())
+    tex = tables.structure_latex(s)
+    assert "learned & 4 & $95.0 \\pm" in tex and "hashed$^{1\\dagger}$ & 16" in tex
+    out = plots_sharing.tradeoff_figure(s, "digits", "n", tmp_path / "t")
+    assert out[1].read_bytes()[:8] == PNG
+    curves = []
+    for seed in range(2):
+        for step in (0, 5, 10):
+            curves.append(dict(dataset="digits", net="n", variant="learned", cell="c__k4", k=4, status="ok", seed=seed,
+                               step=step, row_entropy=1.0 - step / 10, values_used=4 - step // 5))
+    out = plots_sharing.dynamics_figure(pd.DataFrame(curves), "digits", "n", "learned", tmp_path / "dyn")
+    assert out[1].read_bytes()[:8] == PNG
+
+
+def test_structure_and_maps_figures(tmp_path):
+    from weightspace import plots_sharing
+    from weightspace.data import teacher_weights
+
+    W, groups = teacher_weights("conv1d_teacher")
+    np.savez(tmp_path / "s.npz", assign=np.where(groups >= 0, groups + 3, 0).astype(np.int32),
+             w_hard=W.astype(np.float32), w_soft=W.astype(np.float32))
+    out = plots_sharing.structure_figure(tmp_path / "s.npz", groups, "t", tmp_path / "st")
+    assert out[1].read_bytes()[:8] == PNG
+    np.savez(tmp_path / "m.npz", assign=np.random.default_rng(0).integers(0, 4, (20, 64)).astype(np.int32),
+             w_hard=np.zeros((20, 64), np.float32), w_soft=np.zeros((20, 64), np.float32))
+    out = plots_sharing.assignment_maps_figure(tmp_path / "m.npz", (1, 8, 8), "maps", tmp_path / "maps")
+    assert out[1].read_bytes()[:8] == PNG
+    np.savez(tmp_path / "e.npz", assign=np.zeros((0, 0), np.int32), w_hard=W, w_soft=W)
+    with pytest.raises(Exception, match="holds no assignment"):
+        plots_sharing.structure_figure(tmp_path / "e.npz", groups, "t", tmp_path / "x")
+
+
+def test_match_labels_recolours_learned_groups_by_overlap():
+    from weightspace.plots_sharing import match_labels
+
+    true = np.array([0, 0, 1, 1, -1, -1])
+    learned = np.array([7, 7, 3, 3, 9, 9])
+    assert match_labels(true, learned).tolist() == [0, 0, 1, 1, -1, -1]

@@ -224,3 +224,22 @@ def test_subspace_rejects_d_above_D():
     net = build_net("fc", (1, 8, 8), 10, [4])
     with pytest.raises(ValueError, match=r"d must be in \[1, D="):
         Subspace(net, [0], d=net.n_params + 1, projection="dense")
+
+
+@pytest.mark.parametrize("L", [1, 2, 8, 128, 1024, 8192])
+def test_padded_fwht_equals_fwht_of_the_padded_vector(L):
+    from weightspace.reparam.projections import _fwht_prefix_output, _fwht_sparse_input
+
+    for n in sorted({1, 3, L // 3 + 1, L - 1, L} & set(range(1, L + 1))):
+        x = torch.randn(2, n, dtype=torch.float64)
+        full = fwht(torch.nn.functional.pad(x, (0, L - n)))
+        torch.testing.assert_close(_fwht_sparse_input(x, L), full)
+        y = torch.randn(2, L, dtype=torch.float64)
+        torch.testing.assert_close(_fwht_prefix_output(y, n), fwht(y)[:, :n])
+
+
+def test_padded_fwht_gradcheck():
+    from weightspace.reparam.projections import padded_fwht
+
+    x = torch.randn(2, 37, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: padded_fwht(t, 256), (x,))

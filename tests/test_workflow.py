@@ -48,11 +48,14 @@ def test_dry_run_plans_the_full_paper_grid(tmp_path):
     counts = job_counts(out.stdout + out.stderr)
     config = validate(load_config(REPO / "config.yaml"))
     cells = expand(config)
-    assert counts["train"] == sum(len(c) for c in cells.values())
     datasets = {c["dataset"] for cs in cells.values() for c in cs.values()}
-    assert counts["prepare_data"] == len(datasets) == 3  # mnist, fashion_mnist, cifar10: planned, not needed offline
+    assert counts["prepare_data"] == len(datasets)
+    assert {"mnist", "fashion_mnist", "cifar10"} <= datasets  # planned, though not downloadable offline
+    assert counts["train"] + counts["train_sharing"] == sum(len(c) for c in cells.values())
+    assert counts["train_sharing"] == len(cells["sharing"]) + len(cells["sharing-images"])
+    assert counts["analyze_sharing"] == 2 and counts["table_structure"] == 2
     assert counts["aggregate"] == len(cells)
-    pairs = {(c["dataset"], c["net"]["name"]) for cs in cells.values() for c in cs.values()}
+    pairs = {(c["dataset"], c["net"]["name"]) for c in cells["subspace"].values()}
     subspace_variants = {v["name"] for v in config["experiments"]["subspace"]["variants"] if v["reparam"] == "subspace"}
     assert counts["plot_curves"] == len(pairs) * len(subspace_variants) == 6 * 4
     assert counts["plot_accuracy_vs_d"] == len(pairs) == 6
@@ -86,7 +89,25 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
             "analysis": {"n_boot": 200},
             "cost": {"dataset": "digits", "net": "small", "d": [10, 50], "projections": ["fastfood"],
                      "steps": 2, "repeats": 1},
-        }},
+        },
+            "sharing": {
+                "train": {"epochs": 3},
+                "variants": [
+                    {"name": "direct", "reparam": "direct"},
+                    {"name": "learned", "reparam": "sharing", "k": 8, "tau": 1.0, "tau_final": 0.1},
+                    {"name": "hashed", "reparam": "hashed", "k": 8},
+                    {"name": "kmeans", "reparam": "kmeans", "k": 8, "pretrain_epochs": 2},
+                ],
+            },
+            "sharing-images": {
+                "datasets": ["digits"],
+                "train": {"epochs": 2},
+                "variants": [
+                    {"name": "direct", "reparam": "direct"},
+                    {"name": "learned", "reparam": "sharing", "k": 4},
+                ],
+            },
+        },
     }
     (repo / "tiny.yaml").write_text(yaml.safe_dump(tiny))
     args = ["--cores", "2", "--configfile", "config/quick.yaml", "tiny.yaml"]
@@ -118,6 +139,18 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
     summary = (res / "runs" / "digits__small__dense__d10" / "seed-1" / "summary.json").read_text()
     for key in ("provenance", "torch", "checksum", "code_version", "wall_time_s", '"seed": 1'):
         assert key in summary
+    # the sharing family: structure metrics against the teacher, figures, table
+    sh = repo / "results" / "quick" / "sharing"
+    summary = pd.read_csv(sh / "sharing_summary.csv")
+    assert set(summary["variant"]) == {"direct", "learned", "hashed", "kmeans"}
+    assert summary["ari_support_mean"].notna().all() and (summary["n_ok"] == 2).all()
+    sfig = repo / "figures" / "quick" / "sharing"
+    for name in ("structure__conv1d_teacher__linear__learned", "structure__conv1d_teacher__linear__hashed",
+                 "tradeoff__conv1d_teacher__linear", "dynamics__conv1d_teacher__linear__learned"):
+        assert (sfig / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    assert r"\begin{tabular}" in (sfig / "structure.tex").read_text()
+    maps = repo / "figures" / "quick" / "sharing-images" / "maps__digits__small__learned.png"
+    assert maps.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # a second run has nothing to do
     again = run_snakemake(repo, *args)
     assert again.returncode == 0
@@ -135,10 +168,11 @@ def test_killed_workflow_resumes_and_finishes(tmp_path):
         "seeds": 2,
         "checkpoint_every_s": 0,
         "train": {"epochs": 40, "evals_per_epoch": 4},
-        "experiments": {"subspace": {
-            "datasets": ["mnist1d"],
-            "variants": [{"name": "direct", "reparam": "direct"}],
-        }},
+        "experiments": {
+            "subspace": {"datasets": ["mnist1d"], "variants": [{"name": "direct", "reparam": "direct"}]},
+            "sharing": {"enabled": False},
+            "sharing-images": {"enabled": False},
+        },
     }
     (repo / "tiny.yaml").write_text(yaml.safe_dump(tiny))
     args = [*SNAKEMAKE, "--cores", "1", "--configfile", "config/quick.yaml", "tiny.yaml", "--until", "aggregate"]

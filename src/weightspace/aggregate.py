@@ -64,6 +64,7 @@ def collect(summaries: Iterable[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame
         curve_parts.append(metrics)
         final = dict(cols)
         final.update({f"final_{k}": v for k, v in s["final"].items()})
+        final.update(s.get("structure") or {})
         final.update(
             best_test_acc=s["best_test_acc"],
             diverged_epoch=s["diverged_epoch"],

@@ -14,7 +14,7 @@ import pandas as pd
 from weightspace.errors import WeightspaceError
 from weightspace.stats import dint_table
 
-__all__ = ["by_dim", "dint90", "GROUP"]
+__all__ = ["by_dim", "dint90", "GROUP", "sharing_summary", "SHARING_METRICS"]
 
 #: columns that identify one curve of accuracy against d
 GROUP = ["dataset", "net", "variant"]
@@ -82,4 +82,52 @@ def dint90(final: pd.DataFrame, fraction: float = 0.9, n_boot: int = 2000, rando
                            ci_low=np.nan, ci_high=np.nan, p_reached=np.nan, n_boot=0, dims="", n_seeds_min=0)
             row["n_diverged"] = diverged
             rows.append(row)
+    return pd.DataFrame(rows)
+
+
+#: per-seed numbers summarized for the sharing family (those present in final.csv)
+SHARING_METRICS = [
+    "final_test_loss",
+    "final_test_acc",
+    "final_hard_test_loss",
+    "final_hard_test_acc",
+    "final_values_used",
+    "final_row_entropy",
+    "support_precision",
+    "support_recall",
+    "support_f1",
+    "ari_support",
+    "homogeneity",
+    "completeness",
+    "partition_distance",
+    "n_groups_learned",
+    "equivariance_error",
+    "equivariance_error_soft",
+]
+
+
+def sharing_summary(final: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Per cell: mean and t-interval over finished seeds of every sharing metric, diverged runs counted.
+
+    For forms whose hard net is the net itself (direct), the hard columns are
+    filled from the soft ones, so every row has a comparable "hard" number.
+    """
+    from weightspace.stats import mean_ci
+
+    final = final.copy()
+    for col in ("test_loss", "test_acc"):
+        hard = f"final_hard_{col}"
+        if hard not in final:
+            final[hard] = np.nan
+        final[hard] = final[hard].fillna(final[f"final_{col}"])
+    rows = []
+    for cell, g in final.groupby("cell", sort=False):
+        ok = g[g["status"] == "ok"]
+        first = g.iloc[0]
+        row = {key: first.get(key, np.nan) for key in ("dataset", "net", "variant", "reparam", "k")}
+        row.update(cell=cell, n_ok=len(ok), n_diverged=int((g["status"] == "diverged").sum()))
+        for m in SHARING_METRICS:
+            if m in g:
+                row[f"{m}_mean"], row[f"{m}_lo"], row[f"{m}_hi"] = mean_ci(ok[m], confidence)
+        rows.append(row)
     return pd.DataFrame(rows)

@@ -15,13 +15,13 @@ from typing import Any, Callable
 
 import torch
 
-from weightspace.data import INPUT_SHAPES, N_CLASSES
+from weightspace.data import INPUT_SHAPES, N_OUTPUTS, TASKS
 from weightspace.io import provenance
 from weightspace.nets import build_net
 from weightspace.reparam import build_reparam, estimate_bytes
 from weightspace.train import TrainConfig, make_optimizer, per_seed_loss
 
-__all__ = ["step_cost", "cost_sweep", "state_bytes"]
+__all__ = ["step_cost", "cost_sweep", "state_bytes", "naive_run", "trainer_runs", "compare_with_naive"]
 
 
 def state_bytes(module: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None) -> int:
@@ -64,7 +64,7 @@ def step_cost(
     """
     device = torch.device(device)
     shape = INPUT_SHAPES[dataset]
-    net = build_net(net_cfg["arch"], shape, N_CLASSES[dataset], net_cfg.get("widths"))
+    net = build_net(net_cfg["arch"], shape, N_OUTPUTS[dataset], net_cfg.get("widths"))
     seed_list = list(range(seeds))
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -76,12 +76,16 @@ def step_cost(
     g = torch.Generator(device="cpu").manual_seed(0)
     n_pool = 4 * batch_size
     x_pool = torch.randn(n_pool, *shape, generator=g).to(device)
-    y_pool = torch.randint(0, N_CLASSES[dataset], (n_pool,), generator=g).to(device)
+    task = TASKS[dataset]
+    if task == "regression":
+        y_pool = torch.randn(n_pool, N_OUTPUTS[dataset], generator=g).to(device)
+    else:
+        y_pool = torch.randint(0, N_OUTPUTS[dataset], (n_pool,), generator=g).to(device)
     idx = torch.randint(0, n_pool, (steps + warmup, seeds, batch_size), generator=g).to(device)
 
     def step(i: int) -> None:
         xb, yb = x_pool[idx[i]], y_pool[idx[i]]
-        loss = per_seed_loss(net.forward(reparam(), xb), yb)
+        loss = per_seed_loss(net.forward(reparam(), xb), yb, task)
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()
         opt.step()
@@ -140,7 +144,7 @@ def cost_sweep(
         (records, provenance of the machine).
     """
     device = torch.device(device)
-    net = build_net(net_cfg["arch"], INPUT_SHAPES[dataset], N_CLASSES[dataset], net_cfg.get("widths"))
+    net = build_net(net_cfg["arch"], INPUT_SHAPES[dataset], N_OUTPUTS[dataset], net_cfg.get("widths"))
     variants = [{"name": "direct", "reparam": "direct"}]
     for p in projections:
         for d in dims:
@@ -160,3 +164,160 @@ def cost_sweep(
             f"(min {1e3 * r['step_s_min']:.2f}, max {1e3 * r['step_s_max']:.2f}), state {r['state_bytes'] / 2**20:9.1f} MiB")
         records.append(r)
     return records, provenance(device)
+
+
+# ----------------------------------------------------------------------------------------------
+# the naive reference loop against the project's trainer
+
+
+def naive_run(
+    dataset: str,
+    data_dir,
+    widths: list[int],
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    device: torch.device,
+) -> dict[str, Any]:
+    """One run in the original notebooks' style, for comparison only.
+
+    torchvision dataset with per-sample ``ToTensor``/``Normalize`` transforms, a
+    shuffling DataLoader, a host-to-device copy per batch, ``loss.item()``
+    every step, an ``nn.Sequential`` MLP, Adam, and a test pass per epoch
+    through a second DataLoader. One seed per run.
+    """
+    import torchvision
+    from torch import nn
+    from torch.utils.data import DataLoader
+    from torchvision import transforms
+
+    from weightspace.data import _IDX_FILES, _materialize_idx, resolve_data_dir
+
+    if dataset not in _IDX_FILES:
+        raise ValueError("the naive loop supports mnist and fashion_mnist (torchvision IDX datasets)")
+    root = _materialize_idx(dataset, resolve_data_dir(data_dir), download=False)
+    cls = torchvision.datasets.MNIST if dataset == "mnist" else torchvision.datasets.FashionMNIST
+    tfm = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    train_set = cls(str(root), train=True, transform=tfm, download=False)
+    test_set = cls(str(root), train=False, transform=tfm, download=False)
+    torch.manual_seed(seed)
+    loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=True)
+    test_loader = DataLoader(test_set, batch_size=1000)
+    dims = [28 * 28, *widths, 10]
+    layers: list[nn.Module] = [nn.Flatten()]
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(dims) - 2:
+            layers.append(nn.ReLU())
+    model = nn.Sequential(*layers).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+    steps, losses = 0, []
+    acc = 0.0
+    t = time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        for x, y in loader:
+            x, y = x.to(device), y.to(device)
+            loss = loss_fn(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            steps += 1
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for x, y in test_loader:
+                x, y = x.to(device), y.to(device)
+                correct += (model(x).argmax(1) == y).sum().item()
+        acc = correct / len(test_set)
+    _sync(device)
+    return {"seconds": time.perf_counter() - t, "steps": steps, "test_acc": acc}
+
+
+def trainer_runs(
+    dataset: str,
+    data_dir,
+    widths: list[int],
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seeds: list[int],
+    device: torch.device,
+    verify: bool = True,
+) -> dict[str, Any]:
+    """The same work with the project's trainer: all seeds as one batch, data on the device."""
+    from weightspace import data as data_mod
+    from weightspace.train import Trainer
+
+    ds = data_mod.load(dataset, data_dir, device=device, download=False, verify=verify)
+    cell = {
+        "cell": "bench",
+        "net": {"arch": "fc", "widths": widths},
+        "variant": {"reparam": "direct"},
+        "train": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "evals_per_epoch": 1},
+    }
+    trainer = Trainer(cell, ds, seeds, device, log=lambda m: None, progress=False)
+    _sync(device)
+    t = time.perf_counter()
+    results = trainer.run()
+    _sync(device)
+    seconds = time.perf_counter() - t
+    accs = [r.rows[-1]["test_acc"] for r in results]
+    return {"seconds": seconds, "steps": trainer.step, "seeds": len(seeds), "test_acc_mean": sum(accs) / len(accs)}
+
+
+def compare_with_naive(
+    dataset: str = "mnist",
+    data_dir=None,
+    widths: list[int] | None = None,
+    epochs: int = 2,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    seeds: int = 10,
+    naive_runs: int = 1,
+    trials: int = 3,
+    device: torch.device | str = "cpu",
+    log: Callable[[str], None] = print,
+    verify: bool = True,
+) -> dict[str, Any]:
+    """Time per run of the naive loop and of the trainer (``trials`` times each, median reported).
+
+    Both do the same work: ``epochs`` passes over the training set in batches of
+    ``batch_size`` (last partial batch dropped) and a test pass per epoch.
+    """
+    device = torch.device(device)
+    widths = widths or [200, 200]
+    naive, ours = [], []
+    steps = None
+    for trial in range(trials):
+        for k in range(naive_runs):
+            r = naive_run(dataset, data_dir, widths, epochs, batch_size, lr, seed=k, device=device)
+            naive.append(r["seconds"])
+            log(f"trial {trial}: naive run {k}: {r['seconds']:.2f} s, {r['steps']} steps, test acc {r['test_acc']:.4f}")
+        t = trainer_runs(dataset, data_dir, widths, epochs, batch_size, lr, list(range(seeds)), device, verify)
+        ours.append(t["seconds"] / seeds)
+        if t["steps"] != r["steps"]:
+            raise RuntimeError(f"the two loops did different work: {r['steps']} vs {t['steps']} steps")
+        steps = t["steps"]
+        log(f"trial {trial}: trainer, {seeds} seeds batched: {t['seconds']:.2f} s "
+            f"({t['seconds'] / seeds:.3f} s per run), mean test acc {t['test_acc_mean']:.4f}")
+    naive_med, ours_med = statistics.median(naive), statistics.median(ours)
+    return {
+        "dataset": dataset,
+        "net": f"fc {'-'.join(map(str, [784, *widths, 10]))}",
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seeds_batched": seeds,
+        "steps_per_run": steps,
+        "naive_s_per_run": naive,
+        "trainer_s_per_run": ours,
+        "naive_s_per_run_median": naive_med,
+        "trainer_s_per_run_median": ours_med,
+        "naive_steps_per_s": steps / naive_med,
+        "trainer_run_steps_per_s": steps / ours_med,
+        "speedup_per_run": naive_med / ours_med,
+        "provenance": provenance(device),
+    }

@@ -89,6 +89,23 @@ def cmd_plot(args) -> None:
 
     if args.figure == "curves":
         paths = plots.curves_figure(pd.read_csv(args.curves), args.dataset, args.net, args.variant, args.out)
+    elif args.figure in ("structure", "maps", "tradeoff", "dynamics"):
+        from weightspace import plots_sharing
+
+        if args.figure == "structure":
+            from weightspace.data import teacher_weights
+
+            _, groups = teacher_weights(args.dataset)
+            paths = plots_sharing.structure_figure(args.npz, groups, args.title or args.dataset, args.out)
+        elif args.figure == "maps":
+            from weightspace.data import INPUT_SHAPES
+
+            paths = plots_sharing.assignment_maps_figure(args.npz, INPUT_SHAPES[args.dataset], args.title or args.dataset,
+                                                         args.out)
+        elif args.figure == "tradeoff":
+            paths = plots_sharing.tradeoff_figure(pd.read_csv(args.summary), args.dataset, args.net, args.out)
+        else:
+            paths = plots_sharing.dynamics_figure(pd.read_csv(args.curves), args.dataset, args.net, args.variant, args.out)
     elif args.figure == "accuracy-vs-d":
         paths = plots.accuracy_vs_d_figure(
             pd.read_csv(args.by_dim), pd.read_csv(args.dint), args.dataset, args.net, args.out
@@ -111,14 +128,43 @@ def cmd_plot(args) -> None:
     print("wrote " + ", ".join(map(str, paths)), file=sys.stderr)
 
 
+def cmd_bench_trainer(args) -> None:
+    from weightspace.bench import compare_with_naive
+    from weightspace.io import write_json
+    from weightspace.runner import resolve_device
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    rec = compare_with_naive(
+        args.dataset, args.data_dir, args.widths, args.epochs, args.batch_size, args.lr, args.seeds,
+        args.naive_runs, args.trials, resolve_device(args.device), log=lambda m: print(m, file=sys.stderr, flush=True),
+    )
+    print(
+        f"{rec['net']} on {rec['dataset']}, {rec['epochs']} epochs, batch {rec['batch_size']}, on "
+        f"{rec['provenance'].get('device_name')}:\n"
+        f"  naive loop: {rec['naive_s_per_run_median']:.3f} s per run ({rec['naive_steps_per_s']:.0f} steps/s)\n"
+        f"  trainer:    {rec['trainer_s_per_run_median']:.3f} s per run ({rec['trainer_run_steps_per_s']:.0f} steps/s "
+        f"per run, {rec['seeds_batched']} seeds batched)\n"
+        f"  speed-up per run: {rec['speedup_per_run']:.1f}x (median of {args.trials} trials)"
+    )
+    if args.out:
+        write_json(args.out, rec)
+
+
 def cmd_analyze(args) -> None:
     import pandas as pd
 
-    from weightspace.analysis import by_dim, dint90
+    from weightspace.analysis import by_dim, dint90, sharing_summary
     from weightspace.io import write_dataframe
 
     final = pd.read_csv(args.final)
     out = Path(args.out)
+    if args.family == "sharing":
+        write_dataframe(out / "sharing_summary.csv", sharing_summary(final))
+        print(f"wrote {out / 'sharing_summary.csv'}", file=sys.stderr)
+        return
     write_dataframe(out / "by_dim.csv", by_dim(final))
     write_dataframe(out / "dint90.csv", dint90(final, args.fraction, args.n_boot, args.random_state))
     print(f"wrote {out / 'by_dim.csv'} and {out / 'dint90.csv'}", file=sys.stderr)
@@ -141,6 +187,8 @@ def cmd_table(args) -> None:
 
     if args.table == "dint":
         text = tables.dint_latex(pd.read_csv(args.input), _parse_published(args.published))
+    elif args.table == "structure":
+        text = tables.structure_latex(pd.read_csv(args.input))
     else:
         text = tables.accuracy_latex(pd.read_csv(args.input))
     tables.write_table(args.out, text)
@@ -148,6 +196,8 @@ def cmd_table(args) -> None:
 
 
 def cmd_bench(args) -> None:
+    if args.bench == "trainer":
+        return cmd_bench_trainer(args)
     import pandas as pd
 
     from weightspace.bench import cost_sweep
@@ -184,6 +234,33 @@ def cmd_validate(args) -> None:
         f"config OK: {len(cells)} enabled experiment(s), {n_cells} cells, "
         f"{n_cells * len(config['seeds'])} runs ({len(config['seeds'])} seeds each)"
     )
+
+
+def cmd_plan(args) -> None:
+    from weightspace.plan import plan
+    from weightspace.runner import resolve_device
+
+    config = _load_validated(args.config)
+    device = resolve_device(args.device or config["device"])
+    if args.measure:
+        print(f"timing representative steps on {device} ...", file=sys.stderr)
+    df = plan(config, measure=args.measure, device=str(device), log=lambda m: print(m, file=sys.stderr, flush=True))
+    if df.empty:
+        print("no enabled experiments")
+        return
+    cols = ["cells", "runs", "steps", "seed_steps"] + (["est_min"] if args.measure else [])
+    df["cells"] = 1
+    df["seed_steps"] = df["steps"] * df["runs"]
+    if args.measure:
+        df["est_min"] = df["est_s"] / 60
+    summary = df.groupby("experiment")[cols].sum()
+    summary.loc["total"] = summary.sum()
+    print(summary.to_string(float_format=lambda x: f"{x:,.1f}"))
+    if args.measure:
+        print(f"estimated device time: {df['est_s'].sum() / 60:.1f} min on {device}, cells run one after another "
+              f"(seeds batched as the workflow batches them); measured with a few steps per cell group")
+    if args.cells:
+        print(df.drop(columns=["cells"]).to_string(index=False))
 
 
 def cmd_cells(args) -> None:
@@ -268,22 +345,46 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--dataset", required=True)
     f.add_argument("--net", required=True)
     f.add_argument("--out", required=True, help="output path; .pdf and .png are written")
+    f = figs.add_parser("structure", help="learned vs true sharing of a teacher layer, and co-assignment")
+    f.add_argument("--npz", required=True, help="a seed's structure.npz")
+    f.add_argument("--dataset", required=True, choices=["conv1d_teacher", "conv2d_teacher"])
+    f.add_argument("--title")
+    f.add_argument("--out", required=True)
+    f = figs.add_parser("maps", help="each hidden unit's value index on the input grid")
+    f.add_argument("--npz", required=True, help="a seed's structure.npz")
+    f.add_argument("--dataset", required=True)
+    f.add_argument("--title")
+    f.add_argument("--out", required=True)
+    f = figs.add_parser("tradeoff", help="hard-net accuracy / MSE against unique values used, per sharing method")
+    f.add_argument("--summary", required=True, help="sharing_summary.csv from `weightspace analyze --family sharing`")
+    f.add_argument("--dataset", required=True)
+    f.add_argument("--net", required=True)
+    f.add_argument("--out", required=True)
+    f = figs.add_parser("dynamics", help="row entropy and values used over training")
+    f.add_argument("--curves", required=True)
+    f.add_argument("--dataset", required=True)
+    f.add_argument("--net", required=True)
+    f.add_argument("--variant", required=True)
+    f.add_argument("--out", required=True)
     f = figs.add_parser("cost", help="time per step and memory against d, per projection")
     f.add_argument("--cost", required=True, help="the CSV from `weightspace bench cost`")
     f.add_argument("--out", required=True, help="output path; .pdf and .png are written")
     pl.set_defaults(func=cmd_plot)
 
-    an = sub.add_parser("analyze", help="final.csv -> by_dim.csv (accuracy per d) and dint90.csv")
+    an = sub.add_parser("analyze", help="final.csv -> statistics (subspace: by_dim.csv, dint90.csv; sharing: sharing_summary.csv)")
     an.add_argument("--final", required=True, help="final.csv from `weightspace aggregate`")
-    an.add_argument("--out", required=True, help="folder for by_dim.csv and dint90.csv")
+    an.add_argument("--out", required=True, help="folder for the tables")
+    an.add_argument("--family", choices=["subspace", "sharing"], default="subspace")
     an.add_argument("--fraction", type=float, default=0.9, help="fraction of the baseline to reach (default 0.9)")
     an.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates (default 2000)")
     an.add_argument("--random-state", type=int, default=0, help="seed of the bootstrap (default 0)")
     an.set_defaults(func=cmd_analyze)
 
     tb = sub.add_parser("table", help="LaTeX tables (booktabs)")
-    tb.add_argument("table", choices=["dint", "accuracy"], help="dint: d_int90 table; accuracy: accuracy per d")
-    tb.add_argument("--in", dest="input", required=True, help="dint90.csv (dint) or by_dim.csv (accuracy)")
+    tb.add_argument("table", choices=["dint", "accuracy", "structure"],
+                    help="dint: d_int90 table; accuracy: accuracy per d; structure: sharing-structure metrics")
+    tb.add_argument("--in", dest="input", required=True,
+                    help="dint90.csv (dint), by_dim.csv (accuracy) or sharing_summary.csv (structure)")
     tb.add_argument("--out", required=True, help="the .tex file")
     tb.add_argument("--published", nargs="*", metavar="DATASET:NET:VALUE[:SOURCE]",
                     help="published d_int90 values shown beside the measured ones")
@@ -304,11 +405,31 @@ def build_parser() -> argparse.ArgumentParser:
     bc.add_argument("--threads", type=int, help="CPU threads for torch")
     bc.add_argument("--memory-limit-gib", type=float, default=16.0, help="skip combinations needing more")
     bc.add_argument("--out", required=True, help="CSV of records; a .json with the machine is written beside it")
+    bt = bsub.add_parser("trainer", help="the naive training loop (DataLoader, one seed at a time) vs the trainer")
+    bt.add_argument("--dataset", default="mnist", choices=["mnist", "fashion_mnist"])
+    bt.add_argument("--data-dir", help="dataset folder (the real files are needed: the naive loop reads them)")
+    bt.add_argument("--widths", type=int, nargs="+", default=[200, 200])
+    bt.add_argument("--epochs", type=int, default=2)
+    bt.add_argument("--batch-size", type=int, default=256)
+    bt.add_argument("--lr", type=float, default=1e-3)
+    bt.add_argument("--seeds", type=int, default=10, help="seeds the trainer batches")
+    bt.add_argument("--naive-runs", type=int, default=1, help="naive runs per trial")
+    bt.add_argument("--trials", type=int, default=3)
+    bt.add_argument("--device", default="auto")
+    bt.add_argument("--threads", type=int, help="CPU threads for torch")
+    bt.add_argument("--out", help="write the record as JSON here")
     be.set_defaults(func=cmd_bench)
 
     v = sub.add_parser("validate", help="check a config (and presets) without running anything")
     v.add_argument("config", nargs="+", metavar="YAML", help="config file(s), later ones override earlier ones")
     v.set_defaults(func=cmd_validate)
+
+    pn = sub.add_parser("plan", help="cells, runs, steps and (with --measure) estimated device time of a config")
+    pn.add_argument("config", nargs="+", metavar="YAML", help="config file(s), later ones override earlier ones")
+    pn.add_argument("--measure", action="store_true", help="time a few steps per cell group on this device")
+    pn.add_argument("--device", help="auto | cpu | cuda (default: the config's)")
+    pn.add_argument("--cells", action="store_true", help="also print one line per cell")
+    pn.set_defaults(func=cmd_plan)
 
     c = sub.add_parser("cells", help="list the cells a config expands into")
     c.add_argument("config", nargs="+", metavar="YAML")

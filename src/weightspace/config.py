@@ -21,7 +21,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from weightspace.data import INPUT_SHAPES, N_CLASSES
+from weightspace.data import INPUT_SHAPES, N_OUTPUTS, TEACHERS
 from weightspace.errors import ConfigError
 from weightspace.nets import build_net
 from weightspace.reparam import estimate_bytes
@@ -41,7 +41,16 @@ __all__ = [
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
 #: Training-set sizes, to check batch sizes without loading data.
-N_TRAIN = {"mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000, "digits": 1437, "mnist1d": 4000, "mnist1d_shuffled": 4000}
+N_TRAIN = {
+    "mnist": 60000,
+    "fashion_mnist": 60000,
+    "cifar10": 50000,
+    "digits": 1437,
+    "mnist1d": 4000,
+    "mnist1d_shuffled": 4000,
+    "conv1d_teacher": 8192,
+    "conv2d_teacher": 8192,
+}
 
 #: Variant keys that are not reparameterization options.
 _VARIANT_META = ("name", "reparam", "train")
@@ -263,13 +272,26 @@ def _check_cell(cell: dict, config: dict) -> list[str]:
     where = f"experiments.{cell['experiment']}"
     dataset, net_cfg, variant, train = cell["dataset"], cell["net"], cell["variant"], cell["train"]
     try:
-        net = build_net(net_cfg["arch"], INPUT_SHAPES[dataset], N_CLASSES[dataset], net_cfg.get("widths"))
+        net = build_net(net_cfg["arch"], INPUT_SHAPES[dataset], N_OUTPUTS[dataset], net_cfg.get("widths"))
     except ValueError as e:
         return [f"{where}: net {net_cfg['name']!r} cannot run on {dataset}: {e}"]
     problems = []
     D = net.n_params
     index = [v["name"] for v in config["experiments"][cell["experiment"]]["variants"]].index(variant["name"])
     vwhere = f"{where}.variants[{index}:{variant['name']}]"
+    if variant["reparam"] == "known" and dataset not in TEACHERS:
+        problems.append(
+            f"{vwhere}: reparam 'known' needs a dataset with a known structure ({', '.join(TEACHERS)}), not {dataset}"
+        )
+    if variant["reparam"] == "known" and dataset in TEACHERS and net.spec.get("fc1.weight", None) is not None and (
+        net.spec["fc1.weight"].shape != (N_OUTPUTS[dataset], net.spec["fc1.weight"].shape[1]) or len(net.spec) != 2
+    ):
+        problems.append(f"{vwhere}: reparam 'known' needs a single linear layer (an fc net with widths: [])")
+    if variant["reparam"] == "kmeans" and variant["pretrain_epochs"] >= train["epochs"]:
+        problems.append(
+            f"{vwhere}.pretrain_epochs: {variant['pretrain_epochs']} leaves no epoch to fine-tune the values "
+            f"(train.epochs is {train['epochs']})"
+        )
     if variant["reparam"] == "subspace" and variant["d"] > D:
         problems.append(
             f"{vwhere}.d: d={variant['d']} exceeds D={D:,}, the number of weights of net "

@@ -23,6 +23,13 @@ Sources
     generated offline with the ``mnist1d`` package's ``make_dataset`` (4000
     train / 1000 test sequences of length 40); the shuffled variant applies
     one fixed permutation to the 40 positions, destroying spatial locality.
+``conv1d_teacher``, ``conv2d_teacher``
+    regression tasks with a known weight-sharing structure: inputs x ~ N(0, 1)
+    and targets y = W x + 0.01 noise, W a valid convolution written as a
+    matrix (1-D: length 32, kernel 5, 28 outputs; 2-D: 10x10 images, 3x3
+    kernel, 8x8 outputs; N(0, 1) taps at least 0.2 apart and from 0); 8192
+    train / 2048 test examples, generated from a fixed seed. Their :attr:`Dataset.structure` holds the ground-truth groups
+    of W (tap index, -1 outside the support).
 """
 
 from __future__ import annotations
@@ -40,11 +47,24 @@ import torch
 from weightspace.errors import DataError
 from weightspace.io import atomic_write, file_lock
 
-__all__ = ["Dataset", "DATASETS", "load", "resolve_data_dir", "INPUT_SHAPES", "N_CLASSES"]
+__all__ = ["Dataset", "DATASETS", "load", "resolve_data_dir", "INPUT_SHAPES", "N_OUTPUTS", "TASKS", "TEACHERS"]
 
-DATASETS = ("mnist", "fashion_mnist", "cifar10", "digits", "mnist1d", "mnist1d_shuffled")
+DATASETS = (
+    "mnist",
+    "fashion_mnist",
+    "cifar10",
+    "digits",
+    "mnist1d",
+    "mnist1d_shuffled",
+    "conv1d_teacher",
+    "conv2d_teacher",
+)
 
-#: Input shape (C, *spatial) and number of classes of each dataset, known without loading it.
+#: The teacher tasks: (input shape, kernel size)
+TEACHERS = {"conv1d_teacher": ((1, 32), 5), "conv2d_teacher": ((1, 10, 10), 3)}
+
+#: Input shape (C, *spatial) and output width (classes, or regression targets) of each dataset,
+#: known without loading it.
 INPUT_SHAPES: dict[str, tuple[int, ...]] = {
     "mnist": (1, 28, 28),
     "fashion_mnist": (1, 28, 28),
@@ -52,8 +72,14 @@ INPUT_SHAPES: dict[str, tuple[int, ...]] = {
     "digits": (1, 8, 8),
     "mnist1d": (1, 40),
     "mnist1d_shuffled": (1, 40),
+    "conv1d_teacher": TEACHERS["conv1d_teacher"][0],
+    "conv2d_teacher": TEACHERS["conv2d_teacher"][0],
 }
-N_CLASSES: dict[str, int] = {name: 10 for name in DATASETS}
+N_OUTPUTS: dict[str, int] = {name: 10 for name in DATASETS}
+N_OUTPUTS["conv1d_teacher"] = 32 - 5 + 1
+N_OUTPUTS["conv2d_teacher"] = (10 - 3 + 1) ** 2
+#: Which loss a dataset is trained with.
+TASKS: dict[str, str] = {name: "regression" if name in TEACHERS else "classification" for name in DATASETS}
 
 # MD5 of the *uncompressed* IDX files (robust to re-gzipping).
 _IDX_FILES: dict[str, tuple[str, dict[str, str]]] = {
@@ -87,12 +113,14 @@ class Dataset:
     Attributes:
         name: dataset name (one of :data:`DATASETS`).
         x_train: (N, C, *spatial) float32, standardized.
-        y_train: (N,) int64 labels.
+        y_train: (N,) int64 labels, or (N, n_outputs) float32 targets (regression).
         x_test: (M, C, *spatial) float32, standardized like ``x_train``.
-        y_test: (M,) int64 labels.
-        n_classes: number of classes.
+        y_test: like ``y_train``.
+        n_outputs: number of classes, or of regression targets.
         checksum: sha256 of the source arrays (before normalization).
         source: where the data came from (files or generator).
+        task: ``classification`` (cross-entropy, accuracy) or ``regression`` (mean squared error).
+        structure: for teacher tasks, ``{"layer": weight name, "groups": (out, in) int array}``.
     """
 
     name: str
@@ -100,9 +128,11 @@ class Dataset:
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
-    n_classes: int
+    n_outputs: int
     checksum: str
     source: str
+    task: str = "classification"
+    structure: dict | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -119,9 +149,11 @@ class Dataset:
             self.y_train.to(device),
             self.x_test.to(device),
             self.y_test.to(device),
-            self.n_classes,
+            self.n_outputs,
             self.checksum,
             self.source,
+            self.task,
+            self.structure,
         )
 
 
@@ -161,6 +193,8 @@ def load(
         raw = _load_cifar10(root, download, verify)
     elif name == "digits":
         raw = _load_digits()
+    elif name in TEACHERS:
+        return _load_teacher(name).to(device)
     else:
         raw = _load_mnist1d(root, shuffled=name == "mnist1d_shuffled")
     return _finish(name, *raw).to(device)
@@ -172,11 +206,6 @@ def load(
 
 def _finish(name, xtr, ytr, xte, yte, source) -> Dataset:
     """Arrays (uint8 or float) -> standardized float32 tensors plus a checksum."""
-    h = hashlib.sha256()
-    for a in (xtr, ytr, xte, yte):
-        a = np.ascontiguousarray(a)
-        h.update(str((a.dtype.str, a.shape)).encode())
-        h.update(a.tobytes())
     scale = 255.0 if xtr.dtype == np.uint8 else 1.0
     xtr_t = torch.from_numpy(np.asarray(xtr, dtype=np.float32)) / scale
     xte_t = torch.from_numpy(np.asarray(xte, dtype=np.float32)) / scale
@@ -189,10 +218,19 @@ def _finish(name, xtr, ytr, xte, yte, source) -> Dataset:
         y_train=torch.as_tensor(np.asarray(ytr), dtype=torch.int64),
         x_test=((xte_t - mean) / std).contiguous(),
         y_test=torch.as_tensor(np.asarray(yte), dtype=torch.int64),
-        n_classes=N_CLASSES[name],
-        checksum="sha256:" + h.hexdigest(),
+        n_outputs=N_OUTPUTS[name],
+        checksum=_checksum(xtr, ytr, xte, yte),
         source=source,
     )
+
+
+def _checksum(*arrays: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(a.tobytes())
+    return "sha256:" + h.hexdigest()
 
 
 def _md5(path: Path) -> str:
@@ -415,4 +453,65 @@ def _load_mnist1d(root: Path, shuffled: bool):
         xt[:, None].astype(np.float32),
         yt.astype(np.int64),
         f"mnist1d.make_dataset (shuffle_seq={shuffled}, seed={args.seed})",
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# teacher tasks with a known sharing structure
+
+
+def teacher_weights(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(W, groups) of a teacher: W (out, in) float64, groups (out, in) tap index or -1."""
+    from weightspace.structure import conv1d_groups, conv2d_groups
+
+    shape, k = TEACHERS[name]
+    taps = k if len(shape) == 2 else k * k
+    groups = conv1d_groups(shape[1], k) if len(shape) == 2 else conv2d_groups(shape[1], shape[2], k)
+    kernel = _distinct_kernel(taps)
+    W = np.where(groups >= 0, kernel[np.maximum(groups, 0)], 0.0)
+    return W, groups
+
+
+def _distinct_kernel(taps: int, min_gap: float = 0.2, seed: int = 20181101) -> np.ndarray:
+    """N(0, 1) taps, redrawn until every two taps, and every tap and 0, differ by at least ``min_gap``.
+
+    Otherwise two taps of (almost) equal value would make "which entries share"
+    ambiguous, and no method could be scored for telling them apart.
+    """
+    rng = np.random.default_rng(seed)
+    while True:
+        kernel = rng.normal(size=taps)
+        vals = np.sort(np.append(kernel, 0.0))
+        if np.diff(vals).min() >= min_gap:
+            return kernel
+
+
+def _load_teacher(name: str, n_train: int = 8192, n_test: int = 2048, noise: float = 0.01) -> Dataset:
+    """y = W x + noise with x ~ N(0, 1): inputs are already standardized and are not rescaled."""
+    W, groups = teacher_weights(name)
+    shape, _ = TEACHERS[name]
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(n_train + n_test, W.shape[1]))
+    y = x @ W.T + noise * rng.normal(size=(n_train + n_test, W.shape[0]))
+    x = x.astype(np.float32).reshape(-1, *shape)
+    y = y.astype(np.float32)
+    return Dataset(
+        name=name,
+        x_train=torch.from_numpy(x[:n_train]),
+        y_train=torch.from_numpy(y[:n_train]),
+        x_test=torch.from_numpy(x[n_train:]),
+        y_test=torch.from_numpy(y[n_train:]),
+        n_outputs=W.shape[0],
+        checksum=_checksum(x, y),
+        source=f"generated: y = conv(x) + {noise} N(0,1), {n_train} train / {n_test} test",
+        task="regression",
+        structure={
+            "layer": "fc1.weight",
+            "groups": groups,
+            "teacher": W,
+            "in_shape": tuple(shape[1:]),
+            "out_shape": (shape[1] - TEACHERS[name][1] + 1,) * (len(shape) - 1)
+            if len(shape) == 2
+            else (shape[1] - TEACHERS[name][1] + 1, shape[2] - TEACHERS[name][1] + 1),
+        },
     )

@@ -4,6 +4,7 @@ Layout of a cell's outputs (``out_dir`` is ``results/<experiment>/runs/<cell>``)
 
     seed-<s>/metrics.csv     one row per evaluation: step, epoch, train_loss, test_loss, test_acc, times
     seed-<s>/summary.json    final numbers, status (ok | diverged), the cell config and provenance
+    seed-<s>/structure.npz   the examined layer: soft and hard weights, value index per entry (sharing forms)
 
 Every file is written atomically, after training, so a killed job leaves no
 file that looks finished. While training, the job checkpoints to
@@ -25,12 +26,14 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
+import numpy as np
 import pandas as pd
 import torch
 
 from weightspace import data as data_mod
 from weightspace.errors import ResourceError, WeightspaceError
-from weightspace.io import file_lock, provenance, write_dataframe, write_json
+from weightspace.io import atomic_write, file_lock, provenance, write_dataframe, write_json
+from weightspace.structure import reparam_structure
 from weightspace.nets import build_net
 from weightspace.reparam import estimate_bytes
 from weightspace.train import Interrupted, Trainer, summary_of
@@ -81,10 +84,10 @@ def seed_dir(out_dir: str | Path, seed: int) -> Path:
     return Path(out_dir) / f"seed-{seed}"
 
 
-def seed_batches(cell: dict, input_shape, n_classes: int, seeds: list[int], memory_limit_gib: float) -> list[list[int]]:
+def seed_batches(cell: dict, input_shape, n_outputs: int, seeds: list[int], memory_limit_gib: float) -> list[list[int]]:
     """Split ``seeds`` into as few batches as fit ``memory_limit_gib`` (fixed + trained tensors)."""
     net_cfg = cell["net"]
-    net = build_net(net_cfg["arch"], tuple(input_shape), n_classes, net_cfg.get("widths"))
+    net = build_net(net_cfg["arch"], tuple(input_shape), n_outputs, net_cfg.get("widths"))
     per_seed = estimate_bytes(cell["variant"], net, 1)
     limit = memory_limit_gib * 2**30
     if per_seed > limit:
@@ -130,7 +133,7 @@ def run_cell(
         ds = data_mod.load(cell["dataset"], data_dir, device=dev, download=download, verify=verify)
         load_s = time.perf_counter() - t0
         prov = provenance(dev)
-        batches = seed_batches(cell, ds.input_shape, ds.n_classes, list(seeds), memory_limit_gib)
+        batches = seed_batches(cell, ds.input_shape, ds.n_outputs, list(seeds), memory_limit_gib)
         if len(batches) > 1:
             log(f"[{cell.get('cell')}] seeds trained in {len(batches)} batches to fit memory_limit_gib={memory_limit_gib}")
         finished = []
@@ -147,12 +150,14 @@ def run_cell(
             state["trainer"] = None
             if len(batches) > 1:
                 trainer.save_checkpoint()  # a finished batch is not trained again if a later one is killed
-            finished.append((batch, results, trainer.resumed_from))
+            finished.append((batch, results, trainer.resumed_from, reparam_structure(trainer.reparam, ds)))
         written = []
-        for batch, results, resumed_from in finished:
-            for res in results:
+        for batch, results, resumed_from, structures in finished:
+            for res, (structure, arrays) in zip(results, structures):
                 d = seed_dir(out_dir, res.seed)
                 write_dataframe(d / "metrics.csv", pd.DataFrame(res.rows))
+                with atomic_write(d / "structure.npz", "wb") as f:
+                    np.savez_compressed(f, **arrays)
                 summary = {
                     "experiment": cell.get("experiment"),
                     "cell": cell.get("cell"),
@@ -160,6 +165,7 @@ def run_cell(
                     **summary_of(res),
                     "batched_with": batch,
                     "resumed_from_step": resumed_from,
+                    "structure": structure,
                     "config": cell,
                     "dataset": {
                         "name": ds.name,

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["dint", "bootstrap_dint", "DintResult", "interpolate_dint", "dint_table"]
+__all__ = ["dint", "bootstrap_dint", "DintResult", "interpolate_dint", "dint_table", "mean_ci"]
 
 #: accuracies are ratios of counts: a mean equal to the threshold up to float rounding reaches it
 _TOL = 1e-9
@@ -152,3 +152,21 @@ def dint_table(
         dims=" ".join(str(int(d)) for d in dims),
         n_seeds_min=int(min(len(a) for a in accs)),
     )
+
+
+def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t confidence interval of the mean over seeds: (mean, low, high).
+
+    One value gives (value, nan, nan); none gives three NaNs.
+    """
+    from scipy import stats as st
+
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return (float("nan"),) * 3
+    m = float(x.mean())
+    if x.size == 1:
+        return m, float("nan"), float("nan")
+    half = float(st.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
+    return m, m - half, m + half

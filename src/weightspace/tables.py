@@ -14,7 +14,7 @@ import pandas as pd
 
 from weightspace.io import write_text
 
-__all__ = ["dint_latex", "accuracy_latex", "write_table", "fmt_dim"]
+__all__ = ["dint_latex", "accuracy_latex", "structure_latex", "write_table", "fmt_dim"]
 
 
 def _tex(s: str) -> str:
@@ -124,3 +124,52 @@ def accuracy_latex(by_dim: pd.DataFrame) -> str:
 def write_table(path: str | Path, text: str) -> Path:
     write_text(path, text)
     return Path(path)
+
+
+def _ci(r, m: str, digits: int = 2, scale: float = 1.0) -> str:
+    mean, lo, hi = r.get(f"{m}_mean"), r.get(f"{m}_lo"), r.get(f"{m}_hi")
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "--"
+    if lo is None or (isinstance(lo, float) and math.isnan(lo)):
+        return f"${scale * mean:.{digits}f}$"
+    return f"${scale * mean:.{digits}f} \\pm {scale * (hi - lo) / 2:.{digits}f}$"
+
+
+def structure_latex(summary: pd.DataFrame) -> str:
+    """Structure metrics per cell (mean +- 95% t half-width over seeds), one table per dataset x net."""
+    out = []
+    cols = [
+        ("hard test", None),
+        ("values", "final_values_used"),
+        ("support F1", "support_f1"),
+        ("ARI (support)", "ari_support"),
+        ("homog.", "homogeneity"),
+        ("compl.", "completeness"),
+        ("part.\\ dist.", "partition_distance"),
+        ("equiv.\\ err.", "equivariance_error"),
+    ]
+    for (dataset, net), g in summary.groupby(["dataset", "net"], sort=True):
+        regression = g["final_test_acc_mean"].isna().all() if "final_test_acc_mean" in g else True
+        present = [(h, m) for h, m in cols if m is None or f"{m}_mean" in g]
+        out.append(f"% {dataset} / {net}: mean $\\pm$ 95% t-interval half-width over seeds; hard test = "
+                   + ("MSE" if regression else "accuracy (%)") + " of the hardened net")
+        out.append(r"\begin{tabular}{ll" + "r" * len(present) + "}")
+        out.append(r"\toprule")
+        out.append(" & ".join(["variant", "$k$"] + [h for h, _ in present]) + r" \\")
+        out.append(r"\midrule")
+        for _, r in g.iterrows():
+            k = r.get("k")
+            cells = [_tex(r["variant"]), "--" if k is None or (isinstance(k, float) and math.isnan(k)) else f"{int(k)}"]
+            for h, m in present:
+                if m is None:
+                    m = "final_hard_test_loss" if regression else "final_hard_test_acc"
+                    cells.append(_ci(r, m, 4 if regression else 1, 1.0 if regression else 100.0))
+                else:
+                    cells.append(_ci(r, m, 1 if m == "final_values_used" else 2))
+            if r.get("n_diverged"):
+                cells[0] += f"$^{{{int(r['n_diverged'])}\\dagger}}$"
+            out.append(" & ".join(cells) + r" \\")
+        out.append(r"\bottomrule")
+        out.append(r"\end{tabular}")
+        out.append("")
+    return "\n".join(out)

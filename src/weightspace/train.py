@@ -87,8 +87,9 @@ class SeedResult:
 def build_for_cell(cell: dict, data: Dataset, seeds: list[int], device: torch.device | str) -> tuple[Net, Reparam]:
     """The net and the reparameterization a cell config describes."""
     net_cfg = cell["net"]
-    net = build_net(net_cfg["arch"], data.input_shape, data.n_classes, net_cfg.get("widths"))
-    reparam = build_reparam(cell["variant"], net, seeds, device)
+    net = build_net(net_cfg["arch"], data.input_shape, data.n_outputs, net_cfg.get("widths"))
+    epochs = cell.get("train", {}).get("epochs", TrainConfig.epochs)
+    reparam = build_reparam(cell["variant"], net, seeds, device, structure=data.structure, epochs=epochs)
     return net, reparam
 
 
@@ -103,31 +104,48 @@ def make_optimizer(params, cfg: TrainConfig, device: torch.device) -> torch.opti
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
 
 
-def per_seed_loss(logits: Tensor, y: Tensor) -> Tensor:
-    """Mean cross-entropy per seed. logits (S, B, C), y (S, B) -> (S,)."""
-    S, B, C = logits.shape
-    return F.cross_entropy(logits.reshape(S * B, C), y.reshape(S * B), reduction="none").view(S, B).mean(1)
+def per_seed_loss(out: Tensor, y: Tensor, task: str = "classification") -> Tensor:
+    """Mean loss per seed: cross-entropy, or squared error averaged over targets.
+
+    Args:
+        out: (S, B, C) logits or predictions.
+        y: (S, B) labels, or (S, B, C) targets.
+    Returns:
+        (S,)
+    """
+    S, B, C = out.shape
+    if task == "regression":
+        return ((out - y) ** 2).mean(dim=(1, 2))
+    return F.cross_entropy(out.reshape(S * B, C), y.reshape(S * B), reduction="none").view(S, B).mean(1)
 
 
 @torch.no_grad()
-def evaluate(net: Net, weights: dict[str, Tensor], x: Tensor, y: Tensor, chunk: int = 2000) -> tuple[Tensor, Tensor]:
+def evaluate(
+    net: Net, weights: dict[str, Tensor], x: Tensor, y: Tensor, chunk: int = 2000, task: str = "classification"
+) -> tuple[Tensor, Tensor]:
     """Test loss and accuracy of every seed on the shared set ``(x, y)``.
 
     Returns:
-        (loss (S,), accuracy (S,)) as device tensors (no host synchronization).
+        (loss (S,), accuracy (S,)) as device tensors (no host synchronization);
+        for regression the loss is the mean squared error and the accuracy NaN.
     """
     loss_sum = None
     correct = None
     for i in range(0, len(x), chunk):
         xc, yc = x[i : i + chunk], y[i : i + chunk]
-        logits = net.forward(weights, xc)  # (S, b, C)
-        S, b, C = logits.shape
-        l = F.cross_entropy(logits.reshape(S * b, C), yc.repeat(S), reduction="none").view(S, b).sum(1)
-        c = (logits.argmax(-1) == yc).sum(1)
+        out = net.forward(weights, xc)  # (S, b, C)
+        S, b, C = out.shape
+        if task == "regression":
+            l = ((out - yc) ** 2).mean(-1).sum(1)
+            c = torch.zeros(S, device=out.device)
+        else:
+            l = F.cross_entropy(out.reshape(S * b, C), yc.repeat(S), reduction="none").view(S, b).sum(1)
+            c = (out.argmax(-1) == yc).sum(1)
         loss_sum = l if loss_sum is None else loss_sum + l
         correct = c if correct is None else correct + c
     n = len(x)
-    return loss_sum / n, correct.to(torch.float32) / n
+    acc = correct.to(torch.float32) / n if task != "regression" else torch.full_like(loss_sum, math.nan)
+    return loss_sum / n, acc
 
 
 def _eval_steps(steps_per_epoch: int, epochs: int, evals_per_epoch: int) -> list[int]:
@@ -288,13 +306,19 @@ class Trainer:
 
     def _record(self, step: int, train_loss: Tensor | None) -> None:
         S = len(self.seeds)
-        weights = self.reparam()
-        test_loss, test_acc = evaluate(self.net, weights, self.data.x_test, self.data.y_test)
-        extra = self.reparam.metrics()
+        task = self.data.task
+        with torch.no_grad():
+            weights = self.reparam()
+            test_loss, test_acc = evaluate(self.net, weights, self.data.x_test, self.data.y_test, task=task)
+            extra = self.reparam.metrics()
+            hard = self.reparam.hard_weights()
+            if hard is not None:  # the hardened net (one value per weight), evaluated beside the soft one
+                h_loss, h_acc = evaluate(self.net, hard, self.data.x_test, self.data.y_test, task=task)
+                extra = {**extra, "hard_test_loss": h_loss, "hard_test_acc": h_acc}
         host = {
             "test_loss": test_loss.cpu(),
             "test_acc": test_acc.cpu(),
-            **{k: v.detach().cpu() for k, v in extra.items()},
+            **{k: v.detach().float().cpu() for k, v in extra.items()},
         }
         tl = train_loss.cpu() if train_loss is not None else torch.full((S,), math.nan)
         wall = self.wall_offset + time.perf_counter() - self._t_start
@@ -320,17 +344,24 @@ class Trainer:
         alive = self.alive
         if self._bar is None and step > 0 and alive.any():
             acc = host["test_acc"][alive]
+            score = f"test_acc {acc.mean():.4f}" if task != "regression" else ""
+            if "hard_test_loss" in host:
+                score += f"  hard_test_{'loss' if task == 'regression' else 'acc'} " + (
+                    f"{host['hard_test_loss'][alive].mean():.4f}" if task == "regression"
+                    else f"{host['hard_test_acc'][alive].mean():.4f}"
+                )
             self.log(
                 f"[{self.name}] epoch {step / self.steps_per_epoch:6.2f}  step {step}/{self.total_steps}  "
                 f"train_loss {tl[alive].mean():.4f}  test_loss {host['test_loss'][alive].mean():.4f}  "
-                f"test_acc {acc.mean():.4f}  ({int(alive.sum())}/{S} seeds, {wall:.1f}s)"
+                f"{score}  ({int(alive.sum())}/{S} seeds, {wall:.1f}s)"
             )
         elif self._bar is not None and alive.any():
             self._bar.set_postfix(test_acc=f"{float(host['test_acc'][alive].mean()):.4f}")
 
     def _train_step(self, idx: Tensor) -> None:
-        xb, yb = self.data.x_train[idx], self.data.y_train[idx]  # (S, B, ...), (S, B)
-        loss = per_seed_loss(self.net.forward(self.reparam(), xb), yb)  # (S,)
+        self.reparam.on_step(self.step, self.total_steps)
+        xb, yb = self.data.x_train[idx], self.data.y_train[idx]  # (S, B, ...), (S, B[, C])
+        loss = per_seed_loss(self.net.forward(self.reparam(), xb), yb, self.data.task)  # (S,)
         total = loss
         pen = self.reparam.penalty()
         if pen is not None:
@@ -431,7 +462,7 @@ def summary_of(result: SeedResult) -> dict[str, Any]:
         "n_trainable": result.n_trainable,
         "diverged_step": result.diverged_step,
         "diverged_epoch": result.diverged_epoch,
-        "final": {k: last[k] for k in ("step", "epoch", "train_loss", "test_loss", "test_acc")},
+        "final": {k: v for k, v in last.items() if not k.endswith("time_s")},
         "best_test_acc": max(valid) if valid else None,
         "train_time_s": last["train_time_s"],
         "wall_time_s": last["wall_time_s"],

@@ -33,6 +33,18 @@ wildcard_constraints:
     variant=r"[A-Za-z][A-Za-z0-9-]*",
 
 
+def experiments_regex(family=None, exclude=None):
+    """A regex matching the names of the enabled experiments of a family (or of all but one)."""
+    import re
+
+    names = [
+        e for e in CELLS
+        if (family is None or CONFIG["experiments"][e]["family"] == family)
+        and (exclude is None or CONFIG["experiments"][e]["family"] != exclude)
+    ]
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
 def cell_of(wildcards):
     try:
         return CELLS[wildcards.experiment][wildcards.cell]
@@ -91,10 +103,37 @@ def subspace_outputs(experiment):
     return out
 
 
+SHARING_FORMS = ("sharing", "hashed", "kmeans", "known")
+
+
+def sharing_outputs(experiment):
+    """Figures and tables of a sharing experiment."""
+    from weightspace.data import TEACHERS
+
+    cells = CELLS[experiment]
+    exp_dir = FIGURES / experiment
+    out = [str(exp_dir / "structure.tex")]
+    for cid, c in cells.items():
+        reparam = c["variant"]["reparam"]
+        if c["dataset"] in TEACHERS and reparam in SHARING_FORMS:
+            out.append(str(exp_dir / f"structure__{cid}.png"))
+        elif c["dataset"] not in TEACHERS and reparam in ("sharing", "kmeans"):
+            out.append(str(exp_dir / f"maps__{cid}.png"))
+    pairs = sorted({(c["dataset"], c["net"]["name"]) for c in cells.values()})
+    out += [str(exp_dir / f"tradeoff__{d}__{n}.png") for d, n in pairs]
+    learned = sorted({(c["dataset"], c["net"]["name"], c["variant"]["name"]) for c in cells.values()
+                      if c["variant"]["reparam"] == "sharing"})
+    out += [str(exp_dir / f"dynamics__{d}__{n}__{v}.png") for d, n, v in learned]
+    return out
+
+
 def all_outputs():
     out = []
     for experiment in CELLS:
         out.append(str(RESULTS / experiment / "final.csv"))
-        if experiment_config(experiment)["family"] == "subspace":
+        family = experiment_config(experiment)["family"]
+        if family == "subspace":
             out += subspace_outputs(experiment)
+        elif family == "sharing":
+            out += sharing_outputs(experiment)
     return out

@@ -2,6 +2,8 @@
 
 
 rule analyze:
+    wildcard_constraints:
+        experiment=experiments_regex(family="subspace"),
     input:
         RESULTS / "{experiment}" / "final.csv",
     output:

@@ -1,7 +1,10 @@
 # One job per cell; all of the cell's seeds train together as one batch.
+# Sharing experiments also declare each seed's structure.npz (the learned assignment).
 
 
 rule train:
+    wildcard_constraints:
+        experiment=experiments_regex(exclude="sharing"),
     input:
         data=lambda w: RESULTS / "data" / f"{cell_of(w)['dataset']}.json",
     output:
@@ -26,3 +29,12 @@ rule train:
         " --out {params.out} {params.data} --device {params.device} --memory-limit-gib {params.memory}"
         " --checkpoint-every {params.checkpoint}"
         " --threads {threads} --no-progress 2>&1 | tee {log}"
+
+
+use rule train as train_sharing with:
+    wildcard_constraints:
+        experiment=experiments_regex(family="sharing"),
+    output:
+        summaries=expand(RESULTS / "{{experiment}}" / "runs" / "{{cell}}" / "seed-{seed}" / "summary.json", seed=SEEDS),
+        metrics=expand(RESULTS / "{{experiment}}" / "runs" / "{{cell}}" / "seed-{seed}" / "metrics.csv", seed=SEEDS),
+        structure=expand(RESULTS / "{{experiment}}" / "runs" / "{{cell}}" / "seed-{seed}" / "structure.npz", seed=SEEDS),

@@ -45,6 +45,17 @@ class Reparam(nn.Module):
         """Extra per-seed values (S,) to log at each evaluation."""
         return {}
 
+    def on_step(self, step: int, total: int) -> None:
+        """Called before every training step (annealing schedules, phase switches)."""
+
+    def hard_weights(self) -> Weights | None:
+        """The hardened weights (one shared value per weight) of a soft-sharing form, else None."""
+        return None
+
+    def assignments(self) -> dict[str, Tensor]:
+        """For sharing forms: per shared weight tensor, the (S, n) index of the value each entry uses."""
+        return {}
+
     def n_trainable(self) -> int:
         """Trainable numbers per seed."""
         return sum(p[0].numel() for p in self.parameters() if p.requires_grad)

@@ -44,6 +44,7 @@ __all__ = [
     "dense_gaussian",
     "qr_span",
     "fwht",
+    "padded_fwht",
     "projection_bytes",
     "next_pow2",
 ]
@@ -224,6 +225,23 @@ def _hadamard(k: int, dtype: torch.dtype, device: torch.device) -> Tensor:
     return H
 
 
+def _factors(L: int) -> list[int]:
+    """Block sizes k_1..k_m (most significant first) with prod = L, each at most 2^_MAX_BLOCK_BITS."""
+    n = L.bit_length() - 1
+    if L < 1 or 1 << n != L:
+        raise ValueError(f"fwht needs a power-of-two length, got {L}")
+    # balanced factors (13 bits -> 5+4+4, not 6+6+1: a tiny last factor is slow)
+    m = max(1, -(-n // _MAX_BLOCK_BITS))
+    return [1 << (n // m + (1 if i < n % m else 0)) for i in range(m)] if n else []
+
+
+def _apply(H: Tensor, x: Tensor, rows: int, k: int, Q: int) -> Tensor:
+    """H (k x k) along the middle axis of x viewed as (rows, k, Q)."""
+    if Q == 1:
+        return x.reshape(rows, k) @ H  # H is symmetric
+    return torch.matmul(H, x.reshape(rows, k, Q))
+
+
 def _fwht_raw(x: Tensor) -> Tensor:
     """Unnormalized Walsh-Hadamard transform along the last dimension (a power of two).
 
@@ -232,25 +250,53 @@ def _fwht_raw(x: Tensor) -> Tensor:
     (O(L log L) in the number of butterflies that a kernel per stage would need).
     """
     L = x.shape[-1]
-    n = L.bit_length() - 1
-    if 1 << n != L:
-        raise ValueError(f"fwht needs a power-of-two length, got {L}")
-    # balanced factors (13 bits -> 5+4+4, not 6+6+1: a tiny last factor is slow)
-    m = max(1, -(-n // _MAX_BLOCK_BITS))
-    bits = [n // m + (1 if i < n % m else 0) for i in range(m)] if n else []
     y = x.reshape(-1, L)
     M = y.shape[0]
     left = 1
-    for b in bits:
-        k = 1 << b
+    for k in _factors(L):
         right = L // (left * k)
-        H = _hadamard(k, x.dtype, x.device)
-        if right == 1:
-            y = (y.reshape(-1, k) @ H).reshape(M, L)
-        else:
-            y = torch.matmul(H, y.reshape(M * left, k, right)).reshape(M, L)
+        y = _apply(_hadamard(k, x.dtype, x.device), y, M * left, k, right).reshape(M, L)
         left *= k
     return y.reshape(x.shape)
+
+
+def _fwht_sparse_input(x: Tensor, L: int) -> Tensor:
+    """H x~ where x~ is x (M, n) zero-padded to length L: (M, L).
+
+    Factors are applied from the least significant up; before each, only the
+    blocks that can hold non-zeros are transformed, so a short x costs a
+    fraction of a full transform.
+    """
+    M = x.shape[0]
+    cur = x
+    Q = 1
+    for k in reversed(_factors(L)):
+        block = k * Q
+        rows = -(-cur.shape[1] // block)
+        cur = nn.functional.pad(cur, (0, rows * block - cur.shape[1]))
+        cur = _apply(_hadamard(k, x.dtype, x.device), cur, M * rows, k, Q).reshape(M, rows * block)
+        Q = block
+    return nn.functional.pad(cur, (0, L - cur.shape[1]))
+
+
+def _fwht_prefix_output(y: Tensor, n: int) -> Tensor:
+    """(H y)[:, :n] for y (M, L), computing only the blocks that reach the first n outputs."""
+    M, L = y.shape
+    ks = _factors(L)
+    cur = y
+    rows = 1  # rows kept over the factors done so far
+    Q = L
+    for k in ks:
+        Q //= k
+        need = -(-n // Q)  # rows over the factors done after this one
+        H = _hadamard(k, y.dtype, y.device)
+        if rows == 1:
+            cur = (H[:need] @ cur.reshape(M, k, Q)) if Q > 1 else cur.reshape(M, k) @ H[:, :need]
+        else:
+            cur = _apply(H, cur, M * rows, k, Q).reshape(M, rows * k, Q)[:, :need]
+        rows = need
+        cur = cur.reshape(M, rows * Q)
+    return cur[:, :n]
 
 
 class _FWHT(torch.autograd.Function):
@@ -268,6 +314,24 @@ class _FWHT(torch.autograd.Function):
 def fwht(x: Tensor) -> Tensor:
     """Unnormalized fast Walsh-Hadamard transform of the last dimension, differentiable."""
     return _FWHT.apply(x)
+
+
+class _PaddedFWHT(torch.autograd.Function):
+    """H x~ for x (M, n) zero-padded to L; the backward is (H g)[:, :n]. Nothing is saved."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, L: int) -> Tensor:
+        ctx.n = x.shape[1]
+        return _fwht_sparse_input(x, L)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return _fwht_prefix_output(grad.contiguous(), ctx.n), None
+
+
+def padded_fwht(x: Tensor, L: int) -> Tensor:
+    """fwht of x zero-padded to length L, at a cost that shrinks with x's length (differentiable)."""
+    return _PaddedFWHT.apply(x, L)
 
 
 class FastfoodProjection(nn.Module):
@@ -293,8 +357,7 @@ class FastfoodProjection(nn.Module):
         self.register_buffer("scale", scale.to(device), persistent=False)
 
     def forward(self, omega: Tensor) -> Tensor:  # (S, d) -> (S, D)
-        x = nn.functional.pad(omega, (0, self.L - self.d)) * self.B
-        x = fwht(x)
+        x = padded_fwht(omega * self.B[:, : self.d], self.L)  # H B omega~, exploiting the zero padding
         x = torch.gather(x, 1, self.Pi) * self.G
         x = fwht(x)
         return x[:, : self.D] * self.scale

@@ -1,0 +1,343 @@
+"""Weight sharing: each weight takes one of k values.
+
+Learned (soft) sharing, per shared weight tensor with n entries::
+
+    w = softmax(A / tau) v          A: (n, k) logits, v: (k,) the unique values
+
+with a row-entropy penalty (push each row to one value) and a *low-index
+prior* (the expected slot index, E_p[j] / (k - 1), push rows to the first
+slots, so that few values are used). ``harden()`` semantics: the hard net
+uses ``w = v[argmax A]``; the trainer evaluates it beside the soft one.
+
+Fixed sharing, ``w = xi * v[h]`` with a fixed assignment ``h``:
+
+* :class:`Hashed`: HashedNets (Chen et al. 2015) - a random bucket and sign per weight.
+* :class:`KMeansSharing`: Deep Compression (Han et al. 2016) - train directly, then
+  cluster each tensor's weights into k values (1-D k-means, linear init) and
+  fine-tune the values.
+* :class:`KnownSharing`: the true structure of a teacher task (a convolution),
+  as an upper reference.
+
+Which tensors are shared: the weight matrices and kernels (two or more
+dimensions), and the biases too when ``share_biases`` is set; the others are
+trained directly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from weightspace.nets import Net, Weights
+from weightspace.reparam.base import Reparam
+from weightspace.seeding import generators
+
+__all__ = ["SoftSharing", "Hashed", "KMeansSharing", "KnownSharing", "sharing_bytes", "shared_names"]
+
+
+def shared_names(net: Net, share_biases: bool = False) -> list[str]:
+    return [name for name, w in net.spec.items() if len(w.shape) >= 2 or share_biases]
+
+
+def _key(name: str) -> str:
+    return name.replace(".", "__")
+
+
+def sharing_bytes(net: Net, k: int, n_seeds: int, share_biases: bool = False) -> int:
+    """Memory of soft sharing during training: A, its Adam moments and gradient, softmax and log-softmax."""
+    n = sum(net.spec[name].numel for name in shared_names(net, share_biases))
+    return 4 * n_seeds * (6 * n * k + 4 * k) + 4 * n_seeds * (net.n_params - n) * 3
+
+
+class _Mixed(Reparam):
+    """Shared tensors computed by subclasses; all other tensors trained directly."""
+
+    def __init__(self, net: Net, seeds: list[int], share_biases: bool, device):
+        super().__init__(net, seeds)
+        self.shared = shared_names(net, share_biases)
+        init = net.init(generators(seeds, "init"), device)
+        self.direct = nn.ParameterDict({_key(n): nn.Parameter(init[n]) for n in net.spec if n not in self.shared})
+        self._init = {n: init[n] for n in self.shared}  # used by subclasses' constructors, then dropped
+
+    def _shared_weight(self, name: str) -> Tensor:  # (S, n)
+        raise NotImplementedError
+
+    def forward(self) -> Weights:
+        S = self.n_seeds
+        out = {}
+        for name, spec in self.net.spec.items():
+            if name in self.shared:
+                out[name] = self._shared_weight(name).view(S, *spec.shape)
+            else:
+                out[name] = self.direct[_key(name)]
+        return out
+
+
+class SoftSharing(_Mixed):
+    """w = softmax(A / tau) v per shared tensor, with entropy and low-index penalties.
+
+    Args:
+        k: values per shared tensor.
+        tau, tau_final: softmax temperature, annealed geometrically from ``tau``
+            to ``tau_final`` over training (constant if ``tau_final`` is None).
+        lambda_entropy: weight of the mean row entropy (nats) in the loss.
+        lambda_prior: weight of the mean expected slot index / (k - 1) in the loss.
+        straight_through: the forward pass uses the hard choice one_hot(argmax A);
+            gradients flow through the softmax.
+        share_biases: share the biases too.
+        init_logit_std: A starts N(0, init_logit_std^2): larger is closer to a hard choice.
+    """
+
+    kind = "sharing"
+
+    def __init__(
+        self,
+        net: Net,
+        seeds: list[int],
+        k: int,
+        tau: float = 1.0,
+        tau_final: float | None = None,
+        lambda_entropy: float = 0.0,
+        lambda_prior: float = 0.0,
+        straight_through: bool = False,
+        share_biases: bool = False,
+        init_logit_std: float = 0.1,
+        device: torch.device | str = "cpu",
+    ):
+        super().__init__(net, seeds, share_biases, device)
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        self.k = k
+        self.tau0, self.tau_final = float(tau), float(tau_final if tau_final is not None else tau)
+        self.tau = self.tau0
+        self.lambda_entropy, self.lambda_prior = float(lambda_entropy), float(lambda_prior)
+        self.straight_through = straight_through
+        gens = generators(seeds, "sharing")
+        self.A = nn.ParameterDict()
+        self.v = nn.ParameterDict()
+        for name in self.shared:
+            spec = net.spec[name]
+            bound = 1.0 / math.sqrt(spec.fan_in)
+            A = torch.stack([torch.randn(spec.numel, k, generator=g) * init_logit_std for g in gens])
+            v = torch.stack([torch.empty(k).uniform_(-bound, bound, generator=g) for g in gens])
+            self.A[_key(name)] = nn.Parameter(A.to(device))  # (S, n, k)
+            self.v[_key(name)] = nn.Parameter(v.to(device))  # (S, k)
+        del self._init
+        self.register_buffer("slot_index", torch.arange(k, dtype=torch.float32, device=device) / max(1, k - 1),
+                             persistent=False)
+        self._probs: dict[str, tuple[Tensor, Tensor]] = {}
+
+    def on_step(self, step: int, total: int) -> None:
+        frac = step / max(1, total)
+        self.tau = self.tau0 * (self.tau_final / self.tau0) ** frac
+
+    def _shared_weight(self, name: str) -> Tensor:
+        key = _key(name)
+        logits = self.A[key] / self.tau  # (S, n, k)
+        logp = F.log_softmax(logits, dim=-1)
+        p = logp.exp()
+        self._probs[name] = (p, logp)
+        if self.straight_through:
+            hard = F.one_hot(logits.argmax(-1), self.k).to(p.dtype)
+            p = hard + p - p.detach()
+        return torch.bmm(p, self.v[key].unsqueeze(-1)).squeeze(-1)
+
+    def _row_stats(self) -> tuple[Tensor, Tensor]:
+        """(mean row entropy, mean normalized expected slot) per seed, over all shared entries."""
+        ent, prior, n_total = 0.0, 0.0, 0
+        for name in self.shared:
+            p, logp = self._probs[name]
+            n = p.shape[1]
+            ent = ent + (-(p * logp).sum(-1)).sum(-1)  # (S,)
+            prior = prior + (p * self.slot_index).sum(-1).sum(-1)
+            n_total += n
+        return ent / n_total, prior / n_total
+
+    def penalty(self) -> Tensor | None:
+        if not (self.lambda_entropy or self.lambda_prior):
+            return None
+        ent, prior = self._row_stats()
+        return self.lambda_entropy * ent + self.lambda_prior * prior
+
+    @torch.no_grad()
+    def metrics(self) -> dict[str, Tensor]:
+        if not self._probs:
+            self.forward()
+        ent, prior = self._row_stats()
+        used = torch.zeros(self.n_seeds, device=ent.device)
+        assign = self.assignments()
+        for idx in assign.values():
+            used += torch.tensor([float(torch.unique(row).numel()) for row in idx], device=ent.device)
+        # distinct values in use per shared tensor (mean over tensors): comparable with k
+        return {"row_entropy": ent, "expected_slot": prior, "values_used": used / len(assign),
+                "tau": torch.full_like(ent, self.tau)}
+
+    @torch.no_grad()
+    def assignments(self) -> dict[str, Tensor]:
+        return {name: self.A[_key(name)].argmax(-1) for name in self.shared}
+
+    @torch.no_grad()
+    def hard_weights(self) -> Weights:
+        S = self.n_seeds
+        out = {}
+        for name, spec in self.net.spec.items():
+            if name in self.shared:
+                key = _key(name)
+                out[name] = self.v[key].gather(1, self.A[key].argmax(-1)).view(S, *spec.shape)
+            else:
+                out[name] = self.direct[_key(name)]
+        return out
+
+
+class Hashed(_Mixed):
+    """HashedNets: w_i = xi_i v[h(i)] with a random bucket h(i) in [0, k) and sign xi_i, fixed per seed."""
+
+    kind = "hashed"
+
+    def __init__(self, net: Net, seeds: list[int], k: int, share_biases: bool = False,
+                 device: torch.device | str = "cpu"):
+        super().__init__(net, seeds, share_biases, device)
+        self.k = k
+        gens = generators(seeds, "hash")
+        self.v = nn.ParameterDict()
+        for name in self.shared:
+            spec = net.spec[name]
+            bound = 1.0 / math.sqrt(spec.fan_in)
+            h = torch.stack([torch.randint(0, k, (spec.numel,), generator=g) for g in gens])
+            xi = torch.stack([torch.randint(0, 2, (spec.numel,), generator=g) for g in gens]).float() * 2 - 1
+            v = torch.stack([torch.empty(k).uniform_(-bound, bound, generator=g) for g in gens])
+            self.register_buffer(f"h_{_key(name)}", h.to(device), persistent=False)
+            self.register_buffer(f"xi_{_key(name)}", xi.to(device), persistent=False)
+            self.v[_key(name)] = nn.Parameter(v.to(device))
+        del self._init
+
+    def _shared_weight(self, name: str) -> Tensor:
+        key = _key(name)
+        return getattr(self, f"xi_{key}") * self.v[key].gather(1, getattr(self, f"h_{key}"))
+
+    @torch.no_grad()
+    def assignments(self) -> dict[str, Tensor]:
+        # entries share a value only with the same bucket and the same sign
+        return {n: getattr(self, f"h_{_key(n)}") * 2 + (getattr(self, f"xi_{_key(n)}") > 0).long() for n in self.shared}
+
+    @torch.no_grad()
+    def hard_weights(self) -> Weights:
+        return self.forward()
+
+
+def kmeans_1d(x: Tensor, k: int, iters: int = 50) -> tuple[Tensor, Tensor]:
+    """Lloyd's k-means on the rows of ``x`` (S, n), each row on its own, linear initialization.
+
+    Returns:
+        (centroids (S, k) ascending, assignment (S, n) int64).
+    """
+    S, n = x.shape
+    lo, hi = x.min(1, keepdim=True).values, x.max(1, keepdim=True).values
+    c = lo + (hi - lo) * torch.linspace(0, 1, k, device=x.device, dtype=x.dtype)  # (S, k)
+    assign = torch.zeros(S, n, dtype=torch.long, device=x.device)
+    for _ in range(iters):
+        bounds = (c[:, 1:] + c[:, :-1]) / 2  # (S, k-1), ascending
+        new = torch.searchsorted(bounds.contiguous(), x.contiguous())
+        sums = torch.zeros(S, k, device=x.device, dtype=x.dtype).scatter_add_(1, new, x)
+        counts = torch.zeros(S, k, device=x.device, dtype=x.dtype).scatter_add_(1, new, torch.ones_like(x))
+        c = torch.where(counts > 0, sums / counts.clamp_min(1), c)  # an empty cluster keeps its centroid
+        if torch.equal(new, assign):
+            break
+        assign = new
+    return c, assign
+
+
+class KMeansSharing(Reparam):
+    """Deep Compression: train directly, then k-means each shared tensor and fine-tune its k values.
+
+    Until ``switch_step`` the weights are the direct parameters theta; then each
+    shared tensor becomes ``v[assign]`` with (v, assign) from 1-D k-means of its
+    trained weights, and only v (and the unshared tensors) keep training.
+    """
+
+    kind = "kmeans"
+
+    def __init__(self, net: Net, seeds: list[int], k: int, pretrain_fraction: float, share_biases: bool = False,
+                 device: torch.device | str = "cpu"):
+        super().__init__(net, seeds)
+        if not 0 < pretrain_fraction < 1:
+            raise ValueError(f"pretrain_fraction must be in (0, 1), got {pretrain_fraction}")
+        self.k, self.pretrain_fraction = k, pretrain_fraction
+        self.shared = shared_names(net, share_biases)
+        init = net.init(generators(seeds, "init"), device)
+        self.theta = nn.Parameter(net.flatten(init))
+        S = len(seeds)
+        self.v = nn.ParameterDict({_key(n): nn.Parameter(torch.zeros(S, k, device=device)) for n in self.shared})
+        for n in self.shared:  # learned from training, so saved with checkpoints
+            self.register_buffer(f"assign_{_key(n)}", torch.zeros(S, net.spec[n].numel, dtype=torch.long, device=device))
+        self.register_buffer("phase", torch.zeros((), dtype=torch.long, device=device))
+
+    def on_step(self, step: int, total: int) -> None:
+        if int(self.phase) == 0 and step >= round(self.pretrain_fraction * total):
+            self.cluster()
+
+    @torch.no_grad()
+    def cluster(self) -> None:
+        weights = self.net.unflatten(self.theta)
+        for n in self.shared:
+            c, a = kmeans_1d(weights[n].reshape(self.n_seeds, -1), self.k)
+            self.v[_key(n)].copy_(c)
+            getattr(self, f"assign_{_key(n)}").copy_(a)
+        self.phase.fill_(1)
+
+    def forward(self) -> Weights:
+        weights = self.net.unflatten(self.theta)
+        if int(self.phase) == 0:
+            return weights
+        S = self.n_seeds
+        for n in self.shared:
+            key = _key(n)
+            weights[n] = self.v[key].gather(1, getattr(self, f"assign_{key}")).view(S, *self.net.spec[n].shape)
+        return weights
+
+    @torch.no_grad()
+    def assignments(self) -> dict[str, Tensor]:
+        return {n: getattr(self, f"assign_{_key(n)}").clone() for n in self.shared} if int(self.phase) else {}
+
+    @torch.no_grad()
+    def hard_weights(self) -> Weights | None:
+        return self.forward() if int(self.phase) else None
+
+
+class KnownSharing(_Mixed):
+    """The true sharing of a teacher layer: w = v[group] on its support, 0 elsewhere; other tensors direct."""
+
+    kind = "known"
+
+    def __init__(self, net: Net, seeds: list[int], layer: str, groups: np.ndarray, device: torch.device | str = "cpu"):
+        if layer not in net.spec or tuple(groups.shape) != net.spec[layer].shape:
+            raise ValueError(f"the true structure is for {layer} of shape {groups.shape}, not in this net")
+        super().__init__(net, seeds, share_biases=False, device=device)
+        # only the teacher layer is shared: the other weight matrices go back to direct training
+        for name in [n for n in self.shared if n != layer]:
+            self.direct[_key(name)] = nn.Parameter(self._init[name])
+        self.shared = [layer]
+        del self._init
+        g = torch.as_tensor(np.asarray(groups), dtype=torch.long, device=device).reshape(-1)
+        self.n_groups = int(g.max()) + 1
+        bound = 1.0 / math.sqrt(net.spec[layer].fan_in)
+        v = torch.stack([torch.empty(self.n_groups).uniform_(-bound, bound, generator=gen)
+                         for gen in generators(seeds, "sharing")])
+        self.v = nn.Parameter(v.to(device))
+        self.register_buffer("groups", g, persistent=False)
+
+    def _shared_weight(self, name: str) -> Tensor:
+        vals = self.v[:, self.groups.clamp_min(0)]  # (S, n)
+        return torch.where(self.groups >= 0, vals, torch.zeros_like(vals))
+
+    @torch.no_grad()
+    def assignments(self) -> dict[str, Tensor]:
+        return {self.shared[0]: self.groups.expand(self.n_seeds, -1).clone()}
+
+    @torch.no_grad()
+    def hard_weights(self) -> Weights:
+        return self.forward()

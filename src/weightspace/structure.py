@@ -1,0 +1,202 @@
+"""Scoring a learned weight-sharing structure against a known one.
+
+A sharing structure of a weight matrix W (n = outputs x inputs entries) is a
+partition of its entries into groups that share one value. The ground truth
+of a teacher task labels every entry with its group, and marks the entries
+outside the teacher's support (the zero group) with label -1.
+
+Metrics (all pure functions of label arrays):
+
+* support precision / recall / F1: which entries are non-zero. A learned
+  entry counts as non-zero when its hard value exceeds ``zero_tol`` times the
+  largest magnitude in the matrix.
+* adjusted Rand index **restricted to the true support**: over the whole
+  matrix the zero group dominates and ARI is misleading.
+* homogeneity and completeness (over all entries, zero group included).
+* partition distance: the fewest entries to move to turn one partition into
+  the other (maximum-weight matching of groups, Hungarian algorithm), divided
+  by n.
+* translation-equivariance error of a (1-D or 2-D) layer:
+  ||W[o+1, i+1] - W[o, i]|| / ||W|| over all shift-related pairs (0 for a
+  convolution written as a Toeplitz matrix).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+__all__ = [
+    "contingency",
+    "partition_distance",
+    "support_scores",
+    "restricted_ari",
+    "homogeneity_completeness",
+    "equivariance_error_1d",
+    "equivariance_error_2d",
+    "learned_support",
+    "score_structure",
+    "conv1d_groups",
+    "conv2d_groups",
+    "reparam_structure",
+]
+
+
+def contingency(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Counts of entries in group i of ``a`` and group j of ``b``: (n_groups_a, n_groups_b)."""
+    _, ia = np.unique(np.asarray(a).ravel(), return_inverse=True)
+    _, ib = np.unique(np.asarray(b).ravel(), return_inverse=True)
+    table = np.zeros((ia.max() + 1, ib.max() + 1), dtype=np.int64)
+    np.add.at(table, (ia, ib), 1)
+    return table
+
+
+def partition_distance(a: np.ndarray, b: np.ndarray, normalize: bool = True) -> float:
+    """Fewest entries to move so that partition ``a`` equals partition ``b`` (/ n if ``normalize``)."""
+    table = contingency(a, b)
+    rows, cols = linear_sum_assignment(-table)
+    moved = int(table.sum() - table[rows, cols].sum())
+    return moved / table.sum() if normalize else float(moved)
+
+
+def support_scores(true_support: np.ndarray, pred_support: np.ndarray) -> dict[str, float]:
+    """Precision, recall and F1 of the predicted non-zero entries."""
+    t = np.asarray(true_support, bool).ravel()
+    p = np.asarray(pred_support, bool).ravel()
+    tp = int((t & p).sum())
+    precision = tp / p.sum() if p.sum() else 0.0
+    recall = tp / t.sum() if t.sum() else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"support_precision": precision, "support_recall": recall, "support_f1": f1}
+
+
+def restricted_ari(true_groups: np.ndarray, learned: np.ndarray) -> float:
+    """Adjusted Rand index of the learned groups on the entries of the true support (label >= 0)."""
+    from sklearn.metrics import adjusted_rand_score
+
+    t = np.asarray(true_groups).ravel()
+    mask = t >= 0
+    return float(adjusted_rand_score(t[mask], np.asarray(learned).ravel()[mask]))
+
+
+def homogeneity_completeness(true_groups: np.ndarray, learned: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import homogeneity_completeness_v_measure
+
+    h, c, v = homogeneity_completeness_v_measure(np.asarray(true_groups).ravel(), np.asarray(learned).ravel())
+    return {"homogeneity": float(h), "completeness": float(c), "v_measure": float(v)}
+
+
+def equivariance_error_1d(W: np.ndarray) -> float:
+    """||W[1:, 1:] - W[:-1, :-1]||_F / ||W||_F: 0 for a 1-D convolution (Toeplitz) matrix."""
+    W = np.asarray(W, dtype=float)
+    norm = np.linalg.norm(W)
+    return float(np.linalg.norm(W[1:, 1:] - W[:-1, :-1]) / norm) if norm else 0.0
+
+
+def equivariance_error_2d(W: np.ndarray, in_hw: tuple[int, int], out_hw: tuple[int, int]) -> float:
+    """The 2-D analogue: shifting input and output by one pixel (down or right) leaves W unchanged."""
+    W = np.asarray(W, dtype=float).reshape(*out_hw, *in_hw)
+    norm = np.linalg.norm(W)
+    if not norm:
+        return 0.0
+    down = W[1:, :, 1:, :] - W[:-1, :, :-1, :]
+    right = W[:, 1:, :, 1:] - W[:, :-1, :, :-1]
+    return float(np.sqrt((down**2).sum() + (right**2).sum()) / (np.sqrt(2) * norm))
+
+
+def learned_support(W_hard: np.ndarray, zero_tol: float = 0.05) -> np.ndarray:
+    """Entries whose hard value is above ``zero_tol`` x the largest magnitude."""
+    W = np.abs(np.asarray(W_hard, dtype=float))
+    return W > zero_tol * W.max() if W.max() > 0 else np.zeros_like(W, dtype=bool)
+
+
+def conv1d_groups(L: int, K: int) -> np.ndarray:
+    """Ground-truth groups of a valid 1-D convolution as an (L-K+1, L) matrix: tap index, -1 outside."""
+    out = np.full((L - K + 1, L), -1, dtype=np.int64)
+    for o in range(L - K + 1):
+        out[o, o : o + K] = np.arange(K)
+    return out
+
+
+def conv2d_groups(H: int, W: int, k: int) -> np.ndarray:
+    """Ground truth of a valid 2-D convolution: ((H-k+1)(W-k+1), H W), tap index r*k+c, -1 outside."""
+    Ho, Wo = H - k + 1, W - k + 1
+    out = np.full((Ho, Wo, H, W), -1, dtype=np.int64)
+    for i in range(Ho):
+        for j in range(Wo):
+            out[i, j, i : i + k, j : j + k] = np.arange(k * k).reshape(k, k)
+    return out.reshape(Ho * Wo, H * W)
+
+
+def score_structure(
+    true_groups: np.ndarray,
+    assign: np.ndarray,
+    W_hard: np.ndarray,
+    zero_tol: float = 0.05,
+) -> dict[str, float]:
+    """Every metric of a learned hard assignment against ground truth.
+
+    Args:
+        true_groups: (out, in) true group labels, -1 for the zero group.
+        assign: (out, in) learned value index of each entry (argmax of A).
+        W_hard: (out, in) the hardened weights, to find the learned zero group.
+    Returns:
+        the metrics, flat.
+    """
+    support = learned_support(W_hard, zero_tol)
+    # the learned partition: entries judged zero form one group (-1), the rest keep their value index
+    learned = np.where(support, np.asarray(assign), -1)
+    out = support_scores(np.asarray(true_groups) >= 0, support)
+    out["ari_support"] = restricted_ari(true_groups, learned)
+    out.update(homogeneity_completeness(true_groups, learned))
+    out["partition_distance"] = partition_distance(true_groups, learned)
+    out["n_groups_learned"] = int(len(np.unique(learned[support]))) if support.any() else 0
+    out["n_groups_true"] = int(len(np.unique(np.asarray(true_groups)[np.asarray(true_groups) >= 0])))
+    return out
+
+
+def equivariance_error(W: np.ndarray, structure: dict) -> float:
+    """The 1-D or 2-D translation-equivariance error, by the teacher's geometry."""
+    if len(structure["in_shape"]) == 1:
+        return equivariance_error_1d(W)
+    return equivariance_error_2d(W, tuple(structure["in_shape"]), tuple(structure["out_shape"]))
+
+
+def reparam_structure(reparam, data, zero_tol: float = 0.05) -> list[tuple[dict, dict]]:
+    """Per seed: (metrics, arrays) of the sharing structure a trained reparameterization learned.
+
+    The layer examined is the teacher's layer (teacher tasks) or the first
+    shared tensor. Arrays: ``assign`` (out, in) value index per entry (empty
+    when the form does not share), ``w_soft`` and ``w_hard`` (out, in).
+    Metrics (teacher tasks only): :func:`score_structure` and the
+    equivariance error of the soft and hard layers.
+    """
+    import torch
+
+    with torch.no_grad():
+        assign = reparam.assignments()
+        soft = reparam()
+        hard = reparam.hard_weights()
+    if data.structure:
+        layer = data.structure["layer"]
+    elif assign:
+        layer = next(iter(assign))
+    else:
+        layer = next(n for n, w in reparam.net.spec.items() if len(w.shape) >= 2)
+    shape = tuple(soft[layer].shape[1:])
+    out = []
+    for s in range(reparam.n_seeds):
+        w_soft = soft[layer][s].detach().cpu().numpy().reshape(shape[0], -1)
+        w_hard = hard[layer][s].detach().cpu().numpy().reshape(shape[0], -1) if hard is not None else w_soft
+        a = assign[layer][s].cpu().numpy().reshape(shape[0], -1) if layer in assign else np.zeros((0, 0), np.int64)
+        arrays = {"assign": a.astype(np.int32), "w_soft": w_soft.astype(np.float32), "w_hard": w_hard.astype(np.float32)}
+        metrics: dict = {}
+        if data.structure:
+            groups = data.structure["groups"]
+            # without sharing every entry is its own group
+            learned = a if a.size else np.arange(w_hard.size).reshape(w_hard.shape)
+            metrics = score_structure(groups, learned, w_hard, zero_tol)
+            metrics["equivariance_error"] = equivariance_error(w_hard, data.structure)
+            metrics["equivariance_error_soft"] = equivariance_error(w_soft, data.structure)
+        out.append((metrics, arrays))
+    return out

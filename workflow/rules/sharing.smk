@@ -1,0 +1,105 @@
+# The weight-sharing family: structure statistics, tables and figures.
+
+
+rule analyze_sharing:
+    wildcard_constraints:
+        experiment=experiments_regex(family="sharing"),
+    input:
+        RESULTS / "{experiment}" / "final.csv",
+    output:
+        RESULTS / "{experiment}" / "sharing_summary.csv",
+    log:
+        RESULTS / "logs" / "analyze" / "{experiment}.log",
+    params:
+        out=lambda w: RESULTS / w.experiment,
+    shell:
+        "{WS} analyze --family sharing --final {input} --out {params.out} > {log} 2>&1"
+
+
+rule table_structure:
+    input:
+        RESULTS / "{experiment}" / "sharing_summary.csv",
+    output:
+        FIGURES / "{experiment}" / "structure.tex",
+    log:
+        RESULTS / "logs" / "tables" / "{experiment}" / "structure.log",
+    shell:
+        "{WS} table structure --in {input} --out {output} > {log} 2>&1"
+
+
+rule plot_structure:
+    input:
+        lambda w: RESULTS / w.experiment / "runs" / w.cell / f"seed-{SEEDS[0]}" / "structure.npz",
+    output:
+        pdf=FIGURES / "{experiment}" / "structure__{cell}.pdf",
+        png=report(
+            FIGURES / "{experiment}" / "structure__{cell}.png",
+            caption="../report/structure.rst",
+            category="{experiment}",
+            subcategory="recovered structure",
+        ),
+    log:
+        RESULTS / "logs" / "figures" / "{experiment}" / "structure__{cell}.log",
+    params:
+        dataset=lambda w: cell_of(w)["dataset"],
+        title=lambda w: f"{w.cell} (seed {SEEDS[0]})",
+    shell:
+        "{WS} plot structure --npz {input} --dataset {params.dataset} --title {params.title:q}"
+        " --out {output.pdf} > {log} 2>&1"
+
+
+rule plot_maps:
+    input:
+        lambda w: RESULTS / w.experiment / "runs" / w.cell / f"seed-{SEEDS[0]}" / "structure.npz",
+    output:
+        pdf=FIGURES / "{experiment}" / "maps__{cell}.pdf",
+        png=report(
+            FIGURES / "{experiment}" / "maps__{cell}.png",
+            caption="../report/maps.rst",
+            category="{experiment}",
+            subcategory="assignment maps",
+        ),
+    log:
+        RESULTS / "logs" / "figures" / "{experiment}" / "maps__{cell}.log",
+    params:
+        dataset=lambda w: cell_of(w)["dataset"],
+        title=lambda w: f"{w.cell} (seed {SEEDS[0]}): value index of each input weight, per hidden unit",
+    shell:
+        "{WS} plot maps --npz {input} --dataset {params.dataset} --title {params.title:q}"
+        " --out {output.pdf} > {log} 2>&1"
+
+
+rule plot_tradeoff:
+    input:
+        RESULTS / "{experiment}" / "sharing_summary.csv",
+    output:
+        pdf=FIGURES / "{experiment}" / "tradeoff__{dataset}__{net}.pdf",
+        png=report(
+            FIGURES / "{experiment}" / "tradeoff__{dataset}__{net}.png",
+            caption="../report/tradeoff.rst",
+            category="{experiment}",
+            subcategory="accuracy vs unique values",
+        ),
+    log:
+        RESULTS / "logs" / "figures" / "{experiment}" / "tradeoff__{dataset}__{net}.log",
+    shell:
+        "{WS} plot tradeoff --summary {input} --dataset {wildcards.dataset} --net {wildcards.net}"
+        " --out {output.pdf} > {log} 2>&1"
+
+
+rule plot_dynamics:
+    input:
+        RESULTS / "{experiment}" / "curves.csv",
+    output:
+        pdf=FIGURES / "{experiment}" / "dynamics__{dataset}__{net}__{variant}.pdf",
+        png=report(
+            FIGURES / "{experiment}" / "dynamics__{dataset}__{net}__{variant}.png",
+            caption="../report/dynamics.rst",
+            category="{experiment}",
+            subcategory="entropy and values used",
+        ),
+    log:
+        RESULTS / "logs" / "figures" / "{experiment}" / "dynamics__{dataset}__{net}__{variant}.log",
+    shell:
+        "{WS} plot dynamics --curves {input} --dataset {wildcards.dataset} --net {wildcards.net}"
+        " --variant {wildcards.variant} --out {output.pdf} > {log} 2>&1"
