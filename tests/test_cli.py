@@ -88,3 +88,24 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
     assert r.returncode == 2
     assert "files missing under" in r.stderr and "train-images-idx3-ubyte" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_aggregate_learned_sharing_with_config_tau(tmp_path):
+    """A variant parameter (tau) and a per-step metric of the same run are both kept (CI regression)."""
+    cell = {
+        "experiment": "s",
+        "cell": "conv1d_teacher__linear__learned",
+        "dataset": "conv1d_teacher",
+        "net": {"name": "linear", "arch": "fc", "widths": []},
+        "variant": {"name": "learned", "reparam": "sharing", "k": 4, "tau": 1.0, "tau_final": 0.5},
+        "train": {"epochs": 1, "batch_size": 256, "lr": 0.03},
+        "swept": {},
+    }
+    out_dir = tmp_path / "runs" / cell["cell"]
+    r = ws("train", "--cell-json", json.dumps(cell), "--seeds", "0", "--out", str(out_dir), "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    r = ws("aggregate", str(out_dir / "seed-0"), "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    curves = pd.read_csv(tmp_path / "curves.csv")
+    assert (curves["tau"] == 1.0).all()
+    assert curves["tau_now"].iloc[0] == pytest.approx(1.0) and curves["tau_now"].iloc[-1] == pytest.approx(0.5, rel=0.05)

@@ -189,3 +189,12 @@ def test_schema_documents_every_key():
                 yield from walk(v, k)
 
     assert list(walk(schema, "")) == []
+
+
+def test_every_dataset_is_in_every_size_table():
+    from weightspace.data import DATASETS, INPUT_SHAPES, N_OUTPUTS, TASKS
+    from weightspace.config import N_TRAIN
+    from weightspace.plan import N_TEST
+
+    for table in (INPUT_SHAPES, N_OUTPUTS, TASKS, N_TRAIN, N_TEST):
+        assert set(table) == set(DATASETS)

@@ -60,7 +60,8 @@ def collect(summaries: Iterable[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame
         cols = _cell_columns(s)
         metrics = pd.read_csv(p.with_name("metrics.csv"))
         for k, v in reversed(list(cols.items())):
-            metrics.insert(0, k, [v] * len(metrics))
+            # a per-step metric never shadows a config value of the same name
+            metrics.insert(0, f"cfg_{k}" if k in metrics.columns else k, [v] * len(metrics))
         curve_parts.append(metrics)
         final = dict(cols)
         final.update({f"final_{k}": v for k, v in s["final"].items()})

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import torch
 
-from weightspace.data import INPUT_SHAPES, N_OUTPUTS, TASKS
+from weightspace.data import INPUT_SHAPES, N_OUTPUTS, TASKS, TEACHERS
 from weightspace.io import provenance
 from weightspace.nets import build_net
 from weightspace.reparam import build_reparam, estimate_bytes
@@ -53,8 +53,11 @@ def step_cost(
     repeats: int = 5,
     warmup: int = 5,
     device: torch.device | str = "cpu",
+    epochs: int | None = None,
 ) -> dict[str, Any]:
     """Median time of one training step (forward, backward, Adam) of ``variant``.
+
+    ``epochs`` (the cell's) places k-means' switch; its steps are timed in the direct phase.
 
     Returns:
         a record: the variant, D, d, seeds, time per step (median, min, max
@@ -69,7 +72,15 @@ def step_cost(
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     t0 = time.perf_counter()
-    reparam = build_reparam(variant, net, seed_list, device)
+    structure = None
+    if dataset in TEACHERS:
+        from weightspace.data import teacher_weights
+
+        _, groups = teacher_weights(dataset)
+        structure = {"layer": "fc1.weight", "groups": groups}
+    if epochs is None and variant["reparam"] == "kmeans":
+        epochs = variant["pretrain_epochs"] + 1
+    reparam = build_reparam(variant, net, seed_list, device, structure=structure, epochs=epochs)
     _sync(device)
     build_s = time.perf_counter() - t0
     opt = make_optimizer(reparam.parameters(), TrainConfig(), device)
@@ -84,6 +95,7 @@ def step_cost(
     idx = torch.randint(0, n_pool, (steps + warmup, seeds, batch_size), generator=g).to(device)
 
     def step(i: int) -> None:
+        reparam.on_step(i, 10**9)
         xb, yb = x_pool[idx[i]], y_pool[idx[i]]
         loss = per_seed_loss(net.forward(reparam(), xb), yb, task)
         opt.zero_grad(set_to_none=True)

@@ -59,6 +59,11 @@ def cmd_train(args) -> None:
         cell = _find_cell(config, args.experiment, args.cell)
         settings = config
     seeds = args.seeds if args.seeds is not None else settings.get("seeds", [0])
+    import datetime
+    import socket
+
+    print(f"=== weightspace train {cell.get('cell')} seeds {list(seeds)}: started "
+          f"{datetime.datetime.now().isoformat(timespec='seconds')} on {socket.gethostname()}", file=sys.stderr, flush=True)
     out = args.out or str(Path(settings.get("results_dir", "results")) / cell["experiment"] / "runs" / cell["cell"])
     written = run_cell(
         cell,

@@ -23,7 +23,16 @@ from weightspace.data import INPUT_SHAPES
 __all__ = ["plan", "cell_steps"]
 
 #: test-set sizes, for the evaluation share of the estimate
-N_TEST = {"mnist": 10000, "fashion_mnist": 10000, "cifar10": 10000, "digits": 360, "mnist1d": 1000, "mnist1d_shuffled": 1000}
+N_TEST = {
+    "mnist": 10000,
+    "fashion_mnist": 10000,
+    "cifar10": 10000,
+    "digits": 360,
+    "mnist1d": 1000,
+    "mnist1d_shuffled": 1000,
+    "conv1d_teacher": 2048,
+    "conv2d_teacher": 2048,
+}
 
 
 def cell_steps(cell: dict) -> tuple[int, int]:
@@ -56,12 +65,13 @@ def plan(config: dict, measure: bool = False, device: str = "cpu", log: Callable
                 "experiment": exp, "cell": cid, "dataset": c["dataset"], "net": c["net"]["name"],
                 "variant": c["variant"]["name"], "reparam": c["variant"]["reparam"],
                 "projection": c["variant"].get("projection", ""), "d": c["variant"].get("d"),
+                "_size": c["variant"].get("d", c["variant"].get("k")),
                 "runs": seeds, "steps": steps, "evals": evals, "_key": _group_key(c), "_cell": c,
             })
     df = pd.DataFrame(rows)
     if measure and not df.empty:
         df["est_s"] = _estimate(df, seeds, device, config["memory_limit_gib"], log)
-    return df.drop(columns=["_key", "_cell"])
+    return df.drop(columns=["_key", "_cell", "_size"])
 
 
 def _estimate(df: pd.DataFrame, seeds: int, device: str, memory_limit_gib: float, log) -> pd.Series:
@@ -78,19 +88,21 @@ def _estimate(df: pd.DataFrame, seeds: int, device: str, memory_limit_gib: float
         dataset, net_name, reparam, projection, batch = key
         cell = df.loc[idx[0], "_cell"]
         net = build_net(cell["net"]["arch"], INPUT_SHAPES[dataset], N_OUTPUTS[dataset], cell["net"].get("widths"))
-        ds = sorted({int(df.loc[i, "d"]) for i in idx}) if reparam == "subspace" else [None]
-        probes = sorted({ds[0], ds[-1]}, key=lambda x: x or 0)
+        # the option a step's cost grows with: d (subspace) or k (sharing forms)
+        size_key = "d" if reparam == "subspace" else "k"
+        sizes = sorted({int(df.loc[i, "_size"]) for i in idx if pd.notna(df.loc[i, "_size"])}) or [None]
+        probes = sorted({sizes[0], sizes[-1]}, key=lambda x: x or 0)
         timed = {}
         for d in probes:
-            variant = dict(cell["variant"], **({"d": d} if d is not None else {}))
+            variant = dict(cell["variant"], **({size_key: d} if d is not None else {}))
             fits = max(1, min(seeds, int(memory_limit_gib * 2**30 // max(1, estimate_bytes(variant, net, 1)))))
             r = step_cost(cell["net"], dataset, variant, seeds=fits, batch_size=min(batch, N_TRAIN[dataset]),
-                          steps=5, repeats=1, warmup=2, device=device)
+                          steps=5, repeats=1, warmup=2, device=device, epochs=cell["train"]["epochs"])
             timed[d] = r["step_s_median"] * (seeds / fits)  # seeds beyond what fits run as extra batches
             log(f"  {dataset}/{net_name}/{reparam}{'/' + projection if projection else ''}"
-                f"{f' d={d}' if d else ''}: {1e3 * timed[d]:.2f} ms per step ({seeds} seeds)")
+                f"{f' {size_key}={d}' if d else ''}: {1e3 * timed[d]:.2f} ms per step ({seeds} seeds)")
         for i in idx:
-            d = df.loc[i, "d"]
+            d = df.loc[i, "_size"]
             if pd.isna(d) or len(timed) == 1:
                 t = next(iter(timed.values()))
             else:

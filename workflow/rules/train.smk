@@ -1,4 +1,6 @@
 # One job per cell; all of the cell's seeds train together as one batch.
+# The log is appended to, so that the attempts of a killed and resumed job stay readable:
+#   tail -f results/logs/train/<experiment>/<cell>.log
 # Sharing experiments also declare each seed's structure.npz (the learned assignment).
 
 
@@ -28,7 +30,7 @@ rule train:
         "OMP_NUM_THREADS={threads} {WS} train --cell-json {params.cell:q} --seeds {params.seeds}"
         " --out {params.out} {params.data} --device {params.device} --memory-limit-gib {params.memory}"
         " --checkpoint-every {params.checkpoint}"
-        " --threads {threads} --no-progress 2>&1 | tee {log}"
+        " --threads {threads} --no-progress >> {log} 2>&1"
 
 
 use rule train as train_sharing with:

@@ -174,7 +174,7 @@ class SoftSharing(_Mixed):
             used += torch.tensor([float(torch.unique(row).numel()) for row in idx], device=ent.device)
         # distinct values in use per shared tensor (mean over tensors): comparable with k
         return {"row_entropy": ent, "expected_slot": prior, "values_used": used / len(assign),
-                "tau": torch.full_like(ent, self.tau)}
+                "tau_now": torch.full_like(ent, self.tau)}
 
     @torch.no_grad()
     def assignments(self) -> dict[str, Tensor]:
