@@ -158,6 +158,16 @@ def test_sharing_summary_intervals_and_hard_fill():
     assert hashed["n_ok"] == 2 and hashed["n_diverged"] == 1
 
 
+def test_cell_setting_names_what_the_grid_varied_besides_k():
+    from weightspace.analysis import cell_setting
+    from weightspace.config import cell_id
+
+    assert cell_setting("conv1d_teacher__linear__learned-st__k16__lambda_prior0.01") == "lambda_prior=0.01"
+    assert cell_setting("d__n__learned__k4") == ""
+    assert cell_setting(cell_id("d", "n", "v", {"k": 8, "tau_final": 0.05, "straight_through": True})) == \
+        "tau_final=0.05 straight_through=True"
+
+
 def test_sharing_tables_and_figures(tmp_path):
     from weightspace import plots_sharing
     from weightspace.analysis import sharing_summary

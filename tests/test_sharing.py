@@ -42,6 +42,21 @@ def test_hard_weights_pick_the_argmax_value():
     assert sh.assignments()["fc1.weight"][0, 0] == 1
 
 
+def test_harden_is_the_hard_net_and_trains_only_values():
+    sh = SoftSharing(small_net(), [0, 1], k=3, init_logit_std=1.0)
+    hard = sh.harden()
+    ref = sh.hard_weights()
+    got = hard()
+    for name in ref:
+        assert torch.equal(got[name], ref[name])
+    assert hard.n_trainable() == 2 * 3 + 5 + 3  # one value vector per weight matrix + the two biases
+    got["fc1.weight"].sum().backward()
+    g = hard.v["fc1__weight"].grad[0]
+    counts = torch.bincount(sh.assignments()["fc1.weight"][0], minlength=3).float()
+    assert torch.equal(g, counts)  # d(sum w)/dv_j = number of weights using value j
+    assert torch.equal(hard.assignments()["fc1.weight"], sh.assignments()["fc1.weight"])
+
+
 def test_penalties_hand_case():
     """One row, two slots: p = softmax([0, 0]) = (1/2, 1/2): entropy ln 2, expected slot 1/2."""
     net = build_net("fc", (1, 1), 1, [])  # one weight

@@ -106,3 +106,21 @@ def test_score_structure_perfect_and_random():
     rand_assign = rng.integers(0, 16, true.shape)
     s = score_structure(true, rand_assign, rng.normal(size=true.shape))
     assert abs(s["ari_support"]) < 0.15 and s["partition_distance"] > 0.5
+
+
+def test_spatial_agreement_hand_case_and_shuffle():
+    from weightspace.structure import spatial_agreement
+
+    # one unit on a 1 x 6 line: values 0 0 0 1 1 1 -> 4 of 5 neighbour pairs agree; chance 0.5^2 + 0.5^2
+    m = spatial_agreement(np.array([[0, 0, 0, 1, 1, 1]]), (1, 6))
+    assert m["spatial_agreement"] == pytest.approx(0.8) and m["spatial_chance"] == pytest.approx(0.5)
+    assert m["spatial_excess"] == pytest.approx(0.3)
+    # 2-D, 2 x 2 grid, checkerboard: no neighbour pair agrees
+    m = spatial_agreement(np.array([[0, 1, 1, 0]]), (1, 2, 2))
+    assert m["spatial_agreement"] == 0.0 and m["spatial_excess"] == pytest.approx(-0.5)
+    # smooth maps score high; the same maps with inputs shuffled score about chance
+    rng = np.random.default_rng(0)
+    smooth = np.repeat(np.arange(8), 8)[None].repeat(50, 0)  # 8 x 8 grid, value = row index
+    assert spatial_agreement(smooth, (1, 8, 8))["spatial_excess"] > 0.3
+    shuffled = smooth[:, rng.permutation(64)]
+    assert abs(spatial_agreement(shuffled, (1, 8, 8))["spatial_excess"]) < 0.05

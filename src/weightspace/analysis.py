@@ -8,6 +8,8 @@ on the test set. Diverged runs are excluded from means and counted in the
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -103,7 +105,25 @@ SHARING_METRICS = [
     "n_groups_learned",
     "equivariance_error",
     "equivariance_error_soft",
+    "spatial_agreement",
+    "spatial_chance",
+    "spatial_excess",
 ]
+
+
+def cell_setting(cell: str) -> str:
+    """The swept values of a cell other than k, readable: ``"lambda_prior=0.01"`` ("" if none).
+
+    Parsed from the cell id (``dataset__net__variant__k16__lambda_prior0.01``,
+    see :func:`weightspace.config.cell_id`), so it names exactly what the grid varied.
+    """
+    out = []
+    for part in cell.split("__")[3:]:
+        if re.fullmatch(r"k\d+", part):
+            continue
+        m = re.fullmatch(r"([A-Za-z_]+?)(True|False|-?[0-9.].*|inf)", part)
+        out.append(f"{m.group(1)}={m.group(2)}" if m else part)
+    return " ".join(out)
 
 
 def sharing_summary(final: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
@@ -125,7 +145,7 @@ def sharing_summary(final: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
         ok = g[g["status"] == "ok"]
         first = g.iloc[0]
         row = {key: first.get(key, np.nan) for key in ("dataset", "net", "variant", "reparam", "k")}
-        row.update(cell=cell, n_ok=len(ok), n_diverged=int((g["status"] == "diverged").sum()))
+        row.update(setting=cell_setting(cell), cell=cell, n_ok=len(ok), n_diverged=int((g["status"] == "diverged").sum()))
         for m in SHARING_METRICS:
             if m in g:
                 row[f"{m}_mean"], row[f"{m}_lo"], row[f"{m}_hi"] = mean_ci(ok[m], confidence)

@@ -116,7 +116,7 @@ def assignment_maps_figure(npz: str | Path, input_shape: tuple[int, ...], title:
     return save_figure(fig, out)
 
 
-_STYLE = {"sharing": ("#7570b3", "o"), "hashed": ("#d95f02", "s"), "kmeans": ("#1b9e77", "^"), "known": ("#e7298a", "*")}
+_MARKER = {"sharing": "o", "hashed": "s", "kmeans": "^", "known": "*"}
 
 
 def tradeoff_figure(summary: pd.DataFrame, dataset: str, net: str, out: str | Path) -> list[Path]:
@@ -127,7 +127,10 @@ def tradeoff_figure(summary: pd.DataFrame, dataset: str, net: str, out: str | Pa
     regression = sel["final_test_acc_mean"].isna().all()
     y = "final_hard_test_loss" if regression else "final_hard_test_acc"
     fig, ax = plt.subplots(figsize=(6.2, 3.4), layout="constrained")
-    for variant, g in sel.groupby("variant", sort=True):
+    if "setting" not in sel:
+        sel = sel.assign(setting="")
+    palette = plt.get_cmap("tab10").colors
+    for i, ((variant, setting), g) in enumerate(sel.fillna({"setting": ""}).groupby(["variant", "setting"], sort=True)):
         reparam = g["reparam"].iloc[0]
         if reparam == "direct":
             r = g.iloc[0]
@@ -137,10 +140,13 @@ def tradeoff_figure(summary: pd.DataFrame, dataset: str, net: str, out: str | Pa
         if reparam == "known":
             x = g["n_groups_learned_mean"]
         g = g.assign(_x=x.to_numpy()).sort_values("_x")
-        color, marker = _STYLE.get(reparam, ("gray", "o"))
+        marker = _MARKER.get(reparam, "o")
+        color = palette[i % len(palette)]
         yerr = np.vstack([g[f"{y}_mean"] - g[f"{y}_lo"], g[f"{y}_hi"] - g[f"{y}_mean"]])
         yerr = np.where(np.isfinite(yerr), yerr, 0.0)
         label = f"{variant} ({reparam})" if variant != reparam else variant
+        if setting:
+            label += f", {setting}"
         n_div = int(g["n_diverged"].sum())
         if n_div:
             label += f" [{n_div} diverged]"

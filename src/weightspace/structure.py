@@ -38,6 +38,7 @@ __all__ = [
     "score_structure",
     "conv1d_groups",
     "conv2d_groups",
+    "spatial_agreement",
     "reparam_structure",
 ]
 
@@ -162,14 +163,42 @@ def equivariance_error(W: np.ndarray, structure: dict) -> float:
     return equivariance_error_2d(W, tuple(structure["in_shape"]), tuple(structure["out_shape"]))
 
 
+def spatial_agreement(assign: np.ndarray, input_shape: tuple[int, ...]) -> dict[str, float]:
+    """How often neighbouring inputs share a value, against chance, for a first-layer assignment.
+
+    ``assign`` is (units, C * prod(spatial)) in the input's own order; neighbours
+    are adjacent positions along each spatial axis within a channel. Per unit,
+    agreement = fraction of neighbour pairs with the same value index, chance =
+    sum_j p_j^2 with p_j the unit's frequency of value j (what a random
+    placement of the same values would give). Returns the means over units of
+    agreement, chance and their difference (``spatial_excess``): about 0 when
+    the sharing ignores the input's geometry (e.g. on spatially shuffled data),
+    positive when neighbours tend to share (convolution-like or smooth maps).
+    """
+    units = assign.shape[0]
+    a = assign.reshape(units, *input_shape)  # (units, C, *spatial)
+    same, pairs = np.zeros(units), 0
+    for axis in range(2, a.ndim):
+        n = a.shape[axis]
+        eq = np.take(a, range(1, n), axis=axis) == np.take(a, range(n - 1), axis=axis)
+        same += eq.reshape(units, -1).sum(1)
+        pairs += eq[0].size
+    agreement = same / pairs
+    flat = assign.reshape(units, -1)
+    chance = np.array([(np.bincount(row) / row.size) @ (np.bincount(row) / row.size) for row in flat])
+    return {"spatial_agreement": float(agreement.mean()), "spatial_chance": float(chance.mean()),
+            "spatial_excess": float((agreement - chance).mean())}
+
+
 def reparam_structure(reparam, data, zero_tol: float = 0.05) -> list[tuple[dict, dict]]:
     """Per seed: (metrics, arrays) of the sharing structure a trained reparameterization learned.
 
     The layer examined is the teacher's layer (teacher tasks) or the first
     shared tensor. Arrays: ``assign`` (out, in) value index per entry (empty
     when the form does not share), ``w_soft`` and ``w_hard`` (out, in).
-    Metrics (teacher tasks only): :func:`score_structure` and the
-    equivariance error of the soft and hard layers.
+    Metrics: teacher tasks: :func:`score_structure` and the equivariance
+    error of the soft and hard layers; other data (first layer of a sharing
+    form): :func:`spatial_agreement`.
     """
     import torch
 
@@ -198,5 +227,7 @@ def reparam_structure(reparam, data, zero_tol: float = 0.05) -> list[tuple[dict,
             metrics = score_structure(groups, learned, w_hard, zero_tol)
             metrics["equivariance_error"] = equivariance_error(w_hard, data.structure)
             metrics["equivariance_error_soft"] = equivariance_error(w_soft, data.structure)
+        elif a.size and a.shape[1] == int(np.prod(data.input_shape)) and len(data.input_shape) >= 2:
+            metrics = spatial_agreement(a, data.input_shape)
         out.append((metrics, arrays))
     return out

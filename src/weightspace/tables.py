@@ -147,10 +147,11 @@ def structure_latex(summary: pd.DataFrame) -> str:
         ("compl.", "completeness"),
         ("part.\\ dist.", "partition_distance"),
         ("equiv.\\ err.", "equivariance_error"),
+        ("spatial excess", "spatial_excess"),
     ]
     for (dataset, net), g in summary.groupby(["dataset", "net"], sort=True):
         regression = g["final_test_acc_mean"].isna().all() if "final_test_acc_mean" in g else True
-        present = [(h, m) for h, m in cols if m is None or f"{m}_mean" in g]
+        present = [(h, m) for h, m in cols if m is None or (f"{m}_mean" in g and g[f"{m}_mean"].notna().any())]
         out.append(f"% {dataset} / {net}: mean $\\pm$ 95% t-interval half-width over seeds; hard test = "
                    + ("MSE" if regression else "accuracy (%)") + " of the hardened net")
         out.append(r"\begin{tabular}{ll" + "r" * len(present) + "}")
@@ -159,7 +160,9 @@ def structure_latex(summary: pd.DataFrame) -> str:
         out.append(r"\midrule")
         for _, r in g.iterrows():
             k = r.get("k")
-            cells = [_tex(r["variant"]), "--" if k is None or (isinstance(k, float) and math.isnan(k)) else f"{int(k)}"]
+            setting = r.get("setting")
+            name = _tex(r["variant"]) + (f" ({_tex(setting)})" if isinstance(setting, str) and setting else "")
+            cells = [name, "--" if k is None or (isinstance(k, float) and math.isnan(k)) else f"{int(k)}"]
             for h, m in present:
                 if m is None:
                     m = "final_hard_test_loss" if regression else "final_hard_test_acc"

@@ -23,7 +23,7 @@ from weightspace.nets import Net
 from weightspace.reparam.base import Reparam
 from weightspace.reparam.direct import Direct
 from weightspace.reparam.projections import PROJECTIONS, projection_bytes
-from weightspace.reparam.sharing import Hashed, KMeansSharing, KnownSharing, SoftSharing, sharing_bytes
+from weightspace.reparam.sharing import HardSharing, Hashed, KMeansSharing, KnownSharing, SoftSharing, sharing_bytes
 from weightspace.reparam.subspace import Subspace
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Direct",
     "Subspace",
     "SoftSharing",
+    "HardSharing",
     "Hashed",
     "KMeansSharing",
     "KnownSharing",

@@ -6,8 +6,10 @@ Learned (soft) sharing, per shared weight tensor with n entries::
 
 with a row-entropy penalty (push each row to one value) and a *low-index
 prior* (the expected slot index, E_p[j] / (k - 1), push rows to the first
-slots, so that few values are used). ``harden()`` semantics: the hard net
-uses ``w = v[argmax A]``; the trainer evaluates it beside the soft one.
+slots, so that few values are used). Hardening: the hard net uses
+``w = v[argmax A]``; the trainer evaluates it beside the soft one
+(``hard_weights``), and ``harden()`` returns it as a :class:`HardSharing`
+module whose values can be fine-tuned.
 
 Fixed sharing, ``w = xi * v[h]`` with a fixed assignment ``h``:
 
@@ -36,7 +38,7 @@ from weightspace.nets import Net, Weights
 from weightspace.reparam.base import Reparam
 from weightspace.seeding import generators
 
-__all__ = ["SoftSharing", "Hashed", "KMeansSharing", "KnownSharing", "sharing_bytes", "shared_names"]
+__all__ = ["SoftSharing", "HardSharing", "Hashed", "KMeansSharing", "KnownSharing", "sharing_bytes", "shared_names"]
 
 
 def shared_names(net: Net, share_biases: bool = False) -> list[str]:
@@ -191,6 +193,40 @@ class SoftSharing(_Mixed):
             else:
                 out[name] = self.direct[_key(name)]
         return out
+
+    @torch.no_grad()
+    def harden(self) -> "HardSharing":
+        """Hard sharing w = v[argmax A] as its own module: fixed assignments, trainable values (for fine-tuning)."""
+        return HardSharing(self.net, self.seeds, self.assignments(),
+                           {n: self.v[_key(n)].detach().clone() for n in self.shared},
+                           {n: p.detach().clone() for n, p in self.direct.items()})
+
+
+class HardSharing(_Mixed):
+    """w = v[assign] per shared tensor with a fixed (S, n) assignment; what ``SoftSharing.harden()`` returns."""
+
+    kind = "hard"
+
+    def __init__(self, net: Net, seeds: list[int], assign: dict[str, Tensor], values: dict[str, Tensor],
+                 direct: dict[str, Tensor]):
+        Reparam.__init__(self, net, seeds)
+        self.shared = list(assign)
+        self.direct = nn.ParameterDict({k: nn.Parameter(v) for k, v in direct.items()})
+        self.v = nn.ParameterDict({_key(n): nn.Parameter(values[n]) for n in self.shared})
+        for n in self.shared:
+            self.register_buffer(f"assign_{_key(n)}", assign[n].clone())
+
+    def _shared_weight(self, name: str) -> Tensor:
+        key = _key(name)
+        return self.v[key].gather(1, getattr(self, f"assign_{key}"))
+
+    @torch.no_grad()
+    def assignments(self) -> dict[str, Tensor]:
+        return {n: getattr(self, f"assign_{_key(n)}").clone() for n in self.shared}
+
+    @torch.no_grad()
+    def hard_weights(self) -> Weights:
+        return self.forward()
 
 
 class Hashed(_Mixed):
