@@ -169,8 +169,10 @@ def spatial_agreement(assign: np.ndarray, input_shape: tuple[int, ...]) -> dict[
     ``assign`` is (units, C * prod(spatial)) in the input's own order; neighbours
     are adjacent positions along each spatial axis within a channel. Per unit,
     agreement = fraction of neighbour pairs with the same value index, chance =
-    sum_j p_j^2 with p_j the unit's frequency of value j (what a random
-    placement of the same values would give). Returns the means over units of
+    sum_j c_j (c_j - 1) / (n (n - 1)) with c_j the unit's count of value j:
+    the agreement of two positions under a random permutation of the same
+    values (so a random assignment scores 0 in expectation, without the
+    upward bias of sum_j (c_j / n)^2). Returns the means over units of
     agreement, chance and their difference (``spatial_excess``): about 0 when
     the sharing ignores the input's geometry (e.g. on spatially shuffled data),
     positive when neighbours tend to share (convolution-like or smooth maps).
@@ -185,7 +187,9 @@ def spatial_agreement(assign: np.ndarray, input_shape: tuple[int, ...]) -> dict[
         pairs += eq[0].size
     agreement = same / pairs
     flat = assign.reshape(units, -1)
-    chance = np.array([(np.bincount(row) / row.size) @ (np.bincount(row) / row.size) for row in flat])
+    n = flat.shape[1]
+    # a random permutation of the unit's own values: P(two distinct positions agree) = sum c_j (c_j - 1) / (n (n - 1))
+    chance = np.array([(c * (c - 1)).sum() for c in (np.bincount(row) for row in flat)]) / (n * (n - 1))
     return {"spatial_agreement": float(agreement.mean()), "spatial_chance": float(chance.mean()),
             "spatial_excess": float((agreement - chance).mean())}
 
