@@ -97,7 +97,7 @@ def assignment_maps_figure(npz: str | Path, input_shape: tuple[int, ...], title:
         im = ax.imshow(a[:units].reshape(units, -1), cmap=cmap, vmin=-0.5, vmax=k - 0.5, aspect="auto",
                        interpolation="nearest")
         ax.set(xlabel="input position", ylabel="hidden unit")
-        fig.colorbar(im, ax=ax, label="value index")
+        _index_colorbar(fig, im, ax, k)
     else:
         cols = int(np.ceil(np.sqrt(units)))
         rows = int(np.ceil(units / cols))
@@ -111,9 +111,15 @@ def assignment_maps_figure(npz: str | Path, input_shape: tuple[int, ...], title:
             channels = a[u].reshape(-1, *spatial)
             im = ax.imshow(channels[0], cmap=cmap, vmin=-0.5, vmax=k - 0.5, interpolation="nearest")
             ax.set_title(f"unit {u}", fontsize=7)
-        fig.colorbar(im, ax=axes, label="value index", shrink=0.8)
+        _index_colorbar(fig, im, axes, k, shrink=0.8)
     fig.suptitle(title, fontsize=9)
     return save_figure(fig, out)
+
+
+def _index_colorbar(fig, im, ax, k: int, **kw) -> None:
+    """A colour bar for value indices 0..k-1: integer ticks at the colours' centres."""
+    cb = fig.colorbar(im, ax=ax, label="value index", **kw)
+    cb.set_ticks(np.arange(0, k, max(1, int(np.ceil(k / 12)))))
 
 
 _MARKER = {"sharing": "o", "hashed": "s", "kmeans": "^", "known": "*"}
