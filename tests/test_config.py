@@ -104,6 +104,22 @@ def test_bad_config_gets_one_clear_message(path, value, fragments):
         assert frag in msg, f"{frag!r} not in:\n{msg}"
 
 
+@pytest.mark.parametrize("widths,dataset,fragment", [
+    ([16], "conv1d_teacher", "reparam 'known' needs a single linear layer"),
+    ([], "digits", "reparam 'known' needs a dataset with a known structure"),
+])
+def test_known_structure_needs_a_teacher_and_a_linear_student(widths, dataset, fragment):
+    cfg = with_("experiments.sub.datasets", [dataset])
+    cfg["nets"]["small"]["widths"] = widths
+    cfg["experiments"]["sub"]["variants"].append({"name": "known", "reparam": "known"})
+    with pytest.raises(ConfigError, match=fragment):
+        validate(cfg)
+    if widths == []:
+        return
+    cfg["nets"]["small"]["widths"] = []
+    validate(cfg)
+
+
 def test_memory_limit_rejects_huge_dense_projection():
     cfg = base()
     cfg["experiments"]["sub"]["datasets"] = ["mnist"]

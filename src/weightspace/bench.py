@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import torch
 
-from weightspace.data import INPUT_SHAPES, N_OUTPUTS, TASKS, TEACHERS
+from weightspace.data import INPUT_SHAPES, N_OUTPUTS, TASKS, TEACHER_LAYER, TEACHERS
 from weightspace.io import provenance
 from weightspace.nets import build_net
 from weightspace.reparam import build_reparam, estimate_bytes
@@ -77,7 +77,7 @@ def step_cost(
         from weightspace.data import teacher_weights
 
         _, groups = teacher_weights(dataset)
-        structure = {"layer": "fc1.weight", "groups": groups}
+        structure = {"layer": TEACHER_LAYER, "groups": groups}
     if epochs is None and variant["reparam"] == "kmeans":
         epochs = variant["pretrain_epochs"] + 1
     reparam = build_reparam(variant, net, seed_list, device, structure=structure, epochs=epochs)

@@ -21,7 +21,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from weightspace.data import INPUT_SHAPES, N_OUTPUTS, TEACHERS
+from weightspace.data import INPUT_SHAPES, N_OUTPUTS, TEACHER_LAYER, TEACHERS
 from weightspace.errors import ConfigError
 from weightspace.nets import build_net
 from weightspace.reparam import estimate_bytes
@@ -283,8 +283,9 @@ def _check_cell(cell: dict, config: dict) -> list[str]:
         problems.append(
             f"{vwhere}: reparam 'known' needs a dataset with a known structure ({', '.join(TEACHERS)}), not {dataset}"
         )
-    if variant["reparam"] == "known" and dataset in TEACHERS and net.spec.get("fc1.weight", None) is not None and (
-        net.spec["fc1.weight"].shape != (N_OUTPUTS[dataset], net.spec["fc1.weight"].shape[1]) or len(net.spec) != 2
+    layer = net.spec.get(TEACHER_LAYER)
+    if variant["reparam"] == "known" and dataset in TEACHERS and (
+        layer is None or len(net.spec) != 2 or layer.shape[0] != N_OUTPUTS[dataset]
     ):
         problems.append(f"{vwhere}: reparam 'known' needs a single linear layer (an fc net with widths: [])")
     if variant["reparam"] == "kmeans" and variant["pretrain_epochs"] >= train["epochs"]:

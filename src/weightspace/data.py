@@ -47,7 +47,7 @@ import torch
 from weightspace.errors import DataError
 from weightspace.io import atomic_write, file_lock
 
-__all__ = ["Dataset", "DATASETS", "load", "resolve_data_dir", "INPUT_SHAPES", "N_OUTPUTS", "TASKS", "TEACHERS"]
+__all__ = ["Dataset", "DATASETS", "load", "resolve_data_dir", "INPUT_SHAPES", "N_OUTPUTS", "TASKS", "TEACHERS", "TEACHER_LAYER"]
 
 DATASETS = (
     "mnist",
@@ -62,6 +62,8 @@ DATASETS = (
 
 #: The teacher tasks: (input shape, kernel size)
 TEACHERS = {"conv1d_teacher": ((1, 32), 5), "conv2d_teacher": ((1, 10, 10), 3)}
+#: the student's weight a teacher's structure is about (the first layer of an fc net)
+TEACHER_LAYER = "fc1.weight"
 
 #: Input shape (C, *spatial) and output width (classes, or regression targets) of each dataset,
 #: known without loading it.
@@ -506,7 +508,7 @@ def _load_teacher(name: str, n_train: int = 8192, n_test: int = 2048, noise: flo
         source=f"generated: y = conv(x) + {noise} N(0,1), {n_train} train / {n_test} test",
         task="regression",
         structure={
-            "layer": "fc1.weight",
+            "layer": TEACHER_LAYER,
             "groups": groups,
             "teacher": W,
             "in_shape": tuple(shape[1:]),
