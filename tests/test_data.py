@@ -51,6 +51,25 @@ def test_read_only_folder_is_decompressed_into_the_cache(tmp_path, monkeypatch):
     assert not (tmp_path / "src" / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
 
 
+def test_concurrent_loads_share_one_decompression_and_cache(tmp_path):
+    """Four processes load the same gzipped MNIST and generate the same MNIST-1D at once (file locks)."""
+    import subprocess
+    import sys
+
+    write_mnist_like(tmp_path, compress=True, n_train=2000)
+    code = ("import sys; from weightspace import data; "
+            "a = data.load('mnist', sys.argv[1], download=False, verify=False); "
+            "b = data.load('mnist1d', sys.argv[1]); print(a.checksum, b.checksum)")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [e for _, e in outs]
+    assert len({o for o, _ in outs}) == 1  # every process read the same bytes
+    leftovers = [f.name for f in tmp_path.rglob("*") if f.is_file() and (".tmp" in f.name or f.name.startswith("tmp"))]
+    assert leftovers == []
+    assert data.load("mnist", tmp_path, download=False, verify=False).checksum == outs[0][0].split()[0]
+
+
 def test_missing_files_error_lists_expected_paths(tmp_path):
     with pytest.raises(DataError) as e:
         data.load("mnist", tmp_path, download=False)
