@@ -89,3 +89,11 @@ def real_data_dir(tmp_path) -> Path:
 def _deterministic_threads():
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     yield
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """scikit-learn's 8x8 digits as a Dataset (offline), shared by the tests."""
+    from weightspace import data
+
+    return data.load("digits")

@@ -13,18 +13,12 @@ import pandas as pd
 import pytest
 
 from test_train import strip_times
-from weightspace import data
 from weightspace.errors import WeightspaceError
 from weightspace.io import file_lock
 from weightspace.runner import checkpoint_dir, run_cell
 from weightspace.train import Interrupted, Trainer, train
 
 WS = [sys.executable, "-m", "weightspace"]
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return data.load("digits")
 
 
 def cell(variant=None, **train_kw):

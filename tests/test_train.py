@@ -7,13 +7,7 @@ import math
 import pytest
 import torch
 
-from weightspace import data
 from weightspace.train import _eval_steps, build_for_cell, train
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return data.load("digits")
 
 
 def cell(variant=None, **train_kw):
