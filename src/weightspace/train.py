@@ -353,7 +353,7 @@ class Trainer:
             self.log(
                 f"[{self.name}] epoch {step / self.steps_per_epoch:6.2f}  step {step}/{self.total_steps}  "
                 f"train_loss {tl[alive].mean():.4f}  test_loss {host['test_loss'][alive].mean():.4f}  "
-                f"{score}  ({int(alive.sum())}/{S} seeds, {wall:.1f}s)"
+                f"{score}  ({int(alive.sum())}/{S} seeds, {wall:.1f}s{self._eta(step)})"
             )
         elif self._bar is not None and alive.any():
             self._bar.set_postfix(test_acc=f"{float(host['test_acc'][alive].mean()):.4f}")
@@ -375,6 +375,14 @@ class Trainer:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
 
+    def _eta(self, step: int) -> str:
+        """", ETA 1m05s" from this process's pace so far ("" at the end or before any step)."""
+        done, left = step - self._step_start, self.total_steps - step
+        if done <= 0 or left <= 0:
+            return ""
+        eta = (time.perf_counter() - self._t_start) / done * left
+        return f", ETA {int(eta // 60)}m{int(eta % 60):02d}s"
+
     def run(self) -> list[SeedResult]:
         """Train (or finish training) and return one :class:`SeedResult` per seed, in seed order.
 
@@ -386,6 +394,7 @@ class Trainer:
         self._bar = None
         S = len(self.seeds)
         resumed = self._try_resume()
+        self._step_start = self.step  # for the ETA: steps and time of this process only
         if not resumed:
             self.log(
                 f"[{self.name}] {S} seed(s) {self.seeds} on {self.device}: D={self.net.n_params:,} weights, "
