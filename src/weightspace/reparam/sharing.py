@@ -28,6 +28,7 @@ trained directly.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 import torch
@@ -68,15 +69,24 @@ class _Mixed(Reparam):
     def _shared_weight(self, name: str) -> Tensor:  # (S, n)
         raise NotImplementedError
 
-    def forward(self) -> Weights:
+    def _assemble(self, shared_weight: Callable[[str], Tensor]) -> Weights:
+        """The net's weights: ``shared_weight(name)`` (S, n) for shared tensors, the direct ones otherwise."""
         S = self.n_seeds
         out = {}
         for name, spec in self.net.spec.items():
             if name in self.shared:
-                out[name] = self._shared_weight(name).view(S, *spec.shape)
+                out[name] = shared_weight(name).view(S, *spec.shape)
             else:
                 out[name] = self.direct[_key(name)]
         return out
+
+    def forward(self) -> Weights:
+        return self._assemble(self._shared_weight)
+
+    @torch.no_grad()
+    def hard_weights(self) -> Weights:
+        """Forms with a fixed assignment are hard already; soft sharing overrides this."""
+        return self.forward()
 
 
 class SoftSharing(_Mixed):
@@ -184,15 +194,7 @@ class SoftSharing(_Mixed):
 
     @torch.no_grad()
     def hard_weights(self) -> Weights:
-        S = self.n_seeds
-        out = {}
-        for name, spec in self.net.spec.items():
-            if name in self.shared:
-                key = _key(name)
-                out[name] = self.v[key].gather(1, self.A[key].argmax(-1)).view(S, *spec.shape)
-            else:
-                out[name] = self.direct[_key(name)]
-        return out
+        return self._assemble(lambda name: self.v[_key(name)].gather(1, self.A[_key(name)].argmax(-1)))
 
     @torch.no_grad()
     def harden(self) -> "HardSharing":
@@ -223,10 +225,6 @@ class HardSharing(_Mixed):
     @torch.no_grad()
     def assignments(self) -> dict[str, Tensor]:
         return {n: getattr(self, f"assign_{_key(n)}").clone() for n in self.shared}
-
-    @torch.no_grad()
-    def hard_weights(self) -> Weights:
-        return self.forward()
 
 
 class Hashed(_Mixed):
@@ -259,10 +257,6 @@ class Hashed(_Mixed):
     def assignments(self) -> dict[str, Tensor]:
         # entries share a value only with the same bucket and the same sign
         return {n: getattr(self, f"h_{_key(n)}") * 2 + (getattr(self, f"xi_{_key(n)}") > 0).long() for n in self.shared}
-
-    @torch.no_grad()
-    def hard_weights(self) -> Weights:
-        return self.forward()
 
 
 def kmeans_1d(x: Tensor, k: int, iters: int = 50) -> tuple[Tensor, Tensor]:
@@ -373,7 +367,3 @@ class KnownSharing(_Mixed):
     @torch.no_grad()
     def assignments(self) -> dict[str, Tensor]:
         return {self.shared[0]: self.groups.expand(self.n_seeds, -1).clone()}
-
-    @torch.no_grad()
-    def hard_weights(self) -> Weights:
-        return self.forward()
