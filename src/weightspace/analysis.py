@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from weightspace.errors import WeightspaceError
-from weightspace.stats import dint_table
+from weightspace.stats import dint_table, mean_ci
 
 __all__ = ["by_dim", "dint90", "GROUP", "sharing_summary", "SHARING_METRICS"]
 
@@ -132,8 +132,6 @@ def sharing_summary(final: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
     For forms whose hard net is the net itself (direct), the hard columns are
     filled from the soft ones, so every row has a comparable "hard" number.
     """
-    from weightspace.stats import mean_ci
-
     final = final.copy()
     for col in ("test_loss", "test_acc"):
         hard = f"final_hard_{col}"

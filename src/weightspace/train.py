@@ -313,7 +313,10 @@ class Trainer:
             extra = self.reparam.metrics()
             hard = self.reparam.hard_weights()
             if hard is not None:  # the hardened net (one value per weight), evaluated beside the soft one
-                h_loss, h_acc = evaluate(self.net, hard, self.data.x_test, self.data.y_test, task=task)
+                if all(torch.equal(hard[n], weights[n]) for n in weights):  # fixed sharing: already hard
+                    h_loss, h_acc = test_loss, test_acc
+                else:
+                    h_loss, h_acc = evaluate(self.net, hard, self.data.x_test, self.data.y_test, task=task)
                 extra = {**extra, "hard_test_loss": h_loss, "hard_test_acc": h_acc}
         host = {
             "test_loss": test_loss.cpu(),
@@ -377,7 +380,7 @@ class Trainer:
 
     def _eta(self, step: int) -> str:
         """", ETA 1m05s" from this process's pace so far ("" at the end or before any step)."""
-        done, left = step - self._step_start, self.total_steps - step
+        done, left = step - (self.resumed_from or 0), self.total_steps - step
         if done <= 0 or left <= 0:
             return ""
         eta = (time.perf_counter() - self._t_start) / done * left
@@ -394,7 +397,6 @@ class Trainer:
         self._bar = None
         S = len(self.seeds)
         resumed = self._try_resume()
-        self._step_start = self.step  # for the ETA: steps and time of this process only
         if not resumed:
             self.log(
                 f"[{self.name}] {S} seed(s) {self.seeds} on {self.device}: D={self.net.n_params:,} weights, "
