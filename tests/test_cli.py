@@ -28,7 +28,9 @@ def test_every_command_has_help(command):
 def test_validate_reports_the_grid():
     out = ws("validate", str(REPO / "config.yaml"), str(REPO / "config" / "quick.yaml"))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("config OK: 3 enabled experiment(s)")
+    lines = out.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:-1]] == ["subspace", "sharing", "sharing-images"]  # one per experiment
+    assert lines[-1].startswith("config OK: 3 enabled experiment(s)")
 
 
 def test_validate_bad_config_exits_2_with_message(tmp_path):
@@ -109,3 +111,46 @@ def test_aggregate_learned_sharing_with_config_tau(tmp_path):
     curves = pd.read_csv(tmp_path / "curves.csv")
     assert (curves["tau"] == 1.0).all()
     assert curves["tau_now"].iloc[0] == pytest.approx(1.0) and curves["tau_now"].iloc[-1] == pytest.approx(0.5, rel=0.05)
+
+
+@pytest.mark.parametrize("args", [
+    ["analyze", "--final", "{tmp}/nope/final.csv", "--out", "{tmp}/o"],
+    ["plot", "curves", "--curves", "{tmp}/nope.csv", "--dataset", "digits", "--net", "n", "--variant", "v",
+     "--out", "{tmp}/f.pdf"],
+    ["table", "dint", "--in", "{tmp}/dint90.csv", "--out", "{tmp}/t.tex"],
+])
+def test_stage_command_with_a_missing_input_names_it_without_a_traceback(tmp_path, args):
+    r = ws(*[a.format(tmp=tmp_path) for a in args])
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert "no such file" in r.stderr and str(tmp_path) in r.stderr and "earlier stage" in r.stderr
+
+
+def test_train_by_hand_uses_the_configs_checkpoint_interval_and_the_workflows_thread_count(tmp_path, monkeypatch):
+    """Same config, same seed, same numbers whichever entry point: one thread, the config's checkpoint_every_s."""
+    import torch
+
+    from weightspace import cli, runner
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "seeds: 1\ncheckpoint_every_s: 7\ntrain: {epochs: 1}\nnets: {n: {arch: fc, widths: [8]}}\n"
+        "experiments: {e: {family: subspace, datasets: [digits], nets: [n], variants: [{name: direct, reparam: direct}]}}\n"
+    )
+    seen = {}
+
+    def fake_run_cell(cell, seeds, out, **kw):
+        seen.update(kw, threads=torch.get_num_threads())
+        return []
+
+    monkeypatch.setattr(runner, "run_cell", fake_run_cell)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert cli.main(["train", "--config", str(cfg), "--cell", "digits__n__direct", "--out", str(tmp_path)]) == 0
+        assert seen["checkpoint_every_s"] == 7 and seen["threads"] == 1
+        assert cli.main(["train", "--config", str(cfg), "--cell", "digits__n__direct", "--out", str(tmp_path),
+                         "--checkpoint-every", "3", "--threads", "2"]) == 0
+        assert seen["checkpoint_every_s"] == 3 and seen["threads"] == 2
+    finally:
+        torch.set_num_threads(before)

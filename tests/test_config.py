@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import math
+import re
 
 import pytest
 import yaml
 
 from conftest import REPO
-from weightspace.config import cell_id, expand, load_config, merge, validate
+from weightspace.cli import main
+from weightspace.config import _fmt_bytes, cell_id, expand, load_config, merge, validate, validate_files
 from weightspace.errors import ConfigError
 
 
@@ -61,7 +64,7 @@ def test_base_config_is_valid_and_expands():
 
 BAD = [
     # (path, value, fragments that the one-line message must contain)
-    ("train.lr", -0.1, ["train.lr", "-0.1", "out of range"]),
+    ("train.lr", -0.1, ["train.lr", "-0.1", "out of range", "expected a number > 0"]),
     ("train.lr", 0, ["train.lr", "out of range"]),
     ("train.epoch", 3, ["train: unknown key 'epoch'", "allowed keys:", "epochs"]),
     ("train.optimizer", "adamw", ["train.optimizer", "'adamw' is not allowed", "adam", "sgd"]),
@@ -92,6 +95,18 @@ BAD = [
     ("nets.small.width", [3], ["nets.small: unknown key 'width'", "widths"]),
     ("experiments.sub.variants", [], ["experiments.sub.variants", "should be non-empty"]),
     ("experiments", None, ["'experiments' is a required property"]),
+    # numbers that used to validate and then crash every training job (or validate itself)
+    ("train.epochs", 2.5, ["train.epochs: 2.5 is not a whole number; expected an integer"]),
+    ("seeds", 3.5, ["seeds: 3.5 is not a whole number; expected an integer"]),
+    ("train.lr", math.nan, ["train.lr: .nan is not allowed; it must be a finite number", "expected a number"]),
+    ("train.lr", math.inf, ["train.lr: .inf is not allowed; it must be a finite number"]),
+    ("train.lr", [0.1, -math.inf], ["train.lr[1]: -.inf is not allowed; it must be a finite number"]),
+    ("train.lr", "1e-3", ["train.lr: '1e-3' is text, not a number; expected a number", "write 1.0e-3", "as text"]),
+    ("train.lr", "abc", ["train.lr: 'abc' is text, not a number; expected a number"]),
+    ("train.batch_size", "64", ["train.batch_size: '64' is text, not a number; expected an integer"]),
+    ("train.evals_per_epoch", True, ["train.evals_per_epoch: true is not a number; expected an integer"]),
+    ("experiments.sub.variants.[1].d", [10, 20.5], ["variants[1:dense].d[1]: 20.5 is not a whole", "an integer"]),
+    ("nets.small.widths", [16.5], ["nets.small.widths[0]: 16.5 is not a whole number; expected an integer"]),
 ]
 
 
@@ -130,6 +145,26 @@ def test_memory_limit_rejects_huge_dense_projection():
         validate(cfg)
     cfg["experiments"]["sub"]["variants"][1]["projection"] = "fastfood"
     validate(cfg)
+
+
+def test_memory_message_shows_small_sizes_readably():
+    cfg = with_("memory_limit_gib", 1e-5)  # ~10 KiB: less than the small net needs
+    with pytest.raises(ConfigError) as e:
+        validate(cfg)
+    msg = str(e.value)
+    assert "0.0 GiB" not in msg
+    # direct: 3 x 4 bytes x D=1,210; dense d=20: 4 D + 12 d + 4 D d bytes
+    assert "cell digits__small__direct needs ~14.2 KiB per seed" in msg
+    assert "cell digits__small__dense__d20 needs ~99.5 KiB per seed" in msg
+    assert "over memory_limit_gib=1e-05 (10.5 KiB)" in msg
+
+
+@pytest.mark.parametrize("n,text", [
+    (0, "0 B"), (999, "999 B"), (12345, "12.1 KiB"), (5 * 2**20, "5.0 MiB"), (0.3 * 2**30, "307 MiB"),
+    (1023.4 * 2**20, "1023 MiB"), (1.5 * 2**30, "1.5 GiB"), (74.53 * 2**30, "74.5 GiB"), (3 * 2**40, "3.0 TiB"),
+])
+def test_fmt_bytes(n, text):
+    assert _fmt_bytes(n) == text
 
 
 def test_several_problems_are_all_listed():
@@ -214,3 +249,152 @@ def test_every_dataset_is_in_every_size_table():
 
     for table in (INPUT_SHAPES, N_OUTPUTS, TASKS, N_TRAIN, N_TEST):
         assert set(table) == set(DATASETS)
+
+
+# ----------------------------------------------------------------------------------------------
+# numbers
+
+
+def test_whole_floats_become_integers():
+    cfg = with_("train", {"epochs": 2.0, "batch_size": 64.0, "evals_per_epoch": 2.0}, with_("seeds", 3.0))
+    cfg["experiments"]["sub"]["variants"][1]["d"] = [10.0, 20]
+    out = validate(cfg)
+    train = out["train"]
+    assert (train["epochs"], train["batch_size"], train["evals_per_epoch"]) == (2, 64, 2)
+    assert all(type(train[k]) is int for k in ("epochs", "batch_size", "evals_per_epoch"))
+    assert out["seeds"] == [0, 1, 2]
+    assert list(expand(out)["sub"]) == [
+        "digits__small__direct", "digits__small__dense__d10", "digits__small__dense__d20"
+    ]
+    assert cfg["train"]["epochs"] == 2.0  # the input is not modified
+
+
+def test_exponent_without_a_dot_in_yaml_gets_a_hint(tmp_path):
+    preset = tmp_path / "lr.yaml"
+    preset.write_text("train: {lr: 1e-3}\n")  # YAML 1.1 (PyYAML): a string
+    with pytest.raises(ConfigError) as e:
+        validate_files(REPO / "config.yaml", preset)
+    msg = str(e.value)
+    assert "train.lr: '1e-3' is text, not a number; expected a number or a list of numbers; write 1.0e-3" in msg
+    preset.write_text("train: {lr: 1.0e-3}\n")
+    assert validate_files(REPO / "config.yaml", preset)["train"]["lr"] == 0.001
+
+
+# ----------------------------------------------------------------------------------------------
+# presets and `weightspace validate`
+
+
+def test_validate_lists_each_enabled_experiment_then_the_total(capsys):
+    assert main(["validate", str(REPO / "config.yaml"), str(REPO / "config" / "quick.yaml")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "config OK: 3 enabled experiment(s), 69 cells, 207 runs (3 seeds each)"
+    rows = [line.split() for line in lines[:-1]]
+    assert [r[:2] for r in rows] == [["subspace", "subspace"], ["sharing", "sharing"], ["sharing-images", "sharing"]]
+    assert lines[0].split("datasets: ")[1] == "digits, mnist1d"
+    cells = [int(r[2]) for r in rows]
+    assert sum(cells) == 69 and [int(r[4]) for r in rows] == [3 * c for c in cells]
+
+
+def test_validate_shows_the_full_grid_kept_under_a_preset_that_adds_an_experiment(tmp_path, capsys):
+    preset = tmp_path / "extra.yaml"
+    preset.write_text(
+        "experiments:\n  mine: {family: sharing, datasets: [digits], nets: [mlp], "
+        "variants: [{name: direct, reparam: direct}]}\n"
+    )
+    assert main(["validate", str(REPO / "config.yaml"), str(preset)]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[0] for line in out.splitlines()[:-1]] == ["subspace", "sharing", "sharing-images", "mine"]
+    assert "  mine " in out and "datasets: mnist, fashion_mnist, cifar10" in out
+
+
+def test_a_preset_given_alone_gets_a_hint(capsys):
+    quick = REPO / "config" / "quick.yaml"
+    with pytest.raises(ConfigError) as e:
+        validate_files(quick)
+    msg = str(e.value)
+    assert "'family' is a required property" in msg
+    hint = f"presets are merged over a base config: give it first, e.g. `weightspace validate config.yaml {quick}`"
+    assert hint in msg
+    assert main(["validate", str(quick)]) == 2
+    assert "presets are merged over a base config" in capsys.readouterr().err
+
+
+def test_no_preset_hint_when_the_first_file_is_a_complete_config(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(with_("experiments.sub.variants.[1].projection", None)))
+    with pytest.raises(ConfigError) as e:
+        validate_files(bad)
+    assert "'projection' is a required property" in str(e.value)
+    assert "presets are merged" not in str(e.value)
+
+
+@pytest.mark.parametrize("off", ["null", "false"])
+def test_cost_null_in_a_preset_switches_the_benchmark_off(tmp_path, off):
+    preset = tmp_path / "nocost.yaml"
+    preset.write_text(f"experiments: {{subspace: {{cost: {off}}}}}\n")
+    assert load_config(REPO / "config.yaml", preset)["experiments"]["subspace"]["cost"] in (None, False)
+    cfg = validate_files(REPO / "config.yaml", REPO / "config" / "quick.yaml", preset)
+    assert not cfg["experiments"]["subspace"]["cost"]
+    assert cfg["experiments"]["subspace"]["analysis"]["fraction"] == 0.9  # the rest of the experiment is kept
+    # and a mapping still gets its defaults filled and its keys checked
+    full = validate_files(REPO / "config.yaml", REPO / "config" / "quick.yaml")
+    assert full["experiments"]["subspace"]["cost"]["batch_size"] == 256
+    with pytest.raises(ConfigError, match=r"experiments.subspace.cost.d\[0\]: 0 is out of range"):
+        validate(merge(full, {"experiments": {"subspace": {"cost": {"d": [0]}}}}))
+    with pytest.raises(ConfigError, match=r"subspace.cost: True is not allowed; choose one of: null, false"):
+        validate(merge(full, {"experiments": {"subspace": {"cost": True}}}))
+
+
+def _subspace_only(variants, analysis=None):
+    """The base config cut to its subspace experiment, with these variants (and analysis keys)."""
+    cfg = load_config(REPO / "config.yaml")
+    cfg["experiments"] = {"subspace": {**cfg["experiments"]["subspace"], "variants": variants}}
+    cfg["experiments"]["subspace"].pop("cost")
+    if analysis:
+        cfg["experiments"]["subspace"]["analysis"] = {**cfg["experiments"]["subspace"]["analysis"], **analysis}
+    return cfg
+
+
+SWEPT_DIRECT = {"name": "direct", "reparam": "direct", "train": {"lr": [0.003, 0.3]}}
+DENSE = {"name": "dense", "reparam": "subspace", "projection": "dense", "d": [10, 100]}
+
+
+def test_a_swept_baseline_that_makes_dint_ambiguous_is_refused_before_anything_runs():
+    with pytest.raises(ConfigError) as e:
+        validate(_subspace_only([SWEPT_DIRECT, DENSE]))
+    assert "experiments.subspace.analysis: the baseline variant 'direct' sweeps lr (0.003, 0.3)" in str(e.value)
+    assert "analysis.baseline_setting" in str(e.value)
+
+
+def test_a_swept_baseline_is_accepted_with_a_setting_or_a_matching_sweep():
+    validate(_subspace_only([SWEPT_DIRECT, DENSE], {"baseline_setting": {"lr": 0.003}}))
+    validate(_subspace_only([SWEPT_DIRECT, dict(DENSE, train={"lr": [0.003, 0.3]})]))
+
+
+@pytest.mark.parametrize("analysis,fragment", [
+    ({"baseline_setting": {"lr": 0.1}}, "0.1 is not one of the values the baseline sweeps (0.003, 0.3)"),
+    ({"baseline_setting": {"lr": 0.003, "epochs": 5}}, "does not sweep epochs; it sweeps lr"),
+    ({"baseline": "nope"}, "'nope' is not a variant of this experiment"),
+])
+def test_bad_baseline_choices_are_named(analysis, fragment):
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        validate(_subspace_only([SWEPT_DIRECT, DENSE], analysis))
+
+
+def test_several_direct_variants_need_a_named_baseline():
+    two = [{"name": "direct", "reparam": "direct"}, {"name": "direct-sgd", "reparam": "direct",
+                                                       "train": {"optimizer": "sgd"}}, DENSE]
+    with pytest.raises(ConfigError, match="several direct variants"):
+        validate(_subspace_only(two))
+    validate(_subspace_only(two, {"baseline": "direct-sgd"}))
+
+
+@pytest.mark.parametrize("value,ok", [(100, True), (None, True), (1.0, False), (-5, False)])
+def test_divergence_factor(value, ok):
+    cfg = load_config(REPO / "config.yaml")
+    cfg["train"]["divergence_factor"] = value
+    if ok:
+        assert validate(cfg)["train"]["divergence_factor"] == value
+    else:
+        with pytest.raises(ConfigError, match="train.divergence_factor"):
+            validate(cfg)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
+import zlib
 
 import numpy as np
 import pytest
@@ -47,7 +49,8 @@ def test_read_only_folder_is_decompressed_into_the_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(data.os, "access", lambda p, mode: False)
     ds = data.load("mnist", tmp_path / "src", download=False, verify=False)
     assert len(ds.x_test) == 32
-    assert (tmp_path / "cache" / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
+    key = hashlib.sha256(str((tmp_path / "src" / "MNIST" / "raw").resolve()).encode()).hexdigest()[:16]
+    assert (tmp_path / "cache" / key / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
     assert not (tmp_path / "src" / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
 
 
@@ -105,6 +108,121 @@ def test_truncated_gzip_is_reported(tmp_path):
     with pytest.raises(DataError, match="train-images-idx3-ubyte.gz is corrupted or truncated"):
         data.load("mnist", tmp_path, download=False, verify=False)
     assert not (tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
+
+def _flip_byte(gz, error: type[BaseException]) -> int:
+    """Flip one byte of ``gz``, the nearest to its middle whose flip makes gzip raise ``error``; return its offset."""
+    blob = gz.read_bytes()
+    mid = len(blob) // 2
+    for i in sorted(range(10, len(blob) - 8), key=lambda i: abs(i - mid)):  # inside the deflate stream
+        bad = bytearray(blob)
+        bad[i] ^= 0xFF
+        try:
+            gzip.decompress(bytes(bad))
+        except error:
+            gz.write_bytes(bytes(bad))
+            return i
+        except (OSError, EOFError, zlib.error):  # another kind of damage
+            continue
+    raise AssertionError(f"no single-byte flip of {gz} raises {error.__name__}")
+
+
+@pytest.mark.parametrize(
+    "stem,error",
+    [
+        ("train-images-idx3-ubyte", zlib.error),  # invalid stored-block lengths
+        ("train-labels-idx1-ubyte", zlib.error),  # invalid Huffman code / distance
+        ("train-images-idx3-ubyte", gzip.BadGzipFile),  # intact stream, CRC check failed
+    ],
+)
+@pytest.mark.parametrize("read_only", [False, True])
+def test_corrupted_gzip_is_reported(tmp_path, monkeypatch, stem, error, read_only):
+    monkeypatch.setenv("WEIGHTSPACE_CACHE", str(tmp_path / "cache"))
+    if read_only:
+        monkeypatch.setattr(data.os, "access", lambda p, mode: False)
+    write_mnist_like(tmp_path / "src", compress=True)
+    gz = tmp_path / "src" / "MNIST" / "raw" / f"{stem}.gz"
+    _flip_byte(gz, error)
+    with pytest.raises(DataError) as e:
+        data.load("mnist", tmp_path / "src", download=False, verify=False)
+    msg = str(e.value)
+    assert f"{gz} is corrupted or truncated" in msg and "re-run to download it again" in msg
+    # no partial decompressed file, no temporary file, no record of a decompression, anywhere
+    assert not [f for f in tmp_path.rglob(f"*{stem}*") if f != gz]
+    assert not [f for f in tmp_path.rglob("*") if ".tmp" in f.name]
+    # once the file is replaced, the same call works
+    arrays = write_mnist_like(tmp_path / "src", compress=True)
+    ds = data.load("mnist", tmp_path / "src", download=False, verify=False)
+    assert ds.y_train.tolist() == arrays["train-labels-idx1-ubyte"].tolist()
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_gzip_corrupted_after_its_decompression_is_reported(tmp_path, monkeypatch, read_only):
+    """A .gz damaged after a successful load is not hidden by the copy decompressed before."""
+    monkeypatch.setenv("WEIGHTSPACE_CACHE", str(tmp_path / "cache"))
+    if read_only:
+        monkeypatch.setattr(data.os, "access", lambda p, mode: False)
+    write_mnist_like(tmp_path / "src", compress=True)
+    data.load("mnist", tmp_path / "src", download=False, verify=False)
+    gz = tmp_path / "src" / "MNIST" / "raw" / "train-labels-idx1-ubyte.gz"
+    _flip_byte(gz, zlib.error)
+    for _ in range(2):  # and again: the failed attempt did not mark the old copy as current
+        with pytest.raises(DataError, match=f"{gz} is corrupted or truncated"):
+            data.load("mnist", tmp_path / "src", download=False, verify=False)
+    assert not [f for f in tmp_path.rglob("*") if ".tmp" in f.name]
+
+def test_read_only_folders_have_a_cache_each(tmp_path, monkeypatch):
+    """Two read-only copies with different content, same folder name: each load returns its own data."""
+    monkeypatch.setenv("WEIGHTSPACE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(data.os, "access", lambda p, mode: False)
+    a = write_mnist_like(tmp_path / "a", compress=True, seed=0)
+    b = write_mnist_like(tmp_path / "b", compress=True, seed=1)
+    assert a["train-labels-idx1-ubyte"].tolist() != b["train-labels-idx1-ubyte"].tolist()
+    for root, arrays in [(tmp_path / "a", a), (tmp_path / "b", b), (tmp_path / "a", a)]:
+        ds = data.load("mnist", root, download=False, verify=False)
+        assert ds.y_train.tolist() == arrays["train-labels-idx1-ubyte"].tolist(), root
+        assert ds.y_test.tolist() == arrays["t10k-labels-idx1-ubyte"].tolist(), root
+    assert ds.source == str(tmp_path / "a" / "MNIST" / "raw")  # the source, not the cache
+    # and the same folder reached through a symbolic link shares its cache
+    (tmp_path / "link").symlink_to(tmp_path / "b")
+    data.load("mnist", tmp_path / "link", download=False, verify=False)
+    assert len(list((tmp_path / "cache").iterdir())) == 2
+
+
+def test_cached_file_made_from_an_altered_copy_is_named_with_its_source(tmp_path, monkeypatch):
+    """The verification error of a decompressed copy names the .gz it came from, not only the cache."""
+    monkeypatch.setenv("WEIGHTSPACE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(data.os, "access", lambda p, mode: False)
+    write_mnist_like(tmp_path, compress=True)
+    with pytest.raises(DataError) as e:
+        data.load("mnist", tmp_path, download=False, verify=True)
+    msg = str(e.value)
+    assert str(tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte.gz") in msg
+    assert "6bbc9ace898e44ae57da46a324031adb" in msg
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_gzip_replaced_in_place_is_decompressed_again(tmp_path, monkeypatch, read_only):
+    """A .gz rewritten after its decompression (same path) is not served from the stale copy."""
+    monkeypatch.setenv("WEIGHTSPACE_CACHE", str(tmp_path / "cache"))
+    if read_only:
+        monkeypatch.setattr(data.os, "access", lambda p, mode: False)
+    write_mnist_like(tmp_path / "src", compress=True, seed=0)
+    data.load("mnist", tmp_path / "src", download=False, verify=False)
+    gz = tmp_path / "src" / "MNIST" / "raw" / "train-labels-idx1-ubyte.gz"
+    stat = gz.stat()
+    new = write_mnist_like(tmp_path / "src", compress=True, seed=1)
+    os.utime(gz, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # even with the old modification time
+    ds = data.load("mnist", tmp_path / "src", download=False, verify=False)
+    assert ds.y_train.tolist() == new["train-labels-idx1-ubyte"].tolist()
+    assert ds.y_test.tolist() == new["t10k-labels-idx1-ubyte"].tolist()
+
+
+def test_plain_files_beside_gzip_files_are_sources(tmp_path):
+    """Uncompressed files that this package did not make (torchvision's download extracts both) are used as they are."""
+    write_mnist_like(tmp_path, compress=True, seed=0)
+    plain = write_mnist_like(tmp_path, compress=False, seed=1)
+    ds = data.load("mnist", tmp_path, download=False, verify=False)
+    assert ds.y_train.tolist() == plain["train-labels-idx1-ubyte"].tolist()
 
 
 def test_cifar10_loader_reads_python_batches(tmp_path):

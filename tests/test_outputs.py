@@ -53,6 +53,50 @@ def test_accuracy_vs_d_and_curves_figures(tmp_path):
     assert out[1].name == "c.png" and out[1].read_bytes()[:8] == PNG
 
 
+def _legend_of(monkeypatch, draw) -> list[str]:
+    """The legend texts of the figure ``draw()`` makes (captured before it is saved and closed)."""
+    seen = []
+    real = plots.save_figure
+    monkeypatch.setattr(plots, "save_figure", lambda fig, out: (seen.extend(
+        t.get_text() for leg in fig.legends for t in leg.get_texts()), real(fig, out))[1])
+    draw()
+    return seen
+
+
+def test_curves_keep_an_all_diverged_d_and_swept_settings_in_the_legend(tmp_path, monkeypatch):
+    rows = []
+    for seed in range(2):
+        for variant, reparam, dim, lr in [("direct", "direct", 1000, 0.003), ("direct", "direct", 1000, 0.3),
+                                          ("dense", "subspace", 10, 0.03), ("dense", "subspace", 100, 0.03)]:
+            status = "diverged" if dim == 100 else "ok"  # every seed of d = 100 diverged
+            for step in (0, 10, 20):
+                rows.append(dict(dataset="m", net="fc", variant=variant, reparam=reparam, dim=dim, d=dim, lr=lr,
+                                 swept="lr" if reparam == "direct" else "d", n_weights=1000, projection="dense",
+                                 seed=seed, status=status, step=step, test_acc=0.1 + step / 30,
+                                 train_loss=np.nan if step == 0 else 2.0 - step / 20))
+    labels = _legend_of(monkeypatch, lambda: plots.curves_figure(pd.DataFrame(rows), "m", "fc", "dense", tmp_path / "c"))
+    assert any(t.startswith("d = 100  [2 diverged]") for t in labels), labels
+    assert "full space (direct, lr=0.003, D = 1,000)" in labels and "full space (direct, lr=0.3, D = 1,000)" in labels
+
+
+def test_dint_table_shows_infinity_and_the_diverged_count_of_an_all_diverged_variant():
+    f = final_table()
+    bad = f[f["variant"] == "dense"].copy()
+    bad["variant"], bad["status"], bad["final_test_acc"] = "unstable", "diverged", np.nan
+    tex = tables.dint_latex(dint90(pd.concat([f, bad]), n_boot=50))
+    row = next(line for line in tex.splitlines() if line.startswith("m & fc & unstable"))
+    assert r"unstable$^{12\dagger}$" in row and r"$\infty$ & $\infty$ & [$\infty$, $\infty$]" in row
+    assert "--" not in row and "nan" not in row
+
+
+def test_accuracy_table_has_a_column_per_swept_setting():
+    from test_stats import swept_final
+
+    tex = tables.accuracy_latex(by_dim(swept_final(subspace_lrs=[0.003, 0.3])))
+    assert r"$d$ & dense (lr=0.003) & dense (lr=0.3) \\" in tex
+    assert r"full, direct (lr=0.003)" in tex and r"full, direct (lr=0.3)" in tex
+
+
 def test_curves_figure_without_runs_is_a_clear_error(tmp_path):
     from weightspace.errors import WeightspaceError
 
@@ -158,14 +202,18 @@ def test_sharing_summary_intervals_and_hard_fill():
     assert hashed["n_ok"] == 2 and hashed["n_diverged"] == 1
 
 
-def test_cell_setting_names_what_the_grid_varied_besides_k():
-    from weightspace.analysis import cell_setting
-    from weightspace.config import cell_id
+def test_setting_names_what_the_grid_varied_besides_the_axis():
+    from weightspace.analysis import with_setting
 
-    assert cell_setting("conv1d_teacher__linear__learned-st__k16__lambda_prior0.01") == "lambda_prior=0.01"
-    assert cell_setting("d__n__learned__k4") == ""
-    assert cell_setting(cell_id("d", "n", "v", {"k": 8, "tau_final": 0.05, "straight_through": True})) == \
-        "tau_final=0.05 straight_through=True"
+    f = pd.DataFrame([
+        dict(k=16.0, lambda_prior=0.01, straight_through=True, lr=np.nan, swept="k lambda_prior straight_through"),
+        dict(k=4.0, lambda_prior=np.nan, straight_through=np.nan, lr=np.nan, swept="k"),
+        dict(k=np.nan, lambda_prior=np.nan, straight_through=np.nan, lr=0.0003, swept="lr"),
+        dict(k=8.0, lambda_prior=np.nan, straight_through=np.nan, lr=np.nan, swept=np.nan),
+    ])
+    assert with_setting(f, axis=("k",))["setting"].tolist() == [
+        "lambda_prior=0.01 straight_through=True", "", "lr=0.0003", ""]
+    assert with_setting(f)["setting"].tolist()[:2] == ["k=16 lambda_prior=0.01 straight_through=True", "k=4"]
 
 
 def test_sharing_tables_and_figures(tmp_path):

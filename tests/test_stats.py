@@ -137,6 +137,65 @@ def test_variant_whose_runs_all_diverged_is_reported_not_dropped():
     bad["variant"], bad["status"], bad["final_test_acc"] = "unstable", "diverged", np.nan
     t = dint90(pd.concat([f, bad]), n_boot=100)
     row = t[t["variant"] == "unstable"].iloc[0]
-    assert row["n_diverged"] == len(bad) and math.isnan(row["dint"])
+    # never reached: infinite, not unknown
+    assert row["n_diverged"] == len(bad) and math.isinf(row["dint"]) and math.isinf(row["ci_high"])
     b = by_dim(pd.concat([f, bad]))
     assert (b.loc[b["variant"] == "unstable", "n_ok"] == 0).all()
+
+
+def swept_final(lrs=(0.003, 0.3), subspace_lrs=None):
+    """A final.csv whose direct baseline is swept over the learning rate (as aggregate writes it)."""
+    rows = []
+    for seed in range(3):
+        for lr in lrs:
+            acc = 0.96 if lr == 0.003 else 0.42
+            rows.append(dict(dataset="m", net="fc", variant="direct", reparam="direct", projection=np.nan, dim=1000,
+                             d=np.nan, lr=lr, swept="lr", n_weights=1000, seed=seed, status="ok",
+                             final_test_acc=acc + 0.001 * seed, final_train_loss=0.1, train_time_s=1.0))
+        for lr in subspace_lrs or [None]:
+            for d, acc in [(100, 0.39), (1000, 0.88)]:
+                rows.append(dict(dataset="m", net="fc", variant="dense", reparam="subspace", projection="dense",
+                                 dim=d, d=d, lr=lr if lr is not None else np.nan,
+                                 swept="d lr" if lr is not None else "d", n_weights=1000, seed=seed, status="ok",
+                                 final_test_acc=acc + (0.05 if lr == 0.3 else 0.0), final_train_loss=0.5,
+                                 train_time_s=2.0))
+    return pd.DataFrame(rows)
+
+
+def test_by_dim_keeps_swept_training_settings_apart():
+    """Two learning rates of one variant are two rows, never one average (the bug: 95.9% and 42.5% -> 69%)."""
+    t = by_dim(swept_final())
+    direct = t[t["variant"] == "direct"].set_index("setting")
+    assert list(direct.index) == ["lr=0.003", "lr=0.3"]
+    assert direct.loc["lr=0.003", "acc_mean"] == pytest.approx(0.961) and direct.loc["lr=0.003", "n_ok"] == 3
+    assert direct.loc["lr=0.3", "acc_mean"] == pytest.approx(0.421)
+
+
+def test_dint90_refuses_an_ambiguous_swept_baseline():
+    with pytest.raises(WeightspaceError, match=r"swept over lr \(0.003, 0.3\).*analysis.baseline_setting"):
+        dint90(swept_final(), n_boot=100)
+
+
+def test_dint90_uses_the_chosen_baseline_setting():
+    t = dint90(swept_final(), n_boot=100, baseline_setting={"lr": 0.003})
+    row = t.iloc[0]
+    # threshold from lr=0.003 alone: 0.9 * 0.961; d=100 (0.39) does not reach it, d=1000 (0.88) does
+    assert row["threshold"] == pytest.approx(0.9 * 0.961)
+    assert row["dint"] == 1000 and row["baseline"] == "direct (lr=0.003)"
+
+
+def test_dint90_matches_a_baseline_swept_like_the_variant():
+    t = dint90(swept_final(subspace_lrs=[0.003, 0.3]), n_boot=100).set_index("setting")
+    assert list(t.index) == ["lr=0.003", "lr=0.3"]
+    assert t.loc["lr=0.003", "baseline"] == "direct (lr=0.003)"
+    assert t.loc["lr=0.3", "threshold"] == pytest.approx(0.9 * 0.421)
+    assert t.loc["lr=0.3", "dint"] == 100  # 0.44 >= 0.379
+
+
+def test_dint90_needs_a_named_baseline_among_several_direct_variants():
+    f = final_table()
+    other = f[f["variant"] == "direct"].assign(variant="direct-sgd")
+    with pytest.raises(WeightspaceError, match="several direct variants.*analysis.baseline"):
+        dint90(pd.concat([f, other]), n_boot=50)
+    t = dint90(pd.concat([f, other]), n_boot=50, baseline="direct-sgd")
+    assert set(t["baseline"]) == {"direct-sgd"}

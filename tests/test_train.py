@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from weightspace.train import _eval_steps, build_for_cell, train
+from weightspace.train import build_for_cell, train
+from weightspace.train.evaluation import eval_steps as _eval_steps
 
 
 def cell(variant=None, **train_kw):
@@ -104,7 +105,25 @@ def test_diverged_run_is_recorded_and_stops(digits):
         assert r.status == "diverged"
         assert r.diverged_step is not None and r.diverged_step < 20 * 22
         assert r.rows[-1]["step"] == r.diverged_step
+        assert r.diverged_reason  # which loss, and why
     assert any("diverged" in m for m in logs)
+
+
+def test_a_finite_but_exploded_loss_counts_as_diverged(digits):
+    """SGD at lr 300 sends the loss to 1e7..1e18 without a NaN: recorded ok before the divergence factor."""
+    c = cell(optimizer="sgd", lr=300.0, momentum=0.9, epochs=3)
+    logs = []
+    res = train(c, digits, [0, 1], log=logs.append, progress=False)
+    for r in res:
+        assert r.status == "diverged" and r.diverged_step == r.rows[-1]["step"] > 0
+        assert "x the initial test loss" in r.diverged_reason and "divergence_factor" in r.diverged_reason
+        assert all(math.isfinite(row["test_loss"]) for row in r.rows)  # never NaN: only the factor catches it
+    assert any("exceeds 100 x the initial test loss" in m for m in logs)
+    # the rule is configurable: switched off, the same runs finish as ok
+    off = train(cell(optimizer="sgd", lr=300.0, momentum=0.9, epochs=3, divergence_factor=None), digits, [0, 1],
+                log=quiet, progress=False)
+    assert [r.status for r in off] == ["ok", "ok"]
+    assert max(row["test_loss"] for r in off for row in r.rows) > 100 * off[0].rows[0]["test_loss"]
 
 
 def test_build_for_cell_counts(digits):

@@ -71,6 +71,30 @@ def test_invalid_config_stops_snakemake_with_the_message(tmp_path):
     assert "train.lr: -1 is out of range" in out.stderr + out.stdout
 
 
+def test_second_workflow_on_a_results_folder_in_use_stops_with_a_message(tmp_path):
+    """Two checkouts, one absolute results_dir: the second workflow refuses before it touches anything."""
+    results = tmp_path / "shared-results"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from weightspace.workflow_lock import hold_results_folder; "
+         "hold_results_folder(sys.argv[1]); print('held', flush=True); time.sleep(120)", str(results)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        repo = workdir_copy(tmp_path)
+        (repo / "other.yaml").write_text(yaml.safe_dump({"results_dir": str(results), "seeds": 1}))
+        out = run_snakemake(repo, "--cores", "1", "--configfile", "config/quick.yaml", "other.yaml")
+        assert out.returncode != 0
+        text = out.stdout + out.stderr
+        assert f"the results folder {results} is in use by another workflow (pid {holder.pid}" in text
+        assert "another results_dir" in text
+        assert sorted(p.name for p in results.iterdir()) == [".weightspace-workflow.lock", ".weightspace-workflow.owner"]
+        # a dry run only reads: it is not refused
+        assert run_snakemake(repo, "-n", "--cores", "1", "--configfile", "config/quick.yaml", "other.yaml").returncode == 0
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 @pytest.mark.slow
 def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
     repo = workdir_copy(tmp_path)
@@ -119,6 +143,8 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
     assert set(final.loc[final["variant"] != "unstable", "status"]) == {"ok"}
     assert set(final.loc[final["variant"] == "unstable", "status"]) == {"diverged"}
     assert final.loc[final["variant"] == "unstable", "diverged_epoch"].notna().all()
+    assert final.loc[final["variant"] == "unstable", "diverged_step"].notna().all()
+    assert final.loc[final["variant"] == "unstable", "diverged_reason"].str.contains("not finite").all()
     assert final.loc[final["variant"] == "direct", "final_test_acc"].min() > 0.5
     curves = pd.read_csv(res / "curves.csv")
     assert sorted(curves["step"].unique().tolist()) == [0, 22, 44]
@@ -130,8 +156,10 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
     assert r"\begin{tabular}" in (figs / "accuracy_by_d.tex").read_text()
     dint = pd.read_csv(res / "dint90.csv")
     assert list(dint["variant"]) == ["dense", "unstable"] and dint["n_boot"].iloc[0] == 200
-    assert dint.loc[1, "n_diverged"] == 2 and pd.isna(dint.loc[1, "dint"])
-    assert "& -- & -- & [--, --]" in (figs / "dint90.tex").read_text()  # unstable: no estimate, shown as such
+    assert dint.loc[1, "n_diverged"] == 2 and dint.loc[1, "dint"] == float("inf")  # never reached
+    # unstable: infinite d_int, with its diverged count
+    assert r"unstable$^{2\dagger}$ & 1\,210 & $" in (figs / "dint90.tex").read_text()
+    assert r"& $\infty$ & $\infty$ & [$\infty$, $\infty$] \\" in (figs / "dint90.tex").read_text()
     log = (repo / "results" / "quick" / "logs" / "train" / "subspace" / "digits__small__unstable.log").read_text()
     assert "seed 1 diverged at step" in log
     cost = pd.read_csv(res / "cost.csv")

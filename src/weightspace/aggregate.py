@@ -6,6 +6,9 @@
 Both carry the cell's identifying columns (experiment, cell, dataset, net,
 variant, reparam, the variant's options such as projection and d, and every
 swept hyperparameter), so later stages group by columns, never parse names.
+The ``swept`` column names the keys the grid varied for that cell
+(space-separated, e.g. ``"d lr"``): every analysis keeps each swept setting
+apart (:func:`weightspace.analysis.with_setting`).
 A diverged run stays in both tables with ``status = diverged``.
 """
 
@@ -38,6 +41,8 @@ def _cell_columns(summary: dict) -> dict:
     }
     cols.update({k: v for k, v in variant.items() if k not in ("name", "reparam")})
     cols.update({k: v for k, v in cell.get("swept", {}).items() if k not in cols})
+    # which of those columns the grid varied (analyses keep every swept setting apart)
+    cols["swept"] = " ".join(cell.get("swept", {}))
     cols["seed"] = summary["seed"]
     cols["status"] = summary["status"]
     cols["n_weights"] = summary["n_weights"]
@@ -68,7 +73,9 @@ def collect(summaries: Iterable[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame
         final.update(s.get("structure") or {})
         final.update(
             best_test_acc=s["best_test_acc"],
+            diverged_step=s["diverged_step"],
             diverged_epoch=s["diverged_epoch"],
+            diverged_reason=s.get("diverged_reason"),
             train_time_s=s["train_time_s"],
             wall_time_s=s["wall_time_s"],
             device=s["provenance"].get("device"),

@@ -8,22 +8,64 @@ on the test set. Diverged runs are excluded from means and counted in the
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
 from weightspace.errors import WeightspaceError
 from weightspace.stats import dint_table, mean_ci
 
-__all__ = ["by_dim", "dint90", "GROUP", "sharing_summary", "SHARING_METRICS"]
+__all__ = ["by_dim", "dint90", "GROUP", "sharing_summary", "SHARING_METRICS", "with_setting", "format_value"]
 
-#: columns that identify one curve of accuracy against d
-GROUP = ["dataset", "net", "variant"]
+#: columns that identify one curve of accuracy against d (``setting``: the swept values besides d)
+GROUP = ["dataset", "net", "variant", "setting"]
+
+
+def format_value(v) -> str:
+    """A config value as a label: whole floats as integers (CSV turns ints into floats beside NaN)."""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def with_setting(final: pd.DataFrame, axis: tuple[str, ...] = ()) -> pd.DataFrame:
+    """``final`` with a ``setting`` column: each row's swept values except the ``axis`` keys, readable.
+
+    The keys come from the ``swept`` column that ``aggregate`` writes (the keys
+    the grid varied for that cell), the values from the columns of those names,
+    so two cells of one variant that differ in any swept value (a learning
+    rate, an optimizer, lambda_prior) never share a setting: every analysis
+    groups by it, and nothing swept is averaged together. ``""`` where nothing
+    but the axis was swept.
+    """
+    out = final.copy()
+    swept = out["swept"] if "swept" in out else pd.Series("", index=out.index)
+
+    def label(i) -> str:
+        keys = swept.loc[i]
+        keys = keys.split() if isinstance(keys, str) else []
+        return " ".join(f"{k}={format_value(out.at[i, k])}" for k in keys if k not in axis and k in out)
+
+    out["setting"] = [label(i) for i in out.index]
+    return out
+
+
+def _swept_values(rows: pd.DataFrame, axis: tuple[str, ...]) -> dict[str, list[str]]:
+    """The values each swept key (axis keys excepted) takes among ``rows``, as labels."""
+    keys: list[str] = []
+    for s in rows["swept"].dropna() if "swept" in rows else []:
+        keys += [k for k in str(s).split() if k not in axis and k not in keys]
+    return {k: sorted({format_value(v) for v in rows[k].dropna()}) for k in keys if k in rows}
 
 
 def by_dim(final: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over finished seeds of each cell's final numbers, one row per (dataset, net, variant, dim)."""
+    """Mean and std over finished seeds of each cell's final numbers, one row per (dataset, net, variant, setting, dim).
+
+    ``setting`` names the swept values other than d (e.g. ``lr=0.003``): cells that
+    differ in a swept training setting are never averaged together.
+    """
+    final = with_setting(final, axis=("d",))
     rows = []
     keys = GROUP + ["reparam", "dim"]
     for key, g in final.groupby(keys, sort=True, dropna=False):
@@ -45,22 +87,86 @@ def by_dim(final: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def dint90(final: pd.DataFrame, fraction: float = 0.9, n_boot: int = 2000, random_state: int = 0) -> pd.DataFrame:
-    """d_int (default: 90%) per (dataset, net, subspace variant) against the direct baseline.
+def _baseline_variant(g: pd.DataFrame, baseline: str | None, where: str) -> pd.DataFrame:
+    """The rows of the baseline variant: ``baseline`` by name, else the only ``reparam: direct`` variant."""
+    if baseline is not None:
+        rows = g[g["variant"] == baseline]
+        if rows.empty:
+            raise WeightspaceError(f"{where}: no runs of the baseline variant {baseline!r} (analysis.baseline)")
+        return rows
+    names = sorted(g.loc[g["reparam"] == "direct", "variant"].unique())
+    if len(names) > 1:
+        raise WeightspaceError(
+            f"{where}: several direct variants ({', '.join(names)}) could be the full-space baseline; "
+            f"name one with analysis.baseline in the config"
+        )
+    return g[g["reparam"] == "direct"]
+
+
+def _select_baseline(base: pd.DataFrame, variant: pd.DataFrame, fixed: dict, where: str) -> tuple[pd.DataFrame, str]:
+    """The baseline runs a subspace variant's setting is compared with, and a label naming them.
+
+    A key swept in the baseline is matched to the same value where the subspace
+    variant sweeps it too, else fixed by ``analysis.baseline_setting``; a key
+    that neither decides makes d_int ambiguous, which is an error (never an average).
+    """
+    name = base["variant"].iloc[0]
+    theirs = _swept_values(variant, axis=("d",))
+    chosen = []
+    for key, values in _swept_values(base, axis=("d",)).items():
+        if key in theirs:
+            want = theirs[key][0]  # one setting of the variant: one value
+        elif key in fixed:
+            want = format_value(fixed[key])
+        elif len(values) == 1:
+            continue
+        else:
+            raise WeightspaceError(
+                f"{where}: the baseline variant {name!r} is swept over {key} ({', '.join(values)}), so d_int90 of "
+                f"{variant['variant'].iloc[0]!r} has no single baseline; set analysis.baseline_setting: "
+                f"{{{key}: <one of {', '.join(values)}>}} in the config, or sweep {key} in that variant too "
+                f"(each of its settings is then compared with the baseline of the same {key})"
+            )
+        if want not in values:
+            raise WeightspaceError(f"{where}: the baseline variant {name!r} has no runs with {key}={want}")
+        base = base[[format_value(v) == want for v in base[key]]]
+        chosen.append(f"{key}={want}")
+    return base, name + (f" ({' '.join(chosen)})" if chosen else "")
+
+
+def dint90(
+    final: pd.DataFrame,
+    fraction: float = 0.9,
+    n_boot: int = 2000,
+    random_state: int = 0,
+    baseline: str | None = None,
+    baseline_setting: dict | None = None,
+) -> pd.DataFrame:
+    """d_int (default: 90%) per (dataset, net, subspace variant, setting) against the full-space baseline.
+
+    Args:
+        baseline: the baseline variant's name (default: the experiment's only direct variant).
+        baseline_setting: ``{key: value}`` choosing among the baseline's swept settings
+            (see :func:`_select_baseline`).
 
     Raises:
-        WeightspaceError: a (dataset, net) without a finished direct run.
+        WeightspaceError: a (dataset, net) without a finished baseline run, or a
+            baseline that the grid leaves ambiguous.
     """
+    final = with_setting(final, axis=("d",))
     rows = []
     for (dataset, net), g in final.groupby(["dataset", "net"], sort=True):
-        ok = g[g["status"] == "ok"]
-        base = ok.loc[ok["reparam"] == "direct", "final_test_acc"].to_numpy(dtype=float)
-        if len(base) == 0:
-            raise WeightspaceError(
-                f"{dataset} / {net}: no finished direct (full-space) run, so d_int cannot be computed; "
-                f"check the direct cell's log under results/logs/train/"
-            )
-        for variant, v in g[g["reparam"] == "subspace"].groupby("variant", sort=True):
+        where = f"{dataset} / {net}"
+        base_rows = _baseline_variant(g, baseline, where)
+        for (variant, setting), v in g[g["reparam"] == "subspace"].groupby(["variant", "setting"], sort=True):
+            b, base_label = (_select_baseline(base_rows, v, baseline_setting or {}, where) if len(base_rows)
+                             else (base_rows, ""))
+            base = b.loc[b["status"] == "ok", "final_test_acc"].to_numpy(dtype=float)
+            if len(base) == 0:
+                raise WeightspaceError(
+                    f"{where}: no finished direct (full-space) run, so d_int cannot be computed; "
+                    f"check the direct cell's log under results/logs/train/"
+                )
             dims, accs, diverged = [], [], 0
             for d, gd in v.groupby("dim", sort=True):
                 a = gd.loc[gd["status"] == "ok", "final_test_acc"].to_numpy(dtype=float)
@@ -72,16 +178,18 @@ def dint90(final: pd.DataFrame, fraction: float = 0.9, n_boot: int = 2000, rando
                 "dataset": dataset,
                 "net": net,
                 "variant": variant,
+                "setting": setting,
+                "baseline": base_label,
                 "projection": v["projection"].iloc[0] if "projection" in v else np.nan,
                 "n_weights": int(v["n_weights"].iloc[0]),
                 "fraction": fraction,
             }
             if dims:
                 row.update(dint_table(dims, accs, base, fraction=fraction, n_boot=n_boot, random_state=random_state).as_dict())
-            else:  # every run of the variant diverged: reported, with no estimate
+            else:  # every run of the variant diverged: no d reaches the threshold, so d_int is infinite
                 row.update(baseline_mean=base.mean(), baseline_std=base.std(ddof=1) if len(base) > 1 else 0.0,
-                           n_baseline=len(base), threshold=fraction * base.mean(), dint=np.nan, dint_interp=np.nan,
-                           ci_low=np.nan, ci_high=np.nan, p_reached=np.nan, n_boot=0, dims="", n_seeds_min=0)
+                           n_baseline=len(base), threshold=fraction * base.mean(), dint=np.inf, dint_interp=np.inf,
+                           ci_low=np.inf, ci_high=np.inf, p_reached=0.0, n_boot=0, dims="", n_seeds_min=0)
             row["n_diverged"] = diverged
             rows.append(row)
     return pd.DataFrame(rows)
@@ -111,28 +219,13 @@ SHARING_METRICS = [
 ]
 
 
-def cell_setting(cell: str) -> str:
-    """The swept values of a cell other than k, readable: ``"lambda_prior=0.01"`` ("" if none).
-
-    Parsed from the cell id (``dataset__net__variant__k16__lambda_prior0.01``,
-    see :func:`weightspace.config.cell_id`), so it names exactly what the grid varied.
-    """
-    out = []
-    for part in cell.split("__")[3:]:
-        if re.fullmatch(r"k\d+", part):
-            continue
-        m = re.fullmatch(r"([A-Za-z_]+?)(True|False|-?[0-9.].*|inf)", part)
-        out.append(f"{m.group(1)}={m.group(2)}" if m else part)
-    return " ".join(out)
-
-
 def sharing_summary(final: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     """Per cell: mean and t-interval over finished seeds of every sharing metric, diverged runs counted.
 
     For forms whose hard net is the net itself (direct), the hard columns are
     filled from the soft ones, so every row has a comparable "hard" number.
     """
-    final = final.copy()
+    final = with_setting(final, axis=("k",))
     for col in ("test_loss", "test_acc"):
         hard = f"final_hard_{col}"
         if hard not in final:
@@ -143,7 +236,7 @@ def sharing_summary(final: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
         ok = g[g["status"] == "ok"]
         first = g.iloc[0]
         row = {key: first.get(key, np.nan) for key in ("dataset", "net", "variant", "reparam", "k")}
-        row.update(setting=cell_setting(cell), cell=cell, n_ok=len(ok), n_diverged=int((g["status"] == "diverged").sum()))
+        row.update(setting=first["setting"], cell=cell, n_ok=len(ok), n_diverged=int((g["status"] == "diverged").sum()))
         for m in SHARING_METRICS:
             if m in g:
                 row[f"{m}_mean"], row[f"{m}_lo"], row[f"{m}_hi"] = mean_ci(ok[m], confidence)

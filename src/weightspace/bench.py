@@ -19,7 +19,7 @@ from weightspace.data import INPUT_SHAPES, N_OUTPUTS, TASKS, TEACHER_LAYER, TEAC
 from weightspace.io import provenance
 from weightspace.nets import build_net
 from weightspace.reparam import build_reparam, estimate_bytes
-from weightspace.train import TrainConfig, make_optimizer, per_seed_loss
+from weightspace.train import TrainConfig, make_optimizer, train_step
 
 __all__ = ["step_cost", "cost_sweep", "state_bytes", "naive_run", "trainer_runs", "compare_with_naive"]
 
@@ -94,13 +94,8 @@ def step_cost(
         y_pool = torch.randint(0, N_OUTPUTS[dataset], (n_pool,), generator=g).to(device)
     idx = torch.randint(0, n_pool, (steps + warmup, seeds, batch_size), generator=g).to(device)
 
-    def step(i: int) -> None:
-        reparam.on_step(i, 10**9)
-        xb, yb = x_pool[idx[i]], y_pool[idx[i]]
-        loss = per_seed_loss(net.forward(reparam(), xb), yb, task)
-        opt.zero_grad(set_to_none=True)
-        loss.sum().backward()
-        opt.step()
+    def step(i: int) -> None:  # exactly the trainer's step, penalties included
+        train_step(net, reparam, opt, x_pool[idx[i]], y_pool[idx[i]], task, i, 10**9)
 
     for i in range(warmup):
         step(i)

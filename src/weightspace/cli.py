@@ -42,12 +42,12 @@ def _find_cell(config: dict, experiment: str | None, cell: str) -> dict:
 
 
 def cmd_train(args) -> None:
+    import torch
+
     from weightspace.runner import run_cell
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    # one thread unless asked: what the workflow's jobs use, so a cell trained by hand gives the same numbers
+    torch.set_num_threads(args.threads)
 
     if args.cell_json:
         cell = json.loads(args.cell_json)
@@ -65,6 +65,9 @@ def cmd_train(args) -> None:
     print(f"=== weightspace train {cell.get('cell')} seeds {list(seeds)}: started "
           f"{datetime.datetime.now().isoformat(timespec='seconds')} on {socket.gethostname()}", file=sys.stderr, flush=True)
     out = args.out or str(Path(settings.get("results_dir", "results")) / cell["experiment"] / "runs" / cell["cell"])
+    checkpoint_every = args.checkpoint_every
+    if checkpoint_every is None:
+        checkpoint_every = settings.get("checkpoint_every_s", 60.0)
     written = run_cell(
         cell,
         seeds,
@@ -75,7 +78,7 @@ def cmd_train(args) -> None:
         verify=not args.no_verify and settings.get("verify_data", True),
         memory_limit_gib=args.memory_limit_gib or settings.get("memory_limit_gib", 16.0),
         progress=args.progress,
-        checkpoint_every_s=args.checkpoint_every,
+        checkpoint_every_s=checkpoint_every,
     )
     print(f"wrote {len(written)} run(s) under {out}", file=sys.stderr)
 
@@ -170,9 +173,21 @@ def cmd_analyze(args) -> None:
         write_dataframe(out / "sharing_summary.csv", sharing_summary(final))
         print(f"wrote {out / 'sharing_summary.csv'}", file=sys.stderr)
         return
+    setting = dict(_parse_setting(item) for item in args.baseline_setting or [])
     write_dataframe(out / "by_dim.csv", by_dim(final))
-    write_dataframe(out / "dint90.csv", dint90(final, args.fraction, args.n_boot, args.random_state))
+    write_dataframe(out / "dint90.csv", dint90(final, args.fraction, args.n_boot, args.random_state,
+                                               baseline=args.baseline, baseline_setting=setting))
     print(f"wrote {out / 'by_dim.csv'} and {out / 'dint90.csv'}", file=sys.stderr)
+
+
+def _parse_setting(item: str) -> tuple[str, object]:
+    """``lr=0.003`` -> ("lr", 0.003); the value as YAML reads it."""
+    import yaml
+
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise WeightspaceError(f"--baseline-setting {item!r}: expected KEY=VALUE, e.g. lr=0.003")
+    return key, yaml.safe_load(value)
 
 
 def _parse_published(items: list[str] | None) -> dict:
@@ -230,14 +245,22 @@ def cmd_bench(args) -> None:
 
 
 def cmd_validate(args) -> None:
-    from weightspace.config import expand
+    from weightspace.config import expand, validate_files
 
-    config = _load_validated(args.config)
+    config = validate_files(*args.config)
     cells = expand(config)
+    n_seeds = len(config["seeds"])
+    width = max((len(name) for name in cells), default=0)
+    for name, exp_cells in cells.items():  # what will run: a preset that only adds an experiment keeps the rest
+        exp = config["experiments"][name]
+        print(
+            f"  {name:<{width}}  {exp['family']:<8}  {len(exp_cells):>5} cells  {len(exp_cells) * n_seeds:>6} runs  "
+            f"datasets: {', '.join(exp['datasets'])}"
+        )
     n_cells = sum(len(c) for c in cells.values())
     print(
         f"config OK: {len(cells)} enabled experiment(s), {n_cells} cells, "
-        f"{n_cells * len(config['seeds'])} runs ({len(config['seeds'])} seeds each)"
+        f"{n_cells * n_seeds} runs ({n_seeds} seeds each)"
     )
 
 
@@ -324,9 +347,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-download", action="store_true", help="never download datasets")
     t.add_argument("--no-verify", action="store_true", help="skip dataset checksum verification")
     t.add_argument("--memory-limit-gib", type=float, help="memory budget for fixed + trained tensors")
-    t.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
-    t.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
-                   help="save a checkpoint at evaluation points at most this often (default 60; 0: at every one)")
+    t.add_argument("--threads", type=int, default=1,
+                   help="CPU threads for torch (default 1, as in the workflow's jobs; on the CPU another count can "
+                        "change the last bits of float sums, so numbers then agree to rounding, not bit for bit)")
+    t.add_argument("--checkpoint-every", type=float, default=None, metavar="SECONDS",
+                   help="save a checkpoint at evaluation points at most this often (default: the config's "
+                        "checkpoint_every_s, else 60; 0: at every one)")
     t.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar (default: when stderr is a terminal; else one line per evaluation)")
     t.set_defaults(func=cmd_train)
@@ -383,6 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--fraction", type=float, default=0.9, help="fraction of the baseline to reach (default 0.9)")
     an.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates (default 2000)")
     an.add_argument("--random-state", type=int, default=0, help="seed of the bootstrap (default 0)")
+    an.add_argument("--baseline", help="subspace: the baseline variant (default: the only direct variant)")
+    an.add_argument("--baseline-setting", nargs="*", metavar="KEY=VALUE",
+                    help="subspace: which of the baseline's swept settings d_int90 compares with, e.g. lr=0.003")
     an.set_defaults(func=cmd_analyze)
 
     tb = sub.add_parser("table", help="LaTeX tables (booktabs)")
@@ -453,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from weightspace.train import Interrupted
+    from weightspace.errors import Interrupted
 
     try:
         args.func(args)
@@ -462,6 +491,11 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + (e.signum or 2)
     except WeightspaceError as e:
         print(f"weightspace {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:  # an input of a stage command that an earlier stage has not written
+        print(f"weightspace {args.command}: error: {e.filename or e}: no such file. It is written by an earlier "
+              f"stage: run the workflow (snakemake ... or `make reproduce`), or the stage by hand "
+              f"(train -> aggregate -> analyze; see `weightspace --help`)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"weightspace {args.command}: interrupted", file=sys.stderr)

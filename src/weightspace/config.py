@@ -1,9 +1,11 @@
 """Configuration: load, merge presets, validate, expand into cells.
 
 Data flows one way: YAML files -> :func:`load_config` (later files override
-earlier ones: mappings merge key by key, lists and scalars replace) ->
-:func:`validate` (JSON schema, then checks that need the nets and datasets,
-each failure one line naming the key and the allowed values) ->
+earlier ones: mappings merge key by key, lists, scalars and null replace) ->
+:func:`validate` (numbers first - whole floats at integer keys become ints;
+NaN, infinities and text where a number belongs are refused -, then the JSON
+schema, then checks that need the nets and datasets, each failure one line
+naming the key and the allowed values) ->
 :func:`expand` (the grid: one *cell* per dataset x net x variant x swept
 value, with every training hyperparameter resolved).
 
@@ -14,8 +16,10 @@ config that passes ``weightspace validate`` is exactly one the workflow runs.
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import math
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -32,6 +36,7 @@ __all__ = [
     "load_config",
     "merge",
     "validate",
+    "validate_files",
     "expand",
     "load_schema",
     "N_TRAIN",
@@ -56,9 +61,16 @@ N_TRAIN = {
 _VARIANT_META = ("name", "reparam", "train")
 
 
-def load_schema() -> dict:
+@functools.lru_cache(maxsize=1)
+def _schema() -> dict:
+    """The parsed schema, read once (callers must not modify it)."""
     with open(SCHEMA_PATH) as f:
         return yaml.safe_load(f)
+
+
+def load_schema() -> dict:
+    """The JSON schema of a config (a fresh copy)."""
+    return copy.deepcopy(_schema())
 
 
 def merge(base: Any, override: Any) -> Any:
@@ -135,11 +147,13 @@ def _describe(error, root: Any) -> str:
         unknown = sorted(k for k in error.instance if k not in allowed)
         return f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; allowed keys: {', '.join(allowed)}"
     if v == "enum":
-        return f"{where}: {error.instance!r} is not allowed; choose one of: {', '.join(map(str, error.validator_value))}"
+        choices = ", ".join(map(_yaml_scalar, error.validator_value))
+        return f"{where}: {error.instance!r} is not allowed; choose one of: {choices}"
     if v == "required":
         return f"{where}: {error.message}"
     if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        return f"{where}: {error.instance!r} is out of range ({error.message})"
+        expected = _expected_range(error.schema)
+        return f"{where}: {error.instance!r} is out of range ({error.message}); expected {expected}"
     if v == "pattern":
         hint = f" ({error.schema['description']})" if error.schema.get("description") else ""
         return f"{where}: {error.instance!r} does not match {error.validator_value!r}{hint}"
@@ -148,11 +162,45 @@ def _describe(error, root: Any) -> str:
     return f"{where}: {error.message}"
 
 
-def _schema_errors(config: dict) -> list[str]:
+def _yaml_scalar(value: Any) -> str:
+    """A scalar as YAML writes it: null, true, false, .nan, .inf; anything else as str()."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    return str(value)
+
+
+def _expected_range(schema: dict) -> str:
+    """'an integer >= 1', 'a number > 0', 'a number in [0, 1)' from a schema's type and bounds."""
+    noun = "an integer" if schema.get("type") == "integer" else "a number"
+    lo = ("[", schema["minimum"]) if "minimum" in schema else ("(", schema.get("exclusiveMinimum"))
+    hi = ("]", schema["maximum"]) if "maximum" in schema else (")", schema.get("exclusiveMaximum"))
+    if lo[1] is not None and hi[1] is not None:
+        return f"{noun} in {lo[0]}{lo[1]}, {hi[1]}{hi[0]}"
+    if lo[1] is not None:
+        return f"{noun} {'>=' if lo[0] == '[' else '>'} {lo[1]}"
+    if hi[1] is not None:
+        return f"{noun} {'<=' if hi[0] == ']' else '<'} {hi[1]}"
+    return noun
+
+
+def _schema_errors(config: dict, reported: Iterable[tuple] = ()) -> list[str]:
+    """One message per schema violation; errors at the ``reported`` paths (already described) are left out."""
     from jsonschema import Draft202012Validator
 
-    validator = Draft202012Validator(load_schema())
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    validator = Draft202012Validator(_schema())
+    reported = list(reported)
+
+    def covered(e) -> bool:
+        p = tuple(e.absolute_path)
+        return any(p == q or (e.validator in ("oneOf", "anyOf") and q[: len(p)] == p) for q in reported)
+
+    errors = sorted(
+        (e for e in validator.iter_errors(config) if not covered(e)), key=lambda e: list(map(str, e.absolute_path))
+    )
     messages = []
     for e in errors:
         msg = _describe(e, config)
@@ -161,20 +209,140 @@ def _schema_errors(config: dict) -> list[str]:
     return messages
 
 
-# ----------------------------------------------------------------------------------------------
-# validation
-
-
 def _resolve(node: dict, root: dict) -> dict:
     while "$ref" in node:
         node = root["$defs"][node["$ref"].split("/")[-1]]
     return node
 
 
+def _branches(schema: Any, root: dict) -> list[dict]:
+    """``schema`` and its oneOf / anyOf alternatives (flattened), every $ref resolved."""
+    if not isinstance(schema, dict):
+        return []
+    schema = _resolve(schema, root)
+    out = [schema]
+    for key in ("oneOf", "anyOf"):
+        for alt in schema.get(key, []):
+            out += _branches(alt, root)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# numbers: integers are integers, numbers are finite, text is not a number
+
+_NUMERIC = frozenset({"integer", "number"})
+
+
+def _types(branches: list[dict]) -> set[str]:
+    """The JSON types a position admits ('other' for an enum / const without a type)."""
+    types: set[str] = set()
+    for b in branches:
+        t = b.get("type", ())
+        types.update([t] if isinstance(t, str) else t)
+        if ("enum" in b or "const" in b) and "type" not in b:
+            types.add("other")
+    return types
+
+
+def _object_schemas(value: dict, branches: list[dict]) -> list[dict]:
+    """The schemas that describe the keys of ``value``: the branches and the ``then`` of each ``allOf``
+    if/then whose condition ``value`` meets (a variant's options by reparam)."""
+    from jsonschema import Draft202012Validator
+
+    out = []
+    for b in branches:
+        out.append(b)
+        for sub in b.get("allOf", []):
+            if "if" in sub and isinstance(sub.get("then"), dict) and Draft202012Validator(sub["if"]).is_valid(value):
+                out.append(sub["then"])
+    return out
+
+
+def _property_schema(key: str, schemas: list[dict]) -> dict | None:
+    """The schema of the value of ``key``: a declared property, else ``additionalProperties``."""
+    for c in schemas:
+        prop = c.get("properties", {}).get(key)
+        if isinstance(prop, dict):
+            return prop
+    for c in schemas:
+        if isinstance(c.get("additionalProperties"), dict):
+            return c["additionalProperties"]
+    return None
+
+
+def _text_hint(text: str, integer: bool) -> str:
+    """How to write a number that YAML read as text: '1e-3' -> write 1.0e-3."""
+    t = text.strip()
+    try:
+        x = float(t)
+    except ValueError:
+        return ""
+    if not math.isfinite(x):
+        return ""
+    if integer:
+        return f"; write {int(x)}" if x.is_integer() else ""
+    m = re.fullmatch(r"([-+]?)(\d+)(?:\.(\d*))?[eE]([-+]?)(\d+)", t)
+    if m:
+        sign, whole, frac, esign, exp = m.groups()
+        written = f"{sign}{whole}.{frac or '0'}e{esign or '+'}{exp}"
+        return f"; write {written} (YAML reads {t} without a dot and a signed exponent as text)"
+    return f"; write {x!r} without quotes"
+
+
+def _check_numbers(value: Any, schema: Any, root: dict, path: list, config: dict, problems: list) -> Any:
+    """``value`` with whole floats at integer positions made ints; a problem ``(path, message)`` for every
+    non-whole float where an integer is expected, every NaN / infinity and every non-number where a number is."""
+    branches = _branches(schema, root)
+    if isinstance(value, dict):
+        schemas = _object_schemas(value, branches)
+        out = {}
+        for key, v in value.items():
+            sub = _property_schema(key, schemas)
+            out[key] = _check_numbers(v, sub, root, [*path, key], config, problems) if sub is not None else v
+        return out
+    items = next((b["items"] for b in branches if isinstance(b.get("items"), dict)), None)
+    if isinstance(value, list):
+        if items is None:
+            return value
+        return [_check_numbers(v, items, root, [*path, i], config, problems) for i, v in enumerate(value)]
+    types = _types(branches)
+    scalar = types - {"array", "object"}
+    if not scalar or not scalar <= _NUMERIC:
+        return value
+    integer = "number" not in scalar
+    expected = "an integer" if integer else "a number"
+    if "array" in types:
+        expected += f" or a list of {'integers' if integer else 'numbers'}"
+    where = _render_path(path, config)
+    if isinstance(value, str):
+        hint = _text_hint(value, integer)
+        problems.append((path, f"{where}: {value!r} is text, not a number; expected {expected}{hint}"))
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        problems.append((path, f"{where}: {_yaml_scalar(value)} is not a number; expected {expected}"))
+    elif isinstance(value, float) and not math.isfinite(value):
+        problems.append(
+            (path, f"{where}: {_yaml_scalar(value)} is not allowed; it must be a finite number (expected {expected})")
+        )
+    elif isinstance(value, float) and integer:
+        if value.is_integer():
+            return int(value)
+        problems.append((path, f"{where}: {value!r} is not a whole number; expected {expected}"))
+    return value
+
+
+# ----------------------------------------------------------------------------------------------
+# validation
+
+
 def _fill(instance: Any, schema: dict, root: dict) -> Any:
     """Insert the schema's ``default`` for every absent property of every object present."""
     schema = _resolve(schema, root)
     if isinstance(instance, dict):
+        # of alternatives (oneOf / anyOf), the one that describes a mapping
+        mappings = [
+            b for b in _branches(schema, root) if "properties" in b or isinstance(b.get("additionalProperties"), dict)
+        ]
+        schema = mappings[0] if mappings else schema
         out = dict(instance)
         props = schema.get("properties", {})
         for key, sub in props.items():
@@ -196,7 +364,7 @@ def _fill(instance: Any, schema: dict, root: dict) -> Any:
 
 def _defaults(config: dict) -> dict:
     """Fill defaults from the schema (also in each experiment's `analysis`), training defaults from TrainConfig."""
-    schema = load_schema()
+    schema = _schema()
     out = copy.deepcopy(config)
     for exp in out.get("experiments", {}).values():
         if exp.get("family") == "subspace":
@@ -218,7 +386,11 @@ def validate(config: dict) -> dict:
     """
     if not isinstance(config, dict):
         raise ConfigError(f"the config must be a mapping, got {type(config).__name__}")
-    problems = _schema_errors(config)
+    schema = _schema()
+    found: list[tuple[list, str]] = []
+    config = _check_numbers(config, schema, schema, [], config, found)
+    problems = [m for _, m in found]
+    problems += [m for m in _schema_errors(config, [tuple(p) for p, _ in found]) if m not in problems]
     if problems:
         raise ConfigError(_problem_text(problems))
     config = _defaults(config)
@@ -232,6 +404,33 @@ def validate(config: dict) -> dict:
     if problems:
         raise ConfigError(_problem_text(problems))
     return config
+
+
+def _is_complete(path: str | Path) -> bool:
+    """Whether a config file defines `nets` and the family of every experiment (a base, not a preset)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError):
+        return True
+    if not isinstance(data, dict) or "nets" not in data or not isinstance(data.get("experiments"), dict):
+        return False
+    return all(isinstance(e, dict) and "family" in e for e in data["experiments"].values())
+
+
+def validate_files(*paths: str | Path) -> dict:
+    """:func:`load_config` then :func:`validate`; when required keys are missing and the first file is not a
+    complete config (a preset given alone), the error says that presets merge over a base config."""
+    config = load_config(*paths)
+    try:
+        return validate(config)
+    except ConfigError as e:
+        if "is a required property" in str(e) and not _is_complete(paths[0]):
+            files = " ".join(str(p) for p in paths)
+            raise ConfigError(
+                f"{e}\n  hint: presets are merged over a base config: give it first, "
+                f"e.g. `weightspace validate config.yaml {files}`"
+            ) from None
+        raise
 
 
 def _problem_text(problems: list[str]) -> str:
@@ -265,6 +464,56 @@ def _check_experiment(name: str, exp: dict, config: dict) -> list[str]:
             f"{where}.variants: a subspace experiment needs a variant with `reparam: direct` "
             f"(the full-space baseline its analyses compare against)"
         )
+    elif exp["family"] == "subspace":
+        problems += _check_baseline(where, exp, config)
+    return problems
+
+
+def swept_values(variant: dict, exp: dict, config: dict) -> dict[str, list]:
+    """The keys a variant sweeps (list-valued options, and train keys after merging) and their values."""
+    train = merge(merge(config["train"], exp.get("train") or {}), variant.get("train") or {})
+    options = {k: v for k, v in variant.items() if k not in _VARIANT_META}
+    return {k: v for k, v in {**options, **train}.items() if isinstance(v, list)}
+
+
+def _check_baseline(where: str, exp: dict, config: dict) -> list[str]:
+    """d_int90 needs one baseline per subspace variant and setting: refuse a grid that leaves it ambiguous."""
+    analysis = exp.get("analysis") or {}
+    variants = {v["name"]: v for v in exp["variants"]}
+    name = analysis.get("baseline")
+    if name is None:
+        direct = [v["name"] for v in exp["variants"] if v["reparam"] == "direct"]
+        if not direct or len(set(direct)) < len(direct) or len(variants) < len(exp["variants"]):
+            return []  # no baseline, or duplicate names: reported by the checks above
+        if len(direct) > 1:
+            return [f"{where}.analysis.baseline: several direct variants ({', '.join(direct)}) could be the "
+                    f"full-space baseline of d_int90; name one"]
+        name = direct[0]
+    elif name not in variants:
+        return [f"{where}.analysis.baseline: {name!r} is not a variant of this experiment; "
+                f"variants: {', '.join(variants)}"]
+    base = {k: v for k, v in swept_values(variants[name], exp, config).items() if k != "d"}
+    fixed = analysis.get("baseline_setting") or {}
+    problems = []
+    for key, value in fixed.items():
+        if key not in base:
+            problems.append(f"{where}.analysis.baseline_setting.{key}: the baseline variant {name!r} does not sweep "
+                            f"{key}" + (f"; it sweeps {', '.join(base)}" if base else ""))
+        elif value not in base[key]:
+            problems.append(f"{where}.analysis.baseline_setting.{key}: {value!r} is not one of the values the "
+                            f"baseline sweeps ({', '.join(map(str, base[key]))})")
+    for vname, v in variants.items():
+        if v["reparam"] != "subspace":
+            continue
+        theirs = swept_values(v, exp, config)
+        for key, values in base.items():
+            if key not in theirs and key not in fixed and len(values) > 1:
+                problems.append(
+                    f"{where}.analysis: the baseline variant {name!r} sweeps {key} ({', '.join(map(str, values))}), "
+                    f"so d_int90 of {vname!r} would have no single baseline; set analysis.baseline_setting: "
+                    f"{{{key}: <one of them>}}, or sweep {key} in {vname!r} too (each setting is then compared "
+                    f"with the baseline of the same {key})"
+                )
     return problems
 
 
@@ -303,15 +552,26 @@ def _check_cell(cell: dict, config: dict) -> list[str]:
         need = estimate_bytes(variant, net, 1)
         if need > limit:
             problems.append(
-                f"{vwhere}: cell {cell['cell']} needs ~{need / 2**30:.1f} GiB per seed for its fixed tensors "
-                f"(D={D:,}), over memory_limit_gib={config['memory_limit_gib']}; use a smaller d, a sparse or "
-                f"fastfood projection, or raise memory_limit_gib"
+                f"{vwhere}: cell {cell['cell']} needs ~{_fmt_bytes(need)} per seed for its fixed tensors "
+                f"(D={D:,}), over memory_limit_gib={config['memory_limit_gib']} ({_fmt_bytes(limit)}); use a "
+                f"smaller d, a sparse or fastfood projection, or raise memory_limit_gib"
             )
     if train["batch_size"] > N_TRAIN[dataset]:
         problems.append(
             f"{where}.train.batch_size: {train['batch_size']} exceeds the {N_TRAIN[dataset]} training examples of {dataset}"
         )
     return problems
+
+
+def _fmt_bytes(n: float) -> str:
+    """A size readably, with at least 2 significant digits: 999 B, 12.1 KiB, 307 MiB, 1.5 GiB, 74.5 GiB."""
+    if n < 1024:
+        return f"{n:.0f} B"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        n /= 1024
+        if n < 1024 or unit == "TiB":
+            break
+    return f"{n:.0f} {unit}" if n >= 100 else f"{n:.1f} {unit}"
 
 
 # ----------------------------------------------------------------------------------------------

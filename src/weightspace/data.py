@@ -13,7 +13,11 @@ Sources
     ``<data_dir>/FashionMNIST/raw``, gzipped or not. Missing files are
     downloaded by torchvision when ``download`` is allowed; otherwise the error
     lists the files expected and where. Contents are checked against the
-    published MD5 sums of the uncompressed files.
+    published MD5 sums of the uncompressed files. ``.gz`` files are
+    decompressed beside themselves, or, in a read-only folder, into a cache
+    folder kept for that source folder alone (see :func:`_cache_dir`); a
+    record beside each decompressed file (size and sha256 of the ``.gz``) has
+    it decompressed again when the ``.gz`` changes.
 ``cifar10``
     torchvision's python batches under ``<data_dir>/cifar-10-batches-py``
     (or the archive ``cifar-10-python.tar.gz`` in ``<data_dir>``).
@@ -37,7 +41,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import shutil
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +49,7 @@ import numpy as np
 import torch
 
 from weightspace.errors import DataError
-from weightspace.io import atomic_write, file_lock
+from weightspace.io import atomic_write, file_lock, read_json, write_json
 
 __all__ = ["Dataset", "DATASETS", "load", "resolve_data_dir", "INPUT_SHAPES", "N_OUTPUTS", "TASKS", "TEACHERS", "TEACHER_LAYER"]
 
@@ -253,27 +257,35 @@ def _load_idx(name: str, root: Path, download: bool, verify: bool):
     folder, files = _IDX_FILES[name]
     cls = torchvision.datasets.MNIST if name == "mnist" else torchvision.datasets.FashionMNIST
     read_root = _materialize_idx(name, root, download)
-    raw = read_root / folder / "raw"
+    read_raw = read_root / folder / "raw"
     if verify:
         for stem, md5 in files.items():
-            actual = _md5(raw / stem)
-            if actual != md5:
+            actual = _md5(read_raw / stem)
+            if actual == md5:
+                continue
+            record = _read_record(read_raw / stem)
+            if record is None:
                 raise DataError(
-                    f"{raw / stem} is corrupted or truncated: md5 {actual}, expected {md5}. "
+                    f"{read_raw / stem} is corrupted or truncated: md5 {actual}, expected {md5}. "
                     f"Delete it (and {stem}.gz beside it) and re-run to download it again, "
                     f"or replace it with the original file."
                 )
+            raise DataError(
+                f"{record.get('source')} is corrupted or not the original: decompressed to {read_raw / stem}, "
+                f"md5 {actual}, expected {md5}. Replace it with the original file (it is then decompressed "
+                f"again), or delete it and {read_raw / stem} and re-run to download it again."
+            )
     try:
         train = cls(str(read_root), train=True, download=False)
         test = cls(str(read_root), train=False, download=False)
     except Exception as e:  # torchvision's parser asserts on malformed files
-        raise DataError(f"could not read the {name} files in {raw}: {e!r}") from e
+        raise DataError(f"could not read the {name} files in {read_raw}: {e!r}") from e
     return (
         train.data.numpy()[:, None],
         train.targets.numpy(),
         test.data.numpy()[:, None],
         test.targets.numpy(),
-        str(raw),
+        str(root / folder / "raw"),  # the source, also when read from the cache
     )
 
 
@@ -288,18 +300,117 @@ def _missing_message(name: str, root: Path, expected: list[Path], cause: str) ->
 
 
 def _cache_root() -> Path:
+    """``$WEIGHTSPACE_CACHE``, else ``$XDG_CACHE_HOME/weightspace`` (``~/.cache/weightspace``)."""
     base = os.environ.get("WEIGHTSPACE_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "weightspace"
     )
     return Path(base)
 
 
+def _cache_dir(raw: Path) -> Path:
+    """The root the files of the read-only folder ``raw`` are decompressed under: ``<cache>/<key>``.
+
+    ``key`` is the first 16 hex digits of the sha256 of ``raw``'s absolute path, symbolic links resolved: two
+    copies of a dataset (say an original and an altered one) never share decompressed files, and one folder
+    reached through different links does. The files go to ``<cache>/<key>/<folder>/raw/``, as torchvision expects.
+    """
+    key = hashlib.sha256(os.fsencode(raw.resolve())).hexdigest()[:16]
+    return _cache_root() / key
+
+
+def _record_path(dst: Path) -> Path:
+    """The record of what ``dst`` was decompressed (or copied) from, a hidden JSON file beside it."""
+    return dst.with_name(f".{dst.name}.source.json")
+
+
+def _read_record(dst: Path) -> dict | None:
+    """``dst``'s record (``source``, ``size``, ``sha256``), or None when it has none (or an unreadable one)."""
+    try:
+        record = read_json(_record_path(dst))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _fingerprint(src: Path) -> dict:
+    """What a record holds about the source file ``src``: its path, size and sha256."""
+    h = hashlib.sha256()
+    size = 0
+    with open(src, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+            size += len(block)
+    return {"source": str(src), "size": size, "sha256": h.hexdigest()}
+
+
+def _is_current(dst: Path, src: Path, fingerprint: dict | None = None) -> bool:
+    """Whether ``dst`` exists and its record says it was made from the present content of ``src``.
+
+    The source is compared by size and sha256, not modification time: a file replaced by another one with
+    the same time (``cp -p``, ``rsync -t``, a coarse clock) is still noticed.
+    """
+    record = _read_record(dst)
+    if record is None or not dst.exists():
+        return False
+    try:
+        if record.get("size") != src.stat().st_size:  # most changes, without reading the file
+            return False
+    except OSError:
+        return False
+    fingerprint = fingerprint or _fingerprint(src)
+    return record.get("size") == fingerprint["size"] and record.get("sha256") == fingerprint["sha256"]
+
+
+def _idx_source(raw: Path, stem: str) -> Path:
+    """The file in ``raw`` that ``stem``'s content comes from: ``stem`` or ``stem.gz``.
+
+    An uncompressed file is the source unless this package decompressed it from a ``.gz`` beside it (it has a
+    record) that has changed since; uncompressed files placed by hand or extracted by torchvision have no record.
+    """
+    plain, gz = raw / stem, raw / f"{stem}.gz"
+    if not plain.exists():
+        return gz
+    if not gz.exists() or _read_record(plain) is None or _is_current(plain, gz):
+        return plain
+    return gz
+
+
+def _extract(src: Path, dst: Path) -> None:
+    """Decompress ``src`` (a ``.gz``), or copy it, to ``dst`` atomically: ``dst`` is complete or absent.
+
+    Raises:
+        DataError: ``src`` cannot be read to its end (corrupted or truncated: a bad gzip header, deflate
+            stream, CRC or length), naming it and what to do; or ``dst`` cannot be written.
+    """
+    with (gzip.open(src, "rb") if src.suffix == ".gz" else open(src, "rb")) as fin:
+        try:
+            with atomic_write(dst, "wb") as fout:
+                while True:
+                    try:
+                        block = fin.read(1 << 20)
+                    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+                        raise DataError(
+                            f"{src} is corrupted or truncated ({e}). Delete it and re-run to download it "
+                            f"again, or replace it with the original file."
+                        ) from e
+                    if not block:
+                        break
+                    fout.write(block)
+        except OSError as e:  # writing, not reading: disk full, no permission, ...
+            raise DataError(
+                f"could not write {dst} (from {src}): {e}. Make room or allow writing there "
+                f"(for a read-only data folder, $WEIGHTSPACE_CACHE sets where), and re-run."
+            ) from e
+
+
 def _materialize_idx(name: str, root: Path, download: bool) -> Path:
     """Make sure uncompressed IDX files exist; return the root torchvision reads from.
 
     ``.gz`` files are decompressed beside themselves, or into the cache
-    directory when their folder is read-only. Missing files are downloaded by
-    torchvision when allowed.
+    folder of their source folder (:func:`_cache_dir`) when that folder is
+    read-only; a file decompressed earlier is used while its record matches
+    the ``.gz`` and made again when the ``.gz`` has changed. Missing files are
+    downloaded by torchvision when allowed.
     """
     import torchvision
 
@@ -318,29 +429,24 @@ def _materialize_idx(name: str, root: Path, download: bool) -> Path:
             raise DataError(
                 _missing_message(name, root, expected, f"The download failed: {str(e).strip()[:500]}")
             ) from e
-    if all((raw / s).exists() for s in files):
+    sources = {stem: _idx_source(raw, stem) for stem in files}
+    if all(src == raw / stem for stem, src in sources.items()):
         return root
-    out_root = root if os.access(raw, os.W_OK) else _cache_root()
+    out_root = root if os.access(raw, os.W_OK) else _cache_dir(raw)
     out_raw = out_root / folder / "raw"
+    todo = [s for s, src in sources.items() if out_raw / s != src and not _is_current(out_raw / s, src)]
+    if not todo:
+        return out_root
     out_raw.mkdir(parents=True, exist_ok=True)
     with file_lock(out_raw / ".extract"):
-        for stem in files:
-            dst = out_raw / stem
-            if dst.exists():
+        for stem in todo:
+            src, dst = sources[stem], out_raw / stem
+            # fingerprinted before reading: a source that changes meanwhile leaves a stale record, redone next time
+            fingerprint = _fingerprint(src)
+            if _is_current(dst, src, fingerprint):  # made by another process while this one waited
                 continue
-            src = raw / stem
-            if src.exists():
-                shutil.copyfile(src, dst)
-                continue
-            gz = raw / f"{stem}.gz"
-            try:
-                with gzip.open(gz, "rb") as fin, atomic_write(dst, "wb") as fout:
-                    shutil.copyfileobj(fin, fout, 1 << 20)
-            except (OSError, EOFError) as e:
-                raise DataError(
-                    f"{gz} is corrupted or truncated ({e}). Delete it and re-run to download it "
-                    f"again, or replace it with the original file."
-                ) from e
+            _extract(src, dst)
+            write_json(_record_path(dst), fingerprint)
     return out_root
 
 

@@ -19,3 +19,9 @@ class DataError(WeightspaceError):
 
 class ResourceError(WeightspaceError):
     """A run would not fit in the available memory."""
+
+
+class Interrupted(WeightspaceError):
+    """Training stopped on request (SIGTERM, SIGINT); the checkpoint holds its state."""
+
+    signum: int | None = None  # the signal that asked for the stop, if any

@@ -3,7 +3,9 @@
 Every output of the pipeline goes through :func:`atomic_write`: the bytes are
 written to a temporary file in the destination folder, flushed to disk and
 renamed over the destination. A job killed half-way leaves at most a stray
-``.tmp-*`` file, never a truncated file with the final name.
+``.tmp-*`` file, never a truncated file with the final name. Files are created
+with the permissions a plain ``open(path, "w")`` gives (``0o666`` less the
+umask), so collaborators on a shared filesystem can read them.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import contextlib
 import json
 import os
 import platform
+import secrets
 import socket
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -38,13 +40,20 @@ __all__ = [
 def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[Any]:
     """Open a temporary file beside ``path``; rename it to ``path`` on success.
 
+    The file gets the permissions of a new file made by ``open(path, mode)``:
+    ``0o666`` less the process's umask (not those of a file it replaces).
     On an exception the temporary file is removed and ``path`` is untouched.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}.", dir=path.parent)
+    fd, tmp = _create_temporary(path)
     try:
-        with os.fdopen(fd, mode) as f:
+        try:
+            f = os.fdopen(fd, mode)
+        except BaseException:  # e.g. an invalid mode: the descriptor is still ours to close
+            os.close(fd)
+            raise
+        with f:
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -53,6 +62,22 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[Any]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _create_temporary(path: Path) -> tuple[int, Path]:
+    """Create a new, uniquely named, hidden file beside ``path``; return its descriptor (open for writing) and path.
+
+    Unlike :func:`tempfile.mkstemp` (always ``0o600``), the file is created with mode ``0o666`` and the kernel
+    applies the umask, as for ``open()``; reading the umask would need ``os.umask``, which sets it process-wide.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = path.with_name(f".tmp-{path.name[:200]}.{secrets.token_hex(8)}")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:  # practically never with 64 random bits; never take over another file
+            continue
+    raise FileExistsError(f"no free temporary file name beside {path}")
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -6,75 +6,43 @@ dimension ``S`` and ``x`` is ``(S, B, *input_shape)`` (or ``(B, *input_shape)``,
 the same batch for every seed, as in evaluation). Where the weights come from
 is not the net's business: that is what a reparameterization decides.
 
-Architectures
--------------
-``fc``
-    fully connected, ReLU between layers: ``in -> widths... -> classes``.
-    784-200-200-10 on MNIST is the net of Li et al. (2018).
-``lenet``
-    LeNet-5 style: conv 6@5x5 (padded to 32x32 inputs) -> ReLU -> 2x2 max-pool
-    -> conv 16@5x5 -> ReLU -> pool -> fc 120 -> 84 -> classes.
-``smallcnn``
-    the weight-feedback notebook's net: conv C->5 and 5->10, 5x5 kernels, each
-    followed by ReLU and 2x2 max-pool, then fc (10*4*4=160 on MNIST) -> 50 -> classes.
+The weight spec and the geometry of each architecture come from
+:mod:`weightspace.netspec` (torch-free); this module adds the forward.
 """
 
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["WeightSpec", "Net", "build_net", "ARCHS", "linear", "conv2d", "max_pool2d"]
+from weightspace.netspec import ARCHS, NetSpec, WeightSpec, net_spec
 
-ARCHS = ("fc", "lenet", "smallcnn")
+__all__ = ["WeightSpec", "Net", "build_net", "ARCHS", "linear", "conv2d", "max_pool2d"]
 
 Weights = dict[str, Tensor]
 
 
-@dataclass(frozen=True)
-class WeightSpec:
-    """One weight tensor of a net: its shape (per seed) and its fan-in for initialization."""
-
-    shape: tuple[int, ...]
-    fan_in: int
-
-    @property
-    def numel(self) -> int:
-        return math.prod(self.shape)
-
-
 @dataclass
-class Net:
-    """A functional network.
+class Net(NetSpec):
+    """A functional network: a :class:`~weightspace.netspec.NetSpec` plus its forward.
 
     Attributes:
-        arch: architecture name.
-        spec: ordered weight spec, ``{name: WeightSpec}``.
         forward: ``forward(weights, x) -> logits (S, B, n_outputs)``.
-        input_shape: ``(C, *spatial)`` of one example.
-        n_outputs: output width.
     """
 
-    arch: str
-    spec: "OrderedDict[str, WeightSpec]"
-    forward: Callable[[Weights, Tensor], Tensor]
-    input_shape: tuple[int, ...]
-    n_outputs: int
-    sizes: list[int] = field(init=False)
+    forward: Callable[[Weights, Tensor], Tensor] | None = None
 
     def __post_init__(self):
-        self.sizes = [w.numel for w in self.spec.values()]
+        self._sizes = [w.numel for w in self.spec.values()]  # split sizes, used at every step
 
     @property
-    def n_params(self) -> int:
-        """D: the number of weights per seed."""
-        return sum(self.sizes)
+    def sizes(self) -> list[int]:
+        return self._sizes
 
     def init(self, generators: list[torch.Generator], device: torch.device | str = "cpu") -> Weights:
         """Fresh weights for each seed, PyTorch's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
@@ -158,15 +126,8 @@ def max_pool2d(x: Tensor, k: int = 2) -> Tensor:
 # architectures
 
 
-def _fc(input_shape: tuple[int, ...], n_out: int, widths: list[int]) -> Net:
-    n_in = math.prod(input_shape)
-    dims = [n_in, *widths, n_out]
-    spec = OrderedDict()
-    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:]), start=1):
-        spec[f"fc{i}.weight"] = WeightSpec((b, a), a)
-        spec[f"fc{i}.bias"] = WeightSpec((b,), a)
-    n_layers = len(dims) - 1
-    n_feat = len(input_shape)
+def _fc_forward(ns: NetSpec) -> Callable[[Weights, Tensor], Tensor]:
+    n_layers, n_feat = ns.geometry["n_fc"], len(ns.input_shape)
 
     def forward(weights: Weights, x: Tensor) -> Tensor:
         h = x.flatten(-n_feat)  # (S, B, n_in) or (B, n_in)
@@ -176,40 +137,12 @@ def _fc(input_shape: tuple[int, ...], n_out: int, widths: list[int]) -> Net:
                 h = torch.relu(h)
         return h
 
-    return Net("fc", spec, forward, tuple(input_shape), n_out)
+    return forward
 
 
-def _conv_net(
-    arch: str,
-    input_shape: tuple[int, ...],
-    n_out: int,
-    channels: list[int],
-    widths: list[int],
-    pad_to: int | None,
-) -> Net:
-    """conv(5x5) -> ReLU -> 2x2 max-pool, per entry of ``channels``; then an fc head."""
-    if len(input_shape) != 3:
-        raise ValueError(f"{arch} needs image inputs (C, H, W), got shape {input_shape}")
-    C, H, W = input_shape
-    if pad_to and min(H, W) < pad_to - 4:
-        raise ValueError(f"{arch} needs inputs of at least {pad_to - 4}x{pad_to - 4}, got {H}x{W}")
-    pad = max(0, (pad_to - H) // 2) if pad_to else 0
-    spec = OrderedDict()
-    size_h, size_w = H + 2 * pad, W + 2 * pad
-    c_in = C
-    for i, c in enumerate(channels, start=1):
-        spec[f"conv{i}.weight"] = WeightSpec((c, c_in, 5, 5), c_in * 25)
-        spec[f"conv{i}.bias"] = WeightSpec((c,), c_in * 25)
-        size_h, size_w = (size_h - 4) // 2, (size_w - 4) // 2
-        if size_h < 1 or size_w < 1:
-            raise ValueError(f"{arch} needs larger inputs than {H}x{W}")
-        c_in = c
-    flat = c_in * size_h * size_w
-    dims = [flat, *widths, n_out]
-    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:]), start=1):
-        spec[f"fc{i}.weight"] = WeightSpec((b, a), a)
-        spec[f"fc{i}.bias"] = WeightSpec((b,), a)
-    n_conv, n_fc = len(channels), len(dims) - 1
+def _conv_forward(ns: NetSpec) -> Callable[[Weights, Tensor], Tensor]:
+    """conv(5x5) -> ReLU -> 2x2 max-pool per conv layer; then the fc head."""
+    pad, n_conv, n_fc = ns.geometry["pad"], ns.geometry["n_conv"], ns.geometry["n_fc"]
 
     def forward(weights: Weights, x: Tensor) -> Tensor:
         S = weights["conv1.weight"].shape[0]
@@ -224,7 +157,7 @@ def _conv_net(
                 h = torch.relu(h)
         return h
 
-    return Net(arch, spec, forward, tuple(input_shape), n_out)
+    return forward
 
 
 def build_net(arch: str, input_shape: tuple[int, ...], n_outputs: int, widths: list[int] | None = None) -> Net:
@@ -233,10 +166,6 @@ def build_net(arch: str, input_shape: tuple[int, ...], n_outputs: int, widths: l
     Raises:
         ValueError: unknown architecture, or inputs the architecture cannot take.
     """
-    if arch == "fc":
-        return _fc(input_shape, n_outputs, list(widths if widths is not None else [200, 200]))
-    if arch == "lenet":
-        return _conv_net("lenet", input_shape, n_outputs, [6, 16], list(widths or [120, 84]), pad_to=32)
-    if arch == "smallcnn":
-        return _conv_net("smallcnn", input_shape, n_outputs, [5, 10], list(widths or [50]), pad_to=None)
-    raise ValueError(f"unknown architecture {arch!r}; choose one of: {', '.join(ARCHS)}")
+    ns = net_spec(arch, input_shape, n_outputs, widths)
+    forward = _fc_forward(ns) if arch == "fc" else _conv_forward(ns)
+    return Net(ns.arch, ns.spec, ns.input_shape, ns.n_outputs, ns.geometry, forward)

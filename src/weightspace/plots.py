@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from weightspace.analysis import with_setting  # noqa: E402
 from weightspace.errors import WeightspaceError  # noqa: E402
 from weightspace.io import atomic_write  # noqa: E402
 
@@ -76,28 +77,39 @@ def _plot_band(ax, band: pd.DataFrame, x: str, label: str, **style):
 def curves_figure(curves: pd.DataFrame, dataset: str, net: str, variant: str, out: str | Path) -> list[Path]:
     """Test accuracy and training loss vs training step, one curve per subspace dimension.
 
-    The full-space baseline (the experiment's direct variants) is drawn in black.
+    Each swept setting besides d (e.g. a learning rate) gets curves of its own
+    (line style); the full-space baseline (the experiment's direct variants,
+    one curve per setting) is drawn in black. A d whose seeds all diverged
+    keeps its legend entry, with the count.
     """
-    sel = curves[(curves["dataset"] == dataset) & (curves["net"] == net)]
+    sel = with_setting(curves[(curves["dataset"] == dataset) & (curves["net"] == net)], axis=("d",))
     sub = sel[sel["variant"] == variant]
     base = sel[sel["reparam"] == "direct"]
     if sub.empty:
         raise WeightspaceError(f"no runs of variant {variant!r} for {dataset} / {net} in the curves table")
     dims = sorted(sub["dim"].unique())
+    settings = sorted(sub["setting"].unique())
     cmap = plt.get_cmap("viridis")
     colors = {d: cmap(i / max(1, len(dims) - 1) * 0.9) for i, d in enumerate(dims)}
+    dashes = ["-", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1))]
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(9.0, 3.0), layout="constrained")
     n_seeds = sub["seed"].nunique()
-    groups = [(d, sub[sub["dim"] == d], f"d = {d:,}", {"color": colors[d]}) for d in dims]
-    for name, g in base.groupby("variant"):
+    groups = [
+        (sub[(sub["dim"] == d) & (sub["setting"] == st)], f"d = {d:,}" + (f", {st}" if st else ""),
+         {"color": colors[d], "ls": dashes[j % len(dashes)]})
+        for j, st in enumerate(settings) for d in dims
+    ]
+    groups = [g for g in groups if not g[0].empty]
+    for (name, st), g in base.groupby(["variant", "setting"]):
         D = int(g["n_weights"].iloc[0])
-        groups.append((None, g, f"full space ({name}, D = {D:,})", {"color": "black", "ls": "--"}))
-    for _, g, label, style in groups:
+        groups.append((g, f"full space ({name}{', ' + st if st else ''}, D = {D:,})", {"color": "black", "ls": "--"}))
+    for g, label, style in groups:
         ok = g[g["status"] == "ok"]
         n_div = g.loc[g["status"] != "ok", "seed"].nunique()
         if n_div:
             label += f"  [{n_div} diverged]"
-        if ok.empty:
+        if ok.empty:  # nothing to draw, but the legend says what happened
+            ax_acc.plot([], [], label=label + (" (no curve: every seed diverged)" if n_div else ""), **style)
             continue
         _plot_band(ax_acc, mean_band(ok, "step", "test_acc"), "step", label, **style)
         _plot_band(ax_loss, mean_band(ok[ok["step"] > 0], "step", "train_loss"), "step", label, **style)
@@ -130,6 +142,8 @@ def accuracy_vs_d_figure(by_dim: pd.DataFrame, dint: pd.DataFrame, dataset: str,
     variant's d_int90 with its bootstrap interval as a marker and a bar on the
     threshold line (an arrow where the interval is open to the right).
     """
+    by_dim = by_dim.assign(setting=by_dim["setting"].fillna("") if "setting" in by_dim else "")
+    dint = dint.assign(setting=dint["setting"].fillna("") if "setting" in dint else "")
     sel = by_dim[(by_dim["dataset"] == dataset) & (by_dim["net"] == net)]
     sub = sel[sel["reparam"] == "subspace"]
     base = sel[sel["reparam"] == "direct"]
@@ -137,29 +151,35 @@ def accuracy_vs_d_figure(by_dim: pd.DataFrame, dint: pd.DataFrame, dataset: str,
         raise WeightspaceError(f"no subspace runs and direct baseline for {dataset} / {net} in the table")
     di = dint[(dint["dataset"] == dataset) & (dint["net"] == net)]
     fig, ax = plt.subplots(figsize=(6.6, 3.4), layout="constrained")
-    b = base.iloc[0]
-    D = int(b["n_weights"])
-    ax.axhspan(b["acc_mean"] - b["acc_std"], b["acc_mean"] + b["acc_std"], color="black", alpha=0.08, lw=0)
-    ax.axhline(b["acc_mean"], color="black", lw=1.2, label=f"full space, D = {D:,}")
-    variants = sorted(sub["variant"].unique())
+    D = int(base["n_weights"].iloc[0])
+    for j, (_, b) in enumerate(base.iterrows()):  # one line per baseline variant and swept setting
+        extra = f" ({b['variant']}{', ' + b['setting'] if b['setting'] else ''})" if len(base) > 1 else ""
+        ls = ["-", "-.", ":"][j % 3]
+        ax.axhspan(b["acc_mean"] - b["acc_std"], b["acc_mean"] + b["acc_std"], color="black", alpha=0.08, lw=0)
+        ax.axhline(b["acc_mean"], color="black", lw=1.2, ls=ls, label=f"full space{extra}, D = {D:,}")
+    variants = sorted(set(zip(sub["variant"], sub["setting"])))
     fallback = plt.get_cmap("tab10")
-    threshold = None
-    for i, v in enumerate(variants):
-        g = sub[sub["variant"] == v].sort_values("dim")
+    thresholds: dict[str, float] = {}  # baseline label -> threshold
+    for i, (v, setting) in enumerate(variants):
+        g = sub[(sub["variant"] == v) & (sub["setting"] == setting)].sort_values("dim")
         proj = g["projection"].iloc[0]
-        style = _PROJECTION_STYLE.get(proj, {"color": fallback(i), "marker": "o"})
+        style = dict(_PROJECTION_STYLE.get(proj, {"color": fallback(i), "marker": "o"}))
+        if sum(1 for w, _ in variants if w == v) > 1:  # several settings of one projection: colours apart
+            style["color"] = fallback(i)
         ok = g[g["n_ok"] > 0]
         n_div = int(g["n_diverged"].sum())
         label = v if v == proj else f"{v} ({proj})"
+        if setting:
+            label += f", {setting}"
         if n_div:
             label += f" [{n_div} diverged]"
         ax.plot(ok["dim"], ok["acc_mean"], lw=1.3, ms=3.5, label=label, **style)
         ax.fill_between(ok["dim"], ok["acc_mean"] - ok["acc_std"], ok["acc_mean"] + ok["acc_std"],
                         color=style["color"], alpha=0.15, lw=0)
-        row = di[di["variant"] == v]
+        row = di[(di["variant"] == v) & (di["setting"] == setting)]
         if not row.empty:
             r = row.iloc[0]
-            threshold = r["threshold"]
+            thresholds[str(r.get("baseline", ""))] = r["threshold"]
             if np.isfinite(r["dint"]):
                 # each variant's interval on its own row just below the threshold line;
                 # an interval open to the right runs to an arrow past the last d
@@ -170,8 +190,9 @@ def accuracy_vs_d_figure(by_dim: pd.DataFrame, dint: pd.DataFrame, dataset: str,
                 if open_right:
                     ax.plot([hi], [y], marker=">", ms=5, color=style["color"])
                 ax.plot([r["dint"]], [y], marker="|", ms=9, mew=2.2, color=style["color"])
-    if threshold is not None:
-        ax.axhline(threshold, color="black", ls="--", lw=0.9, label="90% of full space")
+    for name, threshold in thresholds.items():  # one per baseline (several where the baseline is swept)
+        which = f" ({name})" if len(thresholds) > 1 else ""
+        ax.axhline(threshold, color="black", ls="--", lw=0.9, label=f"90% of full space{which}")
     ax.set_xscale("log")
     ax.set_xlim(right=sub["dim"].max() * 2.2)
     ax.set(xlabel="subspace dimension d", ylabel="final test accuracy", ylim=(0, 1.0))

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from weightspace.analysis import with_setting
 from weightspace.errors import WeightspaceError
 from weightspace.plots import _plain_log_ticks, mean_band, plt, save_figure
 from weightspace.structure import contingency, learned_support
@@ -174,7 +175,7 @@ def tradeoff_figure(summary: pd.DataFrame, dataset: str, net: str, out: str | Pa
 def dynamics_figure(curves: pd.DataFrame, dataset: str, net: str, variant: str, out: str | Path) -> list[Path]:
     """Mean row entropy and values used against the training step, one line per cell of the variant."""
     sel = curves[(curves["dataset"] == dataset) & (curves["net"] == net) & (curves["variant"] == variant)]
-    sel = sel[sel["status"] == "ok"]
+    sel = with_setting(sel[sel["status"] == "ok"])  # every swept value, k included, names a line
     if sel.empty or "row_entropy" not in sel:
         raise WeightspaceError(f"no learned-sharing curves for {dataset} / {net} / {variant}")
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.6, 3.0), layout="constrained")
@@ -182,7 +183,9 @@ def dynamics_figure(curves: pd.DataFrame, dataset: str, net: str, variant: str, 
     cmap = plt.get_cmap("viridis")
     for i, cell in enumerate(cells):
         g = sel[sel["cell"] == cell]
-        label = ", ".join(f"{k}={g[k].iloc[0]:g}" for k in ("k", "lambda_entropy", "lambda_prior") if k in g and g[k].nunique() >= 1 and pd.notna(g[k].iloc[0]))
+        fixed = ("k", "lambda_entropy", "lambda_prior")
+        label = ", ".join([f"{k}={g[k].iloc[0]:g}" for k in fixed if k in g and pd.notna(g[k].iloc[0])]
+                          + [p for p in g["setting"].iloc[0].split() if p.split("=")[0] not in fixed])
         color = cmap(i / max(1, len(cells) - 1) * 0.9)
         for ax, col in ((a1, "row_entropy"), (a2, "values_used")):
             b = mean_band(g, "step", col)

@@ -31,12 +31,12 @@ import pandas as pd
 import torch
 
 from weightspace import data as data_mod
-from weightspace.errors import ResourceError, WeightspaceError
+from weightspace.errors import Interrupted, ResourceError, WeightspaceError
 from weightspace.io import atomic_write, file_lock, provenance, write_dataframe, write_json
 from weightspace.structure import reparam_structure
 from weightspace.nets import build_net
 from weightspace.reparam import estimate_bytes
-from weightspace.train import Interrupted, Trainer, summary_of
+from weightspace.train import Trainer, summary_of
 
 __all__ = ["resolve_device", "run_cell", "seed_dir", "seed_batches", "checkpoint_dir"]
 

@@ -206,10 +206,13 @@ def reparam_structure(reparam, data, zero_tol: float = 0.05) -> list[tuple[dict,
     """
     import torch
 
+    from weightspace.reparam.sharing import SharingForm
+
     with torch.no_grad():
-        assign = reparam.assignments()
+        sharing = isinstance(reparam, SharingForm)  # direct training shares nothing: no assignment, no hard net
+        assign = reparam.assignments() if sharing else {}
         soft = reparam()
-        hard = reparam.hard_weights()
+        hard = reparam.hard_weights() if sharing else None
     if data.structure:
         layer = data.structure["layer"]
     elif assign:

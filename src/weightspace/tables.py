@@ -30,6 +30,18 @@ def fmt_dim(x: float) -> str:
     return f"{int(round(x)):,}".replace(",", r"\,")
 
 
+def _label(variant: str, setting) -> str:
+    """A variant's name with its swept setting, if any: ``dense (lr=0.3)``."""
+    setting = setting if isinstance(setting, str) else ""
+    return _tex(variant) + (f" ({_tex(setting)})" if setting else "")
+
+
+def _dagger(n_diverged) -> str:
+    """The mark of n diverged seeds, ``$^{3\\dagger}$`` (empty for none)."""
+    n = 0 if n_diverged is None or (isinstance(n_diverged, float) and math.isnan(n_diverged)) else int(n_diverged)
+    return f"$^{{{n}\\dagger}}$" if n else ""
+
+
 def _pm(mean: float, std: float, scale: float = 100.0, digits: int = 1) -> str:
     if mean is None or math.isnan(mean):
         return "--"
@@ -45,9 +57,12 @@ def dint_latex(dint: pd.DataFrame, published: dict[tuple[str, str], tuple[float,
     """
     published = published or {}
     has_pub = bool(published)
-    cols = "lllr" + "r" * 4 + ("r" if has_pub else "")
-    head = [r"dataset", r"net", r"projection", r"$D$", r"baseline acc.\ (\%)", r"$d_{\mathrm{int}90}$",
-            r"interp.", r"95\% CI"]
+    # a baseline chosen among swept settings is named in its own column
+    baselines = dint["baseline"].fillna("").astype(str) if "baseline" in dint else pd.Series("", index=dint.index)
+    has_base = bool(baselines.str.contains("(", regex=False).any())
+    cols = "lllr" + ("l" if has_base else "") + "r" * 4 + ("r" if has_pub else "")
+    head = [r"dataset", r"net", r"projection", r"$D$"] + (["baseline"] if has_base else []) + [
+        r"baseline acc.\ (\%)", r"$d_{\mathrm{int}90}$", r"interp.", r"95\% CI"]
     if has_pub:
         head.append("published")
     lines = [
@@ -56,13 +71,14 @@ def dint_latex(dint: pd.DataFrame, published: dict[tuple[str, str], tuple[float,
         " & ".join(head) + r" \\",
         r"\midrule",
     ]
-    for _, r in dint.sort_values(["dataset", "net", "variant"]).iterrows():
+    for _, r in dint.sort_values([c for c in ("dataset", "net", "variant", "setting") if c in dint]).iterrows():
         ci = f"[{fmt_dim(r['ci_low'])}, {fmt_dim(r['ci_high'])}]"
         cells = [
             _tex(r["dataset"]),
             _tex(r["net"]),
-            _tex(r["variant"]),
+            _label(r["variant"], r.get("setting")) + _dagger(r.get("n_diverged")),
             fmt_dim(r["n_weights"]),
+        ] + ([_tex(baselines[r.name])] if has_base else []) + [
             _pm(r["baseline_mean"], r["baseline_std"]),
             fmt_dim(r["dint"]),
             fmt_dim(r["dint_interp"]),
@@ -77,6 +93,8 @@ def dint_latex(dint: pd.DataFrame, published: dict[tuple[str, str], tuple[float,
         "% d_int90: smallest d on the grid whose mean final test accuracy reaches 90% of the full-space\n"
         "% baseline's; interp.: log-linear interpolation between grid points; CI: percentile bootstrap over seeds.\n"
     )
+    if dint.get("n_diverged", pd.Series(dtype=float)).fillna(0).astype(bool).any():
+        note += "% $^{n\\dagger}$: n runs of that projection diverged (excluded; a d whose runs all diverged does not reach it)\n"
     if has_pub:
         note += "% published: " + "; ".join(f"{k[0]}/{k[1]}: {v[0]:g} ({v[1]})" for k, v in published.items()) + "\n"
     return note + "\n".join(lines) + "\n"
@@ -85,34 +103,36 @@ def dint_latex(dint: pd.DataFrame, published: dict[tuple[str, str], tuple[float,
 def accuracy_latex(by_dim: pd.DataFrame) -> str:
     """Final test accuracy (mean +- std over seeds, %) per d, one column per subspace variant."""
     out = []
+    by_dim = by_dim.assign(setting=by_dim["setting"].fillna("") if "setting" in by_dim else "")
     for (dataset, net), g in by_dim.groupby(["dataset", "net"], sort=True):
         sub = g[g["reparam"] == "subspace"]
-        variants = sorted(sub["variant"].unique())
+        variants = sorted(set(zip(sub["variant"], sub["setting"])))  # each swept setting is its own column
         dims = sorted(sub["dim"].unique())
         base = g[g["reparam"] == "direct"]
         out.append(f"% {dataset} / {net}: final test accuracy (%), mean $\\pm$ std over seeds")
         out.append(r"\begin{tabular}{r" + "r" * len(variants) + "}")
         out.append(r"\toprule")
-        out.append(" & ".join([r"$d$"] + [_tex(v) for v in variants]) + r" \\")
+        out.append(" & ".join([r"$d$"] + [_label(v, s) for v, s in variants]) + r" \\")
         out.append(r"\midrule")
         for d in dims:
             row = [fmt_dim(d)]
-            for v in variants:
-                m = sub[(sub["variant"] == v) & (sub["dim"] == d)]
+            for v, setting in variants:
+                m = sub[(sub["variant"] == v) & (sub["setting"] == setting) & (sub["dim"] == d)]
                 if m.empty:
                     row.append("")
                 else:
                     r = m.iloc[0]
                     cell = _pm(r["acc_mean"], r["acc_std"])
-                    if r["n_diverged"]:
-                        cell += f"$^{{{int(r['n_diverged'])}\\dagger}}$"
+                    cell += _dagger(r["n_diverged"])
                     row.append(cell)
             out.append(" & ".join(row) + r" \\")
         if not base.empty:
-            b = base.iloc[0]
             out.append(r"\midrule")
+        for _, b in base.iterrows():  # one line per baseline variant and setting
+            name = "full" if len(base) == 1 else f"full, {_label(b['variant'], b['setting'])}"
             out.append(
-                f"full ($D={fmt_dim(b['n_weights'])}$) & \\multicolumn{{{len(variants)}}}{{c}}{{{_pm(b['acc_mean'], b['acc_std'])}}} \\\\"
+                f"{name} ($D={fmt_dim(b['n_weights'])}$) & \\multicolumn{{{len(variants)}}}{{c}}"
+                f"{{{_pm(b['acc_mean'], b['acc_std'])}{_dagger(b['n_diverged'])}}} \\\\"
             )
         out.append(r"\bottomrule")
         out.append(r"\end{tabular}")
@@ -160,8 +180,7 @@ def structure_latex(summary: pd.DataFrame) -> str:
         out.append(r"\midrule")
         for _, r in g.iterrows():
             k = r.get("k")
-            setting = r.get("setting")
-            name = _tex(r["variant"]) + (f" ({_tex(setting)})" if isinstance(setting, str) and setting else "")
+            name = _label(r["variant"], r.get("setting"))
             cells = [name, "--" if k is None or (isinstance(k, float) and math.isnan(k)) else f"{int(k)}"]
             for h, m in present:
                 if m is None:
@@ -169,8 +188,7 @@ def structure_latex(summary: pd.DataFrame) -> str:
                     cells.append(_ci(r, m, 4 if regression else 1, 1.0 if regression else 100.0))
                 else:
                     cells.append(_ci(r, m, 1 if m == "final_values_used" else 2))
-            if r.get("n_diverged"):
-                cells[0] += f"$^{{{int(r['n_diverged'])}\\dagger}}$"
+            cells[0] += _dagger(r.get("n_diverged"))
             out.append(" & ".join(cells) + r" \\")
         out.append(r"\bottomrule")
         out.append(r"\end{tabular}")

@@ -10,7 +10,8 @@ from snakemake.exceptions import WorkflowError
 
 import weightspace.config
 from weightspace.data import DATASETS
-from weightspace.errors import ConfigError
+from weightspace.errors import ConfigError, WeightspaceError
+from weightspace.workflow_lock import hold_results_folder
 
 try:
     CONFIG = weightspace.config.validate(config)
@@ -23,6 +24,14 @@ RESULTS = Path(CONFIG["results_dir"])
 FIGURES = Path(CONFIG["figures_dir"])
 # the CLI, run by the Python that runs Snakemake (the project's environment)
 WS = f"{shlex.quote(sys.executable)} -m weightspace"
+
+
+onstart:
+    # one workflow per results folder (Snakemake itself only locks its working folder)
+    try:
+        hold_results_folder(RESULTS)
+    except WeightspaceError as e:
+        raise WorkflowError(str(e)) from None
 
 
 wildcard_constraints:
@@ -82,6 +91,16 @@ def published_args(experiment):
         return ""
     items = [f"{p['dataset']}:{p['net']}:{p['value']}:{p.get('source', '')}" for p in pubs]
     return "--published " + " ".join(shlex.quote(i) for i in items)
+
+
+def baseline_args(experiment):
+    """--baseline / --baseline-setting of a subspace experiment's d_int90 (analysis.baseline*)."""
+    analysis = experiment_config(experiment)["analysis"]
+    out = f"--baseline {shlex.quote(analysis['baseline'])}" if analysis.get("baseline") else ""
+    setting = analysis.get("baseline_setting") or {}
+    if setting:
+        out += " --baseline-setting " + " ".join(shlex.quote(f"{k}={v}") for k, v in setting.items())
+    return out
 
 
 def cost_net(experiment):

@@ -15,9 +15,10 @@ rule analyze:
         out=lambda w: RESULTS / w.experiment,
         fraction=lambda w: experiment_config(w.experiment)["analysis"]["fraction"],
         n_boot=lambda w: experiment_config(w.experiment)["analysis"]["n_boot"],
+        baseline=lambda w: baseline_args(w.experiment),
     shell:
         "{WS} analyze --final {input} --out {params.out} --fraction {params.fraction}"
-        " --n-boot {params.n_boot} > {log} 2>&1"
+        " --n-boot {params.n_boot} {params.baseline} > {log} 2>&1"
 
 
 rule table_dint:

@@ -3,7 +3,9 @@
 A reparameterization owns the trainable tensors of every seed of a cell and
 computes, in ``forward()``, the weights ``{name: (S, *shape)}`` that its net's
 spec asks for. The trainer sees only this interface: ``forward`` for the
-weights, ``penalty`` for extra loss terms, ``metrics`` for extra logged values.
+weights, ``penalty`` for extra loss terms, ``metrics`` for extra logged values,
+``on_step`` for schedules, and ``extra_weights`` for alternative weight sets
+evaluated beside the trained ones (the hardened net of soft sharing is one).
 
 Fixed tensors (initial weights, projections, hashes) are non-persistent
 buffers regenerated from the seeds; only what is trained goes into a
@@ -48,12 +50,11 @@ class Reparam(nn.Module):
     def on_step(self, step: int, total: int) -> None:
         """Called before every training step (annealing schedules, phase switches)."""
 
-    def hard_weights(self) -> Weights | None:
-        """The hardened weights (one shared value per weight) of a soft-sharing form, else None."""
-        return None
+    def extra_weights(self) -> dict[str, Weights]:
+        """Named alternative weight sets to evaluate beside ``forward()``'s, e.g. ``{"hard": ...}``.
 
-    def assignments(self) -> dict[str, Tensor]:
-        """For sharing forms: per shared weight tensor, the (S, n) index of the value each entry uses."""
+        The trainer logs set ``name`` as ``<name>_test_loss`` and ``<name>_test_acc``.
+        """
         return {}
 
     def n_trainable(self) -> int:

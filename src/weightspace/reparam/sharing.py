@@ -39,7 +39,8 @@ from weightspace.nets import Net, Weights
 from weightspace.reparam.base import Reparam
 from weightspace.seeding import generators
 
-__all__ = ["SoftSharing", "HardSharing", "Hashed", "KMeansSharing", "KnownSharing", "sharing_bytes", "shared_names"]
+__all__ = ["SharingForm", "SoftSharing", "HardSharing", "Hashed", "KMeansSharing", "KnownSharing", "sharing_bytes",
+           "shared_names"]
 
 
 def shared_names(net: Net, share_biases: bool = False) -> list[str]:
@@ -56,7 +57,24 @@ def sharing_bytes(net: Net, k: int, n_seeds: int, share_biases: bool = False) ->
     return 4 * n_seeds * (6 * n * k + 4 * k) + 4 * n_seeds * (net.n_params - n) * 3
 
 
-class _Mixed(Reparam):
+class SharingForm(Reparam):
+    """A reparameterization in which weights take shared values: it has an assignment and a hard net."""
+
+    def assignments(self) -> dict[str, Tensor]:
+        """Per shared weight tensor, the (S, n) index of the value each entry uses ({} before there is one)."""
+        raise NotImplementedError
+
+    def hard_weights(self) -> Weights | None:
+        """The hardened weights (one shared value per weight), or None while there are none."""
+        raise NotImplementedError
+
+    def extra_weights(self) -> dict[str, Weights]:
+        """The hard net, evaluated beside the trained one (``hard_test_*`` columns)."""
+        hard = self.hard_weights()
+        return {} if hard is None else {"hard": hard}
+
+
+class _Mixed(SharingForm):
     """Shared tensors computed by subclasses; all other tensors trained directly."""
 
     def __init__(self, net: Net, seeds: list[int], share_biases: bool, device):
@@ -281,7 +299,7 @@ def kmeans_1d(x: Tensor, k: int, iters: int = 50) -> tuple[Tensor, Tensor]:
     return c, assign
 
 
-class KMeansSharing(Reparam):
+class KMeansSharing(SharingForm):
     """Deep Compression: train directly, then k-means each shared tensor and fine-tune its k values.
 
     Until ``switch_step`` the weights are the direct parameters theta; then each

@@ -1,0 +1,61 @@
+"""The training step: one function used by the trainer, ``weightspace bench`` and ``plan --measure``.
+
+So that a benchmark times exactly what training runs (the reparameterization's
+schedule hook, forward, loss, its penalty, backward, optimizer step).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from weightspace.nets import Net
+from weightspace.train.config import OPTIMIZERS, TrainConfig
+
+__all__ = ["make_optimizer", "per_seed_loss", "train_step"]
+
+
+def make_optimizer(params, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
+    fused = device.type == "cuda"
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused or None)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, fused=fused or None
+        )
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
+
+
+def per_seed_loss(out: Tensor, y: Tensor, task: str = "classification") -> Tensor:
+    """Mean loss per seed: cross-entropy, or squared error averaged over targets.
+
+    Args:
+        out: (S, B, C) logits or predictions.
+        y: (S, B) labels, or (S, B, C) targets.
+    Returns:
+        (S,)
+    """
+    S, B, C = out.shape
+    if task == "regression":
+        return ((out - y) ** 2).mean(dim=(1, 2))
+    return F.cross_entropy(out.reshape(S * B, C), y.reshape(S * B), reduction="none").view(S, B).mean(1)
+
+
+def train_step(net: Net, reparam, opt: torch.optim.Optimizer, xb: Tensor, yb: Tensor, task: str,
+               step: int, total_steps: int) -> Tensor:
+    """One optimizer step of every seed; returns the (S,) data losses (penalties excluded), not synchronized.
+
+    The loss minimized is the sum over seeds of each seed's mean loss plus its
+    penalty, so each seed's gradient is exactly its own.
+    """
+    reparam.on_step(step, total_steps)
+    loss = per_seed_loss(net.forward(reparam(), xb), yb, task)  # (S,)
+    total = loss
+    pen = reparam.penalty()
+    if pen is not None:
+        total = total + pen
+    opt.zero_grad(set_to_none=True)
+    total.sum().backward()
+    opt.step()
+    return loss.detach()
