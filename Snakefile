@@ -4,9 +4,13 @@
 #   snakemake --cores all --configfile config/quick.yaml    # quick preset: offline, CPU, minutes
 #   snakemake --profile profiles/slurm                      # on a SLURM cluster
 #
-# Rules live in workflow/rules/; they call the `weightspace` CLI and hold no logic.
+# Rules live in workflow/rules/; they call the `weightspace` CLI and hold no logic. The generic
+# rules (data, training, aggregation, analysis) loop over the experiment families; each family's
+# tables and figures are in workflow/rules/<family>.smk, included below for every registered family.
 
 from snakemake.utils import min_version
+
+from weightspace.families import FAMILIES
 
 min_version("8.0")
 
@@ -18,13 +22,22 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
-include: "workflow/rules/stats.smk"
-include: "workflow/rules/sharing.smk"
-include: "workflow/rules/bench.smk"
-include: "workflow/rules/figures.smk"
+
+
+onstart:
+    # one workflow per results folder (Snakemake itself only locks its working folder)
+    try:
+        hold_results_folder(RESULTS)
+    except WeightspaceError as e:
+        raise WorkflowError(str(e)) from None
+
+
+for family in FAMILIES:
+
+    include: f"workflow/rules/{family}.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_outputs(),
-    default_target: True

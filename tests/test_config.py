@@ -242,13 +242,28 @@ def test_schema_documents_every_key():
     assert list(walk(schema, "")) == []
 
 
-def test_every_dataset_is_in_every_size_table():
-    from weightspace.data import DATASETS, INPUT_SHAPES, N_OUTPUTS, TASKS
-    from weightspace.config import N_TRAIN
-    from weightspace.plan import N_TEST
+@pytest.mark.parametrize("name", ["digits", "mnist1d", "mnist1d_shuffled", "conv1d_teacher", "conv2d_teacher"])
+def test_dataset_registry_matches_the_loaded_data(name, tmp_path):
+    """The one record per dataset (used by config checks, plan, bench) says what loading gives."""
+    from weightspace.data import DATASETS, load
 
-    for table in (INPUT_SHAPES, N_OUTPUTS, TASKS, N_TRAIN, N_TEST):
-        assert set(table) == set(DATASETS)
+    info, ds = DATASETS[name], load(name, tmp_path)
+    assert (info.n_train, info.n_test) == (len(ds.x_train), len(ds.x_test))
+    assert info.input_shape == ds.input_shape and info.n_outputs == ds.n_outputs and info.task == ds.task
+    assert (info.structure is not None) == (ds.structure is not None)
+
+
+def test_config_layer_imports_no_torch():
+    """Parsing the workflow (snakemake -n) and validating a config must not pay for importing torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import weightspace.config as c, weightspace.families, weightspace.plan; "
+            "c.expand(c.validate(c.load_config(sys.argv[1], sys.argv[2]))); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(REPO / "config.yaml"), str(REPO / "config" / "quick.yaml")],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 # ----------------------------------------------------------------------------------------------

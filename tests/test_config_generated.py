@@ -100,7 +100,7 @@ class NumericKey:
 def numeric(node: dict, path: tuple) -> list[NumericKey]:
     """The numeric forms of the key at ``path`` whose schema is ``node`` (empty if it is not numeric)."""
     alts = alternatives(node)
-    typed = [a for a in alts if "type" in a or "enum" in a or "const" in a]
+    typed = [a for a in alts if ("type" in a or "enum" in a or "const" in a) and a.get("type") != "null"]
     scalars = [a for a in typed if a.get("type") in ("integer", "number")]
     lists = [resolve(a["items"])[0] for a in typed if a.get("type") == "array" and isinstance(a.get("items"), dict)]
     lists = [i for i in lists if i.get("type") in ("integer", "number")]
@@ -138,6 +138,11 @@ def walk(node: dict, path: tuple, instance, seen: set) -> list[NumericKey]:
 
 def walk_object(node: dict, path: tuple, instance: dict, seen: set) -> list[NumericKey]:
     found = []
+    for branch in node.get("allOf", []):  # the keys of an experiment's family: where the instance's family has them
+        if isinstance(branch.get("then"), dict) and Draft202012Validator(branch["if"]).is_valid(instance):
+            then = {**branch["then"], "properties": {k: v for k, v in branch["then"]["properties"].items()
+                                                     if k not in node.get("properties", {})}}
+            found += walk_object(then, path, instance, seen)
     for key, sub in node.get("properties", {}).items():
         if not isinstance(sub, dict):
             continue
@@ -156,6 +161,7 @@ def test_the_walk_finds_the_numeric_keys_of_every_part_of_the_schema():
     names = {k.rendered for k in KEYS}
     for expected in [
         "memory_limit_gib", "checkpoint_every_s", "seeds", "train.epochs", "train.lr", "train.evals_per_epoch",
+        "train.divergence_factor",
         "nets.small.widths", "experiments.subspace.analysis.n_boot", "experiments.subspace.analysis.published[0].value",
         "experiments.subspace.cost.d", "experiments.subspace.cost.repeats", "experiments.subspace.variants[1:dense].d",
         "experiments.subspace.variants[2:learned].tau", "experiments.subspace.variants[2:learned].lambda_prior",
@@ -205,7 +211,7 @@ def cases():
             yield key, "non-whole-float", 2.5, "refused"
             yield key, "whole-float", whole(key), "coerced"
         else:
-            yield key, "float", 0.5, "accepted"
+            yield key, "float", (key.lower or 0) + 0.5, "accepted"  # a fractional value inside the range
         yield key, "nan", math.nan, "finite"
         yield key, "inf", math.inf, "finite"
         yield key, "-inf", -math.inf, "finite"

@@ -9,11 +9,16 @@ import pandas as pd
 import pytest
 
 from test_stats import final_table
-from weightspace import plots, tables
-from weightspace.analysis import by_dim, dint90
-from weightspace.bench import cost_sweep, state_bytes, step_cost
+from weightspace import tables
+from weightspace.families.sharing import plots as plots_sharing
+from weightspace.families.sharing import tables as sharing_tables
+from weightspace.families.subspace import plots
+from weightspace.families.subspace import tables as subspace_tables
+from weightspace.families.subspace.analysis import by_dim, dint90
+from weightspace.bench import state_bytes, step_cost
+from weightspace.families.subspace.cost import cost_sweep
 from weightspace.nets import build_net
-from weightspace.reparam import Subspace
+from weightspace.families.subspace.reparam import Subspace
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -21,7 +26,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def test_dint_table_formats_values_intervals_and_published():
     d = dint90(final_table(), n_boot=300)
     d.loc[d["variant"] == "fastfood", "ci_high"] = math.inf
-    tex = tables.dint_latex(d, {("m", "fc"): (750.0, "Li et al. 2018")})
+    tex = subspace_tables.dint_latex(d, {("m", "fc"): (750.0, "Li et al. 2018")})
     assert r"\begin{tabular}{lllrrrrrr}" in tex and r"\bottomrule" in tex
     assert r"m & fc & dense & 1\,000 & $98.5 \pm 0.5$ & 300 &" in tex
     assert r"$\infty$]" in tex
@@ -29,7 +34,7 @@ def test_dint_table_formats_values_intervals_and_published():
 
 
 def test_accuracy_table_marks_diverged_seeds():
-    tex = tables.accuracy_latex(by_dim(final_table()))
+    tex = subspace_tables.accuracy_latex(by_dim(final_table()))
     assert r"$96.5 \pm 0.7$$^{1\dagger}$" in tex  # fastfood d=1000: 2 finished seeds, 1 diverged
     assert r"full ($D=1\,000$)" in tex
     assert tables.fmt_dim(199210) == r"199\,210" and tables.fmt_dim(math.inf) == r"$\infty$"
@@ -83,7 +88,7 @@ def test_dint_table_shows_infinity_and_the_diverged_count_of_an_all_diverged_var
     f = final_table()
     bad = f[f["variant"] == "dense"].copy()
     bad["variant"], bad["status"], bad["final_test_acc"] = "unstable", "diverged", np.nan
-    tex = tables.dint_latex(dint90(pd.concat([f, bad]), n_boot=50))
+    tex = subspace_tables.dint_latex(dint90(pd.concat([f, bad]), n_boot=50))
     row = next(line for line in tex.splitlines() if line.startswith("m & fc & unstable"))
     assert r"unstable$^{12\dagger}$" in row and r"$\infty$ & $\infty$ & [$\infty$, $\infty$]" in row
     assert "--" not in row and "nan" not in row
@@ -92,7 +97,7 @@ def test_dint_table_shows_infinity_and_the_diverged_count_of_an_all_diverged_var
 def test_accuracy_table_has_a_column_per_swept_setting():
     from test_stats import swept_final
 
-    tex = tables.accuracy_latex(by_dim(swept_final(subspace_lrs=[0.003, 0.3])))
+    tex = subspace_tables.accuracy_latex(by_dim(swept_final(subspace_lrs=[0.003, 0.3])))
     assert r"$d$ & dense (lr=0.003) & dense (lr=0.3) \\" in tex
     assert r"full, direct (lr=0.003)" in tex and r"full, direct (lr=0.3)" in tex
 
@@ -166,8 +171,27 @@ def test_plan_counts_cells_runs_and_steps():
     digits = df[df["dataset"] == "digits"]
     assert (digits["steps"] == 3 * (1437 // 100)).all() and (digits["evals"] == 3 * 2 + 1).all()
     assert (df.loc[df["dataset"] == "mnist1d", "steps"] == 3 * 40).all()
+    # the jobs the workflow runs: per experiment 6 training, aggregate, analysis, 2 tables, 2 curves figures and
+    # 2 accuracy-vs-d figures (no cost benchmark); the two datasets are prepared once each
+    assert df.attrs["jobs"] == {"e": 6 + 2 + 2 + 2 + 2, "(data)": 2}
+    assert sorted(df["size"]) == ["", "", "d=5", "d=5", "d=50", "d=50"]
     measured = plan(cfg, measure=True, log=lambda m: None)
     assert (measured["est_s"] > 0).all()
+    assert 0.1 < measured.attrs["startup_s"] < 60  # a fresh process importing torch and the package
+
+
+def test_plan_measure_counts_the_start_up_of_every_job():
+    """`plan --measure` on the quick preset adds the start-up of each of its jobs (it used to say 1 min for 5-6)."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    out = subprocess.run([sys.executable, "-m", "weightspace", "plan", str(REPO / "config.yaml"),
+                          str(REPO / "config" / "quick.yaml")], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    total = next(line for line in out.stdout.splitlines() if line.startswith("total"))
+    assert int(float(total.split()[-1])) == 115  # snakemake -n: 116 jobs, one of them `all` (runs nothing)
 
 
 def sharing_final():
@@ -187,7 +211,7 @@ def sharing_final():
 
 
 def test_sharing_summary_intervals_and_hard_fill():
-    from weightspace.analysis import sharing_summary
+    from weightspace.families.sharing.analysis import sharing_summary
     from weightspace.stats import mean_ci
 
     s = sharing_summary(sharing_final())
@@ -217,11 +241,10 @@ def test_setting_names_what_the_grid_varied_besides_the_axis():
 
 
 def test_sharing_tables_and_figures(tmp_path):
-    from weightspace import plots_sharing
-    from weightspace.analysis import sharing_summary
+    from weightspace.families.sharing.analysis import sharing_summary
 
     s = sharing_summary(sharing_final())
-    tex = tables.structure_latex(s)
+    tex = sharing_tables.structure_latex(s)
     assert "learned & 4 & $95.0 \\pm" in tex and "hashed$^{1\\dagger}$ & 16" in tex
     out = plots_sharing.tradeoff_figure(s, "digits", "n", tmp_path / "t")
     assert out[1].read_bytes()[:8] == PNG
@@ -235,7 +258,6 @@ def test_sharing_tables_and_figures(tmp_path):
 
 
 def test_structure_and_maps_figures(tmp_path):
-    from weightspace import plots_sharing
     from weightspace.data import teacher_weights
 
     W, groups = teacher_weights("conv1d_teacher")
@@ -253,7 +275,7 @@ def test_structure_and_maps_figures(tmp_path):
 
 
 def test_match_labels_recolours_learned_groups_by_overlap():
-    from weightspace.plots_sharing import match_labels
+    from weightspace.families.sharing.plots import match_labels
 
     true = np.array([0, 0, 1, 1, -1, -1])
     learned = np.array([7, 7, 3, 3, 9, 9])

@@ -9,8 +9,8 @@ import torch
 from scipy.linalg import hadamard
 
 from weightspace.nets import build_net
-from weightspace.reparam import Subspace
-from weightspace.reparam.projections import (
+from weightspace.families.subspace.reparam import Subspace
+from weightspace.families.subspace.projections import (
     FastfoodProjection,
     SparseProjection,
     dense_gaussian,
@@ -228,7 +228,7 @@ def test_subspace_rejects_d_above_D():
 
 @pytest.mark.parametrize("L", [1, 2, 8, 128, 1024, 8192])
 def test_padded_fwht_equals_fwht_of_the_padded_vector(L):
-    from weightspace.reparam.projections import _fwht_prefix_output, _fwht_sparse_input
+    from weightspace.families.subspace.projections import _fwht_prefix_output, _fwht_sparse_input
 
     for n in sorted({1, 3, L // 3 + 1, L - 1, L} & set(range(1, L + 1))):
         x = torch.randn(2, n, dtype=torch.float64)
@@ -239,7 +239,7 @@ def test_padded_fwht_equals_fwht_of_the_padded_vector(L):
 
 
 def test_padded_fwht_gradcheck():
-    from weightspace.reparam.projections import padded_fwht
+    from weightspace.families.subspace.projections import padded_fwht
 
     x = torch.randn(2, 37, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda t: padded_fwht(t, 256), (x,))

@@ -10,8 +10,9 @@ import torch
 
 from weightspace import data
 from weightspace.nets import build_net
-from weightspace.reparam import Hashed, KMeansSharing, KnownSharing, SoftSharing, build_reparam, estimate_bytes
-from weightspace.reparam.sharing import kmeans_1d, shared_names
+from weightspace.families.sharing.reparam import Hashed, KMeansSharing, KnownSharing, SoftSharing
+from weightspace.reparam import build_reparam, estimate_bytes
+from weightspace.families.sharing.reparam import kmeans_1d, shared_names
 from weightspace.train import Trainer
 
 
@@ -201,7 +202,7 @@ def test_build_reparam_and_memory_estimates():
 
 def test_learned_sharing_recovers_the_1d_convolution():
     """The headline result in miniature: one seed, the teacher's structure found exactly."""
-    from weightspace.structure import reparam_structure
+    from weightspace.families.sharing.structure import reparam_structure
 
     ds = data.load("conv1d_teacher")
     cell = {"net": {"arch": "fc", "widths": []},

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from weightspace.analysis import by_dim, dint90
+from weightspace.families.subspace.analysis import by_dim, dint90
 from weightspace.errors import WeightspaceError
-from weightspace.stats import bootstrap_dint, dint, dint_table, interpolate_dint
+from weightspace.families.subspace.stats import bootstrap_dint, dint, dint_table, interpolate_dint
 
 
 def test_dint_hand_cases():

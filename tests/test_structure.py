@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from weightspace.structure import (
+from weightspace.families.sharing.structure import (
     conv1d_groups,
     conv2d_groups,
     contingency,
@@ -109,7 +109,7 @@ def test_score_structure_perfect_and_random():
 
 
 def test_spatial_agreement_hand_case_and_shuffle():
-    from weightspace.structure import spatial_agreement
+    from weightspace.families.sharing.structure import spatial_agreement
 
     # one unit on a 1 x 6 line: values 0 0 0 1 1 1 -> 4 of 5 neighbour pairs agree;
     # chance: two of the 6 positions agree with probability (3*2 + 3*2) / (6*5) = 0.4

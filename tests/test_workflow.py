@@ -23,7 +23,7 @@ def workdir_copy(tmp_path: Path) -> Path:
     """The workflow files as a fresh clone has them, in a scratch folder."""
     dst = tmp_path / "repo"
     dst.mkdir()
-    for name in ("Snakefile", "config.yaml"):
+    for name in ("Snakefile", "config.yaml", "environment.yml"):
         shutil.copy(REPO / name, dst / name)
     for name in ("workflow", "config", "profiles"):
         shutil.copytree(REPO / name, dst / name, symlinks=False)
@@ -41,6 +41,26 @@ def job_counts(output: str) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)}
 
 
+def readme_stage_commands() -> list[list[str]]:
+    """The commands of the README's block of stage commands by hand, split into words (comments dropped)."""
+    import shlex
+
+    text = (REPO / "README.md").read_text()
+    block = text[text.index("each stage by hand"):]
+    block = block[block.index("```bash") + 7 : block.index("```", block.index("```bash") + 7)]
+    return [shlex.split(line.split("#")[0]) for line in block.strip().splitlines()]
+
+
+def test_readme_train_command_names_a_cell_of_the_quick_preset():
+    line = next(c for c in readme_stage_commands() if c[1] == "train")
+    configs = line[line.index("--config") + 1 : line.index("--cell")]
+    cell = line[line.index("--cell") + 1]
+    out = subprocess.run([sys.executable, "-m", "weightspace", "cells", *configs], cwd=REPO, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr
+    assert cell in out.stdout.split()
+
+
 def test_dry_run_plans_the_full_paper_grid(tmp_path):
     repo = workdir_copy(tmp_path)
     out = run_snakemake(repo, "-n", "--cores", "1")
@@ -51,7 +71,7 @@ def test_dry_run_plans_the_full_paper_grid(tmp_path):
     datasets = {c["dataset"] for cs in cells.values() for c in cs.values()}
     assert counts["prepare_data"] == len(datasets)
     assert {"mnist", "fashion_mnist", "cifar10"} <= datasets  # planned, though not downloadable offline
-    assert counts["train"] + counts["train_sharing"] == sum(len(c) for c in cells.values())
+    assert counts["train_subspace"] + counts["train_sharing"] == sum(len(c) for c in cells.values())
     assert counts["train_sharing"] == len(cells["sharing"]) + len(cells["sharing-images"])
     assert counts["analyze_sharing"] == 2 and counts["table_structure"] == 2
     assert counts["aggregate"] == len(cells)
@@ -59,8 +79,34 @@ def test_dry_run_plans_the_full_paper_grid(tmp_path):
     subspace_variants = {v["name"] for v in config["experiments"]["subspace"]["variants"] if v["reparam"] == "subspace"}
     assert counts["plot_curves"] == len(pairs) * len(subspace_variants) == 6 * 4
     assert counts["plot_accuracy_vs_d"] == len(pairs) == 6
-    for rule in ("analyze", "table_dint", "table_accuracy", "bench_cost", "plot_cost"):
+    for rule in ("analyze_subspace", "table_dint", "table_accuracy", "bench_cost", "plot_cost"):
         assert counts[rule] == 1, rule
+
+
+def test_workflow_is_snakefmt_clean_and_lint_clean():
+    """The rules follow the workflow template's style: snakefmt (project line length) and snakemake --lint."""
+    fmt = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "--line-length", "120", "Snakefile", "workflow"],
+                         cwd=REPO, capture_output=True, text=True)
+    assert fmt.returncode == 0, fmt.stderr + fmt.stdout
+    lint = run_snakemake(REPO, "--lint", "--configfile", "config/quick.yaml")
+    assert lint.returncode == 0 and "Congratulations, your workflow is in a good condition" in lint.stdout + lint.stderr, (
+        lint.stdout + lint.stderr)
+
+
+def test_every_rule_has_the_conda_environment_and_calls_the_cli_through_params():
+    """--sdm conda works on a cluster: every rule that runs a command has environment.yml, and the CLI is a param."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, ResourceSettings
+
+    with SnakemakeApi() as api:
+        wf = api.workflow(resource_settings=ResourceSettings(cores=1), config_settings=ConfigSettings(),
+                          snakefile=REPO / "Snakefile", workdir=REPO)
+        rules = list(wf._workflow.rules)
+    assert {r.name for r in rules} >= {"train_subspace", "train_sharing", "analyze_subspace", "analyze_sharing"}
+    for r in rules:
+        if r.shellcmd:
+            assert r.conda_env == "../../environment.yml", r.name
+            assert "{params.ws}" in r.shellcmd, r.name
 
 
 def test_invalid_config_stops_snakemake_with_the_message(tmp_path):
@@ -158,12 +204,16 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
     assert list(dint["variant"]) == ["dense", "unstable"] and dint["n_boot"].iloc[0] == 200
     assert dint.loc[1, "n_diverged"] == 2 and dint.loc[1, "dint"] == float("inf")  # never reached
     # unstable: infinite d_int, with its diverged count
-    assert r"unstable$^{2\dagger}$ & 1\,210 & $" in (figs / "dint90.tex").read_text()
+    assert r"unstable$^{2\dagger}$ & 4\,810 & $" in (figs / "dint90.tex").read_text()
     assert r"& $\infty$ & $\infty$ & [$\infty$, $\infty$] \\" in (figs / "dint90.tex").read_text()
     log = (repo / "results" / "quick" / "logs" / "train" / "subspace" / "digits__small__unstable.log").read_text()
     assert "seed 1 diverged at step" in log
     cost = pd.read_csv(res / "cost.csv")
     assert set(cost["variant"]) == {"direct", "fastfood"}
+    # every file a training job writes is declared: a subspace run keeps no structure.npz, a sharing run does
+    assert not list((res / "runs").rglob("structure.npz"))
+    sh_runs = repo / "results" / "quick" / "sharing" / "runs"
+    assert len(list(sh_runs.rglob("structure.npz"))) == len(list(sh_runs.rglob("summary.json"))) > 0
     summary = (res / "runs" / "digits__small__dense__d10" / "seed-1" / "summary.json").read_text()
     for key in ("provenance", "torch", "checksum", "code_version", "wall_time_s", '"seed": 1'):
         assert key in summary
@@ -179,6 +229,15 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
     assert r"\begin{tabular}" in (sfig / "structure.tex").read_text()
     maps = repo / "figures" / "quick" / "sharing-images" / "maps__digits__small__learned.png"
     assert maps.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the README's stage commands, by hand, on these outputs (its paths are the quick preset's)
+    for line in readme_stage_commands():
+        if line[1] in ("train", "bench", "data", "compare"):  # not about these outputs (see the quick tests)
+            continue
+        cmd = " ".join(a.replace("/tmp/", f"{tmp_path}/readme-") for a in line[1:])  # through a shell: globs
+        r = subprocess.run(f"{sys.executable} -m weightspace {cmd}", shell=True, cwd=repo, capture_output=True,
+                           text=True)
+        assert r.returncode == 0, (line, r.stderr[-2000:])
+    assert (tmp_path / "readme-fig.png").exists() and (tmp_path / "readme-dint90.tex").exists()
     # a second run has nothing to do
     again = run_snakemake(repo, *args)
     assert again.returncode == 0

@@ -24,7 +24,7 @@ from weightspace.io import read_json, write_dataframe
 
 __all__ = ["collect", "aggregate", "ID_COLUMNS"]
 
-ID_COLUMNS = ["experiment", "cell", "dataset", "net", "arch", "variant", "reparam"]
+ID_COLUMNS = ["experiment", "family", "cell", "dataset", "net", "arch", "variant", "reparam"]
 
 
 def _cell_columns(summary: dict) -> dict:
@@ -32,6 +32,7 @@ def _cell_columns(summary: dict) -> dict:
     variant = cell["variant"]
     cols = {
         "experiment": cell["experiment"],
+        "family": cell.get("family"),
         "cell": cell["cell"],
         "dataset": cell["dataset"],
         "net": cell["net"]["name"],
@@ -47,8 +48,8 @@ def _cell_columns(summary: dict) -> dict:
     cols["status"] = summary["status"]
     cols["n_weights"] = summary["n_weights"]
     cols["n_trainable"] = summary["n_trainable"]
-    # the dimension actually trained: d for a subspace, D for direct training
-    cols["dim"] = variant.get("d", summary["n_trainable"])
+    # the dimension actually trained: numbers trained per seed (d for a subspace, D for direct training)
+    cols["dim"] = summary["n_trainable"]
     return cols
 
 
@@ -70,7 +71,7 @@ def collect(summaries: Iterable[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame
         curve_parts.append(metrics)
         final = dict(cols)
         final.update({f"final_{k}": v for k, v in s["final"].items()})
-        final.update(s.get("structure") or {})
+        final.update(s.get("extra_metrics") or {})  # what the family measured on the trained net
         final.update(
             best_test_acc=s["best_test_acc"],
             diverged_step=s["diverged_step"],

@@ -15,13 +15,13 @@ from typing import Any, Callable
 
 import torch
 
-from weightspace.data import INPUT_SHAPES, N_OUTPUTS, TASKS, TEACHER_LAYER, TEACHERS
+from weightspace.data import DATASETS
 from weightspace.io import provenance
 from weightspace.nets import build_net
-from weightspace.reparam import build_reparam, estimate_bytes
+from weightspace.reparam import build_reparam
 from weightspace.train import TrainConfig, make_optimizer, train_step
 
-__all__ = ["step_cost", "cost_sweep", "state_bytes", "naive_run", "trainer_runs", "compare_with_naive"]
+__all__ = ["step_cost", "state_bytes", "naive_run", "trainer_runs", "compare_with_naive"]
 
 
 def state_bytes(module: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None) -> int:
@@ -66,20 +66,21 @@ def step_cost(
         memory allocated.
     """
     device = torch.device(device)
-    shape = INPUT_SHAPES[dataset]
-    net = build_net(net_cfg["arch"], shape, N_OUTPUTS[dataset], net_cfg.get("widths"))
+    info = DATASETS[dataset]
+    shape = info.input_shape
+    net = build_net(net_cfg["arch"], shape, info.n_outputs, net_cfg.get("widths"))
     seed_list = list(range(seeds))
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     t0 = time.perf_counter()
     structure = None
-    if dataset in TEACHERS:
+    if info.structure:
         from weightspace.data import teacher_weights
 
         _, groups = teacher_weights(dataset)
-        structure = {"layer": TEACHER_LAYER, "groups": groups}
-    if epochs is None and variant["reparam"] == "kmeans":
-        epochs = variant["pretrain_epochs"] + 1
+        structure = {"layer": info.structure["layer"], "groups": groups}
+    if epochs is None:  # a phase switch after pretrain_epochs (k-means) must still lie ahead
+        epochs = variant.get("pretrain_epochs", 0) + 1
     reparam = build_reparam(variant, net, seed_list, device, structure=structure, epochs=epochs)
     _sync(device)
     build_s = time.perf_counter() - t0
@@ -87,11 +88,11 @@ def step_cost(
     g = torch.Generator(device="cpu").manual_seed(0)
     n_pool = 4 * batch_size
     x_pool = torch.randn(n_pool, *shape, generator=g).to(device)
-    task = TASKS[dataset]
+    task = info.task
     if task == "regression":
-        y_pool = torch.randn(n_pool, N_OUTPUTS[dataset], generator=g).to(device)
+        y_pool = torch.randn(n_pool, info.n_outputs, generator=g).to(device)
     else:
-        y_pool = torch.randint(0, N_OUTPUTS[dataset], (n_pool,), generator=g).to(device)
+        y_pool = torch.randint(0, info.n_outputs, (n_pool,), generator=g).to(device)
     idx = torch.randint(0, n_pool, (steps + warmup, seeds, batch_size), generator=g).to(device)
 
     def step(i: int) -> None:  # exactly the trainer's step, penalties included
@@ -129,48 +130,6 @@ def step_cost(
     return record
 
 
-def cost_sweep(
-    net_cfg: dict,
-    dataset: str,
-    dims: list[int],
-    projections: list[str],
-    seeds: int = 1,
-    batch_size: int = 256,
-    steps: int = 20,
-    repeats: int = 5,
-    device: torch.device | str = "cpu",
-    memory_limit_gib: float = 16.0,
-    log: Callable[[str], None] = print,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """``step_cost`` of direct training and of every projection at every d.
-
-    Combinations whose fixed tensors would exceed ``memory_limit_gib`` (dense
-    at large d) are recorded as skipped rather than run.
-
-    Returns:
-        (records, provenance of the machine).
-    """
-    device = torch.device(device)
-    net = build_net(net_cfg["arch"], INPUT_SHAPES[dataset], N_OUTPUTS[dataset], net_cfg.get("widths"))
-    variants = [{"name": "direct", "reparam": "direct"}]
-    for p in projections:
-        for d in dims:
-            if d <= net.n_params:
-                variants.append({"name": p, "reparam": "subspace", "projection": p, "d": int(d)})
-    records = []
-    for v in variants:
-        need = estimate_bytes(v, net, seeds)
-        if need > memory_limit_gib * 2**30:
-            log(f"skip {v['name']} d={v.get('d')}: needs ~{need / 2**30:.1f} GiB > memory_limit_gib={memory_limit_gib}")
-            records.append({"variant": v["name"], "reparam": v["reparam"], "projection": v.get("projection", "none"),
-                            "D": net.n_params, "d": v.get("d", net.n_params), "seeds": seeds, "skipped": True})
-            continue
-        r = step_cost(net_cfg, dataset, v, seeds, batch_size, steps, repeats, device=device)
-        r["skipped"] = False
-        log(f"{r['variant']:>9} d={r['d']:>7}: {1e3 * r['step_s_median']:8.2f} ms/step "
-            f"(min {1e3 * r['step_s_min']:.2f}, max {1e3 * r['step_s_max']:.2f}), state {r['state_bytes'] / 2**20:9.1f} MiB")
-        records.append(r)
-    return records, provenance(device)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -90,52 +90,6 @@ def cmd_aggregate(args) -> None:
     print(f"wrote {curves} and {final}", file=sys.stderr)
 
 
-def cmd_plot(args) -> None:
-    import pandas as pd
-
-    from weightspace import plots
-
-    if args.figure == "curves":
-        paths = plots.curves_figure(pd.read_csv(args.curves), args.dataset, args.net, args.variant, args.out)
-    elif args.figure in ("structure", "maps", "tradeoff", "dynamics"):
-        from weightspace import plots_sharing
-
-        if args.figure == "structure":
-            from weightspace.data import teacher_weights
-
-            _, groups = teacher_weights(args.dataset)
-            paths = plots_sharing.structure_figure(args.npz, groups, args.title or args.dataset, args.out)
-        elif args.figure == "maps":
-            from weightspace.data import INPUT_SHAPES
-
-            paths = plots_sharing.assignment_maps_figure(args.npz, INPUT_SHAPES[args.dataset], args.title or args.dataset,
-                                                         args.out)
-        elif args.figure == "tradeoff":
-            paths = plots_sharing.tradeoff_figure(pd.read_csv(args.summary), args.dataset, args.net, args.out)
-        else:
-            paths = plots_sharing.dynamics_figure(pd.read_csv(args.curves), args.dataset, args.net, args.variant, args.out)
-    elif args.figure == "accuracy-vs-d":
-        paths = plots.accuracy_vs_d_figure(
-            pd.read_csv(args.by_dim), pd.read_csv(args.dint), args.dataset, args.net, args.out
-        )
-    else:
-        cost = pd.read_csv(args.cost)
-        title = ""
-        meta = Path(args.cost).with_suffix(".json")
-        if meta.exists():
-            from weightspace.io import read_json
-
-            m = read_json(meta)
-            p = m.get("provenance", {})
-            title = (
-                f"{m.get('dataset')} · {m.get('net', {}).get('name', '')}: {m.get('seeds')} seed(s), batch "
-                f"{m.get('batch_size')}, on {p.get('device_name', p.get('device', '?'))} "
-                f"(torch {p.get('torch', '?')}); bands: min-max of {m.get('repeats')} repeats"
-            )
-        paths = plots.cost_figure(cost, args.out, title)
-    print("wrote " + ", ".join(map(str, paths)), file=sys.stderr)
-
-
 def cmd_bench_trainer(args) -> None:
     from weightspace.bench import compare_with_naive
     from weightspace.io import write_json
@@ -164,84 +118,27 @@ def cmd_bench_trainer(args) -> None:
 def cmd_analyze(args) -> None:
     import pandas as pd
 
-    from weightspace.analysis import by_dim, dint90, sharing_summary
-    from weightspace.io import write_dataframe
+    from weightspace.families import FAMILIES
 
     final = pd.read_csv(args.final)
+    family = args.family or (final["family"].iloc[0] if "family" in final and len(final) else None)
+    if family not in FAMILIES:
+        raise WeightspaceError(f"{args.final}: no family column to tell which analysis applies; name it with "
+                               f"--family ({', '.join(FAMILIES)})")
+    analysis = json.loads(args.analysis_json) if args.analysis_json else {}
     out = Path(args.out)
-    if args.family == "sharing":
-        write_dataframe(out / "sharing_summary.csv", sharing_summary(final))
-        print(f"wrote {out / 'sharing_summary.csv'}", file=sys.stderr)
-        return
-    setting = dict(_parse_setting(item) for item in args.baseline_setting or [])
-    write_dataframe(out / "by_dim.csv", by_dim(final))
-    write_dataframe(out / "dint90.csv", dint90(final, args.fraction, args.n_boot, args.random_state,
-                                               baseline=args.baseline, baseline_setting=setting))
-    print(f"wrote {out / 'by_dim.csv'} and {out / 'dint90.csv'}", file=sys.stderr)
+    out.mkdir(parents=True, exist_ok=True)
+    written = FAMILIES[family].analyze(final, analysis, out)
+    print("wrote " + ", ".join(map(str, written)), file=sys.stderr)
 
 
-def _parse_setting(item: str) -> tuple[str, object]:
-    """``lr=0.003`` -> ("lr", 0.003); the value as YAML reads it."""
-    import yaml
+def cmd_compare(args) -> int:
+    from weightspace.compare import compare_folders
 
-    key, sep, value = item.partition("=")
-    if not sep or not key:
-        raise WeightspaceError(f"--baseline-setting {item!r}: expected KEY=VALUE, e.g. lr=0.003")
-    return key, yaml.safe_load(value)
-
-
-def _parse_published(items: list[str] | None) -> dict:
-    out = {}
-    for item in items or []:
-        parts = item.split(":", 3)
-        if len(parts) < 3:
-            raise WeightspaceError(f"--published {item!r}: expected DATASET:NET:VALUE[:SOURCE]")
-        out[(parts[0], parts[1])] = (float(parts[2]), parts[3] if len(parts) > 3 else "")
-    return out
-
-
-def cmd_table(args) -> None:
-    import pandas as pd
-
-    from weightspace import tables
-
-    if args.table == "dint":
-        text = tables.dint_latex(pd.read_csv(args.input), _parse_published(args.published))
-    elif args.table == "structure":
-        text = tables.structure_latex(pd.read_csv(args.input))
-    else:
-        text = tables.accuracy_latex(pd.read_csv(args.input))
-    tables.write_table(args.out, text)
-    print(f"wrote {args.out}", file=sys.stderr)
-
-
-def cmd_bench(args) -> None:
-    if args.bench == "trainer":
-        return cmd_bench_trainer(args)
-    import pandas as pd
-
-    from weightspace.bench import cost_sweep
-    from weightspace.io import write_dataframe, write_json
-    from weightspace.runner import resolve_device
-
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    net_cfg = json.loads(args.net_json)
-    device = resolve_device(args.device)
-    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
-    records, prov = cost_sweep(
-        net_cfg, args.dataset, args.d, args.projections, args.seeds, args.batch_size, args.steps, args.repeats,
-        device, args.memory_limit_gib, log,
-    )
-    out = Path(args.out)
-    write_dataframe(out, pd.DataFrame(records))
-    write_json(out.with_suffix(".json"), {
-        "dataset": args.dataset, "net": net_cfg, "seeds": args.seeds, "batch_size": args.batch_size,
-        "steps": args.steps, "repeats": args.repeats, "provenance": prov,
-    })
-    print(f"wrote {out} and {out.with_suffix('.json')}", file=sys.stderr)
+    identical, lines = compare_folders(args.old, args.new, args.rtol)
+    print("\n".join(lines))
+    print("identical: every shared column of every table" if identical else "the tables differ (see above)")
+    return 0 if identical else 1
 
 
 def cmd_validate(args) -> None:
@@ -282,11 +179,19 @@ def cmd_plan(args) -> None:
     if args.measure:
         df["est_min"] = df["est_s"] / 60
     summary = df.groupby("experiment")[cols].sum()
+    jobs = df.attrs["jobs"]
+    summary["jobs"] = [jobs[e] for e in summary.index]
     summary.loc["total"] = summary.sum()
+    summary.loc["total", "jobs"] += jobs["(data)"]
     print(summary.to_string(float_format=lambda x: f"{x:,.1f}"))
     if args.measure:
-        print(f"estimated device time: {df['est_s'].sum() / 60:.1f} min on {device}, cells run one after another "
-              f"(seeds batched as the workflow batches them); measured with a few steps per cell group")
+        n_jobs, startup = int(summary.loc["total", "jobs"]), df.attrs["startup_s"]
+        train_min, startup_min = df["est_s"].sum() / 60, n_jobs * startup / 60
+        print(f"estimated time on {device}: training {train_min:.1f} min (cells one after another, seeds batched as "
+              f"the workflow batches them; a few steps timed per cell group) + job start-up {startup_min:.1f} min "
+              f"({n_jobs} jobs x {startup:.1f} s: Python, torch and the package, measured) = "
+              f"{train_min + startup_min:.1f} min on one core; with --cores N the jobs overlap, about 1/N of that "
+              f"where the cells are many")
     if args.cells:
         print(df.drop(columns=["cells"]).to_string(index=False))
 
@@ -326,6 +231,8 @@ def cmd_data(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from weightspace.families import FAMILIES, CliGroups
+
     p = argparse.ArgumentParser(
         prog="weightspace",
         description="Weight-space reparameterizations of neural networks: train, aggregate, plot.",
@@ -362,84 +269,21 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--out", required=True, help="folder for curves.csv and final.csv")
     a.set_defaults(func=cmd_aggregate)
 
-    pl = sub.add_parser("plot", help="draw a figure (PDF + PNG)")
-    figs = pl.add_subparsers(dest="figure", required=True, metavar="FIGURE")
-    f = figs.add_parser("curves", help="test accuracy and training loss per step, one curve per d")
-    f.add_argument("--curves", required=True, help="curves.csv from `weightspace aggregate`")
-    f.add_argument("--dataset", required=True)
-    f.add_argument("--net", required=True)
-    f.add_argument("--variant", required=True, help="the subspace variant (its d values become the curves)")
-    f.add_argument("--out", required=True, help="output path; .pdf and .png are written")
-    f = figs.add_parser("accuracy-vs-d", help="final test accuracy against d per projection, with d_int90")
-    f.add_argument("--by-dim", required=True, help="by_dim.csv from `weightspace analyze`")
-    f.add_argument("--dint", required=True, help="dint90.csv from `weightspace analyze`")
-    f.add_argument("--dataset", required=True)
-    f.add_argument("--net", required=True)
-    f.add_argument("--out", required=True, help="output path; .pdf and .png are written")
-    f = figs.add_parser("structure", help="learned vs true sharing of a teacher layer, and co-assignment")
-    f.add_argument("--npz", required=True, help="a seed's structure.npz")
-    f.add_argument("--dataset", required=True, choices=["conv1d_teacher", "conv2d_teacher"])
-    f.add_argument("--title")
-    f.add_argument("--out", required=True)
-    f = figs.add_parser("maps", help="each hidden unit's value index on the input grid")
-    f.add_argument("--npz", required=True, help="a seed's structure.npz")
-    f.add_argument("--dataset", required=True)
-    f.add_argument("--title")
-    f.add_argument("--out", required=True)
-    f = figs.add_parser("tradeoff", help="hard-net accuracy / MSE against unique values used, per sharing method")
-    f.add_argument("--summary", required=True, help="sharing_summary.csv from `weightspace analyze --family sharing`")
-    f.add_argument("--dataset", required=True)
-    f.add_argument("--net", required=True)
-    f.add_argument("--out", required=True)
-    f = figs.add_parser("dynamics", help="row entropy and values used over training")
-    f.add_argument("--curves", required=True)
-    f.add_argument("--dataset", required=True)
-    f.add_argument("--net", required=True)
-    f.add_argument("--variant", required=True)
-    f.add_argument("--out", required=True)
-    f = figs.add_parser("cost", help="time per step and memory against d, per projection")
-    f.add_argument("--cost", required=True, help="the CSV from `weightspace bench cost`")
-    f.add_argument("--out", required=True, help="output path; .pdf and .png are written")
-    pl.set_defaults(func=cmd_plot)
-
-    an = sub.add_parser("analyze", help="final.csv -> statistics (subspace: by_dim.csv, dint90.csv; sharing: sharing_summary.csv)")
+    an = sub.add_parser("analyze", help="final.csv -> the family's statistics tables (its analysis_files)")
     an.add_argument("--final", required=True, help="final.csv from `weightspace aggregate`")
     an.add_argument("--out", required=True, help="folder for the tables")
-    an.add_argument("--family", choices=["subspace", "sharing"], default="subspace")
-    an.add_argument("--fraction", type=float, default=0.9, help="fraction of the baseline to reach (default 0.9)")
-    an.add_argument("--n-boot", type=int, default=2000, help="bootstrap replicates (default 2000)")
-    an.add_argument("--random-state", type=int, default=0, help="seed of the bootstrap (default 0)")
-    an.add_argument("--baseline", help="subspace: the baseline variant (default: the only direct variant)")
-    an.add_argument("--baseline-setting", nargs="*", metavar="KEY=VALUE",
-                    help="subspace: which of the baseline's swept settings d_int90 compares with, e.g. lr=0.003")
+    an.add_argument("--family", choices=list(FAMILIES), help="default: final.csv's family column")
+    an.add_argument("--analysis-json", help="the experiment's `analysis` key as JSON (default: the family's "
+                                            "defaults), e.g. '{\"fraction\": 0.9, \"baseline_setting\": {\"lr\": 0.003}}'")
     an.set_defaults(func=cmd_analyze)
 
-    tb = sub.add_parser("table", help="LaTeX tables (booktabs)")
-    tb.add_argument("table", choices=["dint", "accuracy", "structure"],
-                    help="dint: d_int90 table; accuracy: accuracy per d; structure: sharing-structure metrics")
-    tb.add_argument("--in", dest="input", required=True,
-                    help="dint90.csv (dint), by_dim.csv (accuracy) or sharing_summary.csv (structure)")
-    tb.add_argument("--out", required=True, help="the .tex file")
-    tb.add_argument("--published", nargs="*", metavar="DATASET:NET:VALUE[:SOURCE]",
-                    help="published d_int90 values shown beside the measured ones")
-    tb.set_defaults(func=cmd_table)
-
-    be = sub.add_parser("bench", help="benchmarks")
-    bsub = be.add_subparsers(dest="bench", required=True, metavar="BENCH")
-    bc = bsub.add_parser("cost", help="time per training step and memory of each projection vs d, and of direct training")
-    bc.add_argument("--dataset", default="mnist", help="input shape and classes come from it (no files are read)")
-    bc.add_argument("--net-json", default='{"name": "fc", "arch": "fc", "widths": [200, 200]}')
-    bc.add_argument("--d", type=int, nargs="+", default=[10, 100, 1000, 10000])
-    bc.add_argument("--projections", nargs="+", default=["dense", "sparse", "fastfood"])
-    bc.add_argument("--seeds", type=int, default=1, help="seeds batched per step")
-    bc.add_argument("--batch-size", type=int, default=256)
-    bc.add_argument("--steps", type=int, default=20, help="timed steps per repeat")
-    bc.add_argument("--repeats", type=int, default=5)
-    bc.add_argument("--device", default="auto")
-    bc.add_argument("--threads", type=int, help="CPU threads for torch")
-    bc.add_argument("--memory-limit-gib", type=float, default=16.0, help="skip combinations needing more")
-    bc.add_argument("--out", required=True, help="CSV of records; a .json with the machine is written beside it")
-    bt = bsub.add_parser("trainer", help="the naive training loop (DataLoader, one seed at a time) vs the trainer")
+    pl = sub.add_parser("plot", help="draw a figure (PDF + PNG); each family adds its own")
+    tb = sub.add_parser("table", help="write a LaTeX table (booktabs); each family adds its own")
+    be = sub.add_parser("bench", help="benchmarks (`weightspace bench <name> --help`)")
+    groups = CliGroups(plot=pl.add_subparsers(dest="figure", required=True, metavar="FIGURE"),
+                       table=tb.add_subparsers(dest="table", required=True, metavar="TABLE"),
+                       bench=be.add_subparsers(dest="bench", required=True, metavar="BENCH"))
+    bt = groups.bench.add_parser("trainer", help="the naive training loop (DataLoader, one seed at a time) vs the trainer")
     bt.add_argument("--dataset", default="mnist", choices=["mnist", "fashion_mnist"])
     bt.add_argument("--data-dir", help="dataset folder (the real files are needed: the naive loop reads them)")
     bt.add_argument("--widths", type=int, nargs="+", default=[200, 200])
@@ -452,7 +296,15 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--device", default="auto")
     bt.add_argument("--threads", type=int, help="CPU threads for torch")
     bt.add_argument("--out", help="write the record as JSON here")
-    be.set_defaults(func=cmd_bench)
+    bt.set_defaults(func=cmd_bench_trainer)
+    for family in FAMILIES.values():
+        family.add_cli(groups)
+
+    cp = sub.add_parser("compare", help="compare the tables of two results folders (exit 1 if a number moved)")
+    cp.add_argument("old", help="a results folder, e.g. a copy of results/quick from before a change")
+    cp.add_argument("new", help="the results folder to compare with it")
+    cp.add_argument("--rtol", type=float, default=0.0, help="relative tolerance for numbers (default 0: exact)")
+    cp.set_defaults(func=cmd_compare)
 
     v = sub.add_parser("validate", help="check a config (and presets) without running anything")
     v.add_argument("config", nargs="+", metavar="YAML", help="config file(s), later ones override earlier ones")
@@ -485,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     from weightspace.errors import Interrupted
 
     try:
-        args.func(args)
+        status = args.func(args)
     except Interrupted as e:
         print(f"weightspace {args.command}: {e}; re-run the same command to resume", file=sys.stderr)
         return 128 + (e.signum or 2)
@@ -500,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"weightspace {args.command}: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":  # pragma: no cover

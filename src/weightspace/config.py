@@ -25,11 +25,10 @@ from typing import Any, Iterable
 
 import yaml
 
-from weightspace.data import INPUT_SHAPES, N_OUTPUTS, TEACHER_LAYER, TEACHERS
+from weightspace.data import DATASETS
 from weightspace.errors import ConfigError
-from weightspace.nets import build_net
-from weightspace.reparam import estimate_bytes
-from weightspace.train import TrainConfig
+from weightspace.netspec import net_spec
+from weightspace.train.config import TrainConfig
 
 __all__ = [
     "SCHEMA_PATH",
@@ -39,23 +38,11 @@ __all__ = [
     "validate_files",
     "expand",
     "load_schema",
-    "N_TRAIN",
+    "variant_sweeps",
     "cell_id",
 ]
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
-
-#: Training-set sizes, to check batch sizes without loading data.
-N_TRAIN = {
-    "mnist": 60000,
-    "fashion_mnist": 60000,
-    "cifar10": 50000,
-    "digits": 1437,
-    "mnist1d": 4000,
-    "mnist1d_shuffled": 4000,
-    "conv1d_teacher": 8192,
-    "conv2d_teacher": 8192,
-}
 
 #: Variant keys that are not reparameterization options.
 _VARIANT_META = ("name", "reparam", "train")
@@ -63,9 +50,48 @@ _VARIANT_META = ("name", "reparam", "train")
 
 @functools.lru_cache(maxsize=1)
 def _schema() -> dict:
-    """The parsed schema, read once (callers must not modify it)."""
+    """The schema, assembled once (callers must not modify it): the core file plus every family's fragment.
+
+    The core (``config.schema.yaml``) describes what every experiment has; each
+    family's ``schema.yaml`` adds the keys of its experiments and the options of
+    its reparameterizations, merged here as one if/then branch per family
+    (under ``experiment``) and per reparameterization (under ``variant``). The
+    dataset, family and reparam names come from their registries.
+    """
+    from weightspace.data import DATASETS
+    from weightspace.families import FAMILIES, REPARAMS
+
     with open(SCHEMA_PATH) as f:
-        return yaml.safe_load(f)
+        schema = yaml.safe_load(f)
+    defs = schema["$defs"]
+    defs["dataset"]["enum"] = list(DATASETS)
+    defs["experiment"]["properties"]["family"]["enum"] = list(FAMILIES)
+    defs["variant"]["properties"]["reparam"]["enum"] = list(REPARAMS)
+    core_keys = {k: True for k in defs["experiment"]["properties"]}
+    options: dict[str, dict] = {"direct": {}}
+    defs["experiment"]["allOf"] = []
+    for family in FAMILIES.values():
+        fragment = family.schema()
+        for name, d in (fragment.get("$defs") or {}).items():
+            if name in defs:
+                raise RuntimeError(f"family {family.name!r} redefines $defs/{name} of the config schema")
+            defs[name] = d
+        defs["experiment"]["allOf"].append({
+            "if": {"properties": {"family": {"const": family.name}}, "required": ["family"]},
+            "then": {"additionalProperties": False, "properties": {**core_keys, **(fragment.get("experiment") or {})}},
+        })
+        options.update(fragment.get("reparams") or {})
+    missing = sorted(set(REPARAMS) - set(options))
+    if missing:
+        raise RuntimeError(f"no schema for the options of reparam(s) {', '.join(missing)} (their family's schema.yaml)")
+    defs["variant"]["allOf"] = []
+    for name in REPARAMS:
+        then = {"additionalProperties": False,
+                "properties": {"name": True, "reparam": True, "train": True, **options[name].get("properties", {})}}
+        if options[name].get("required"):
+            then["required"] = options[name]["required"]
+        defs["variant"]["allOf"].append({"if": {"properties": {"reparam": {"const": name}}}, "then": then})
+    return schema
 
 
 def load_schema() -> dict:
@@ -306,8 +332,8 @@ def _check_numbers(value: Any, schema: Any, root: dict, path: list, config: dict
             return value
         return [_check_numbers(v, items, root, [*path, i], config, problems) for i, v in enumerate(value)]
     types = _types(branches)
-    scalar = types - {"array", "object"}
-    if not scalar or not scalar <= _NUMERIC:
+    scalar = types - {"array", "object", "null"}  # a number-or-null key (null: off) is a number key
+    if not scalar or not scalar <= _NUMERIC or (value is None and "null" in types):
         return value
     integer = "number" not in scalar
     expected = "an integer" if integer else "a number"
@@ -363,13 +389,18 @@ def _fill(instance: Any, schema: dict, root: dict) -> Any:
 
 
 def _defaults(config: dict) -> dict:
-    """Fill defaults from the schema (also in each experiment's `analysis`), training defaults from TrainConfig."""
+    """Fill defaults from the schema (also the keys of each experiment's family), training defaults from TrainConfig."""
+    from weightspace.families import FAMILIES
+
     schema = _schema()
-    out = copy.deepcopy(config)
+    out = _fill(copy.deepcopy(config), schema, schema)
     for exp in out.get("experiments", {}).values():
-        if exp.get("family") == "subspace":
-            exp.setdefault("analysis", {})
-    out = _fill(out, schema, schema)
+        extra = FAMILIES[exp["family"]].schema().get("experiment") or {}
+        for key, sub in extra.items():
+            if key not in exp and "default" in sub:
+                exp[key] = copy.deepcopy(sub["default"])
+            if key in exp:
+                exp[key] = _fill(exp[key], sub, schema)
     defaults = {f: getattr(TrainConfig(), f) for f in TrainConfig.__dataclass_fields__}
     out["train"] = merge(defaults, out.get("train") or {})
     if isinstance(out["seeds"], int):
@@ -441,6 +472,8 @@ def _problem_text(problems: list[str]) -> str:
 
 
 def _check_experiment(name: str, exp: dict, config: dict) -> list[str]:
+    from weightspace.families import FAMILIES
+
     problems = []
     where = f"experiments.{name}"
     defined = sorted(config["nets"])
@@ -451,114 +484,43 @@ def _check_experiment(name: str, exp: dict, config: dict) -> list[str]:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         problems.append(f"{where}.variants: duplicate variant name(s) {', '.join(dupes)}; names must be unique")
-    cost = exp.get("cost")
-    if cost and cost["net"] not in config["nets"]:
-        problems.append(f"{where}.cost.net: unknown net {cost['net']!r}; defined nets: {', '.join(defined) or '(none)'}")
-    for i, pub in enumerate((exp.get("analysis") or {}).get("published", [])):
-        if pub["net"] not in exp["nets"] or pub["dataset"] not in exp["datasets"]:
-            problems.append(
-                f"{where}.analysis.published[{i}]: ({pub['dataset']}, {pub['net']}) is not a dataset x net of this experiment"
-            )
-    if exp["family"] == "subspace" and not any(v["reparam"] == "direct" for v in exp["variants"]):
-        problems.append(
-            f"{where}.variants: a subspace experiment needs a variant with `reparam: direct` "
-            f"(the full-space baseline its analyses compare against)"
-        )
-    elif exp["family"] == "subspace":
-        problems += _check_baseline(where, exp, config)
-    return problems
+        return problems  # the family's checks look variants up by name
+    return problems + FAMILIES[exp["family"]].check_experiment(where, exp, config)
 
 
-def swept_values(variant: dict, exp: dict, config: dict) -> dict[str, list]:
+def variant_sweeps(variant: dict, exp: dict, config: dict) -> dict[str, list]:
     """The keys a variant sweeps (list-valued options, and train keys after merging) and their values."""
     train = merge(merge(config["train"], exp.get("train") or {}), variant.get("train") or {})
     options = {k: v for k, v in variant.items() if k not in _VARIANT_META}
     return {k: v for k, v in {**options, **train}.items() if isinstance(v, list)}
 
 
-def _check_baseline(where: str, exp: dict, config: dict) -> list[str]:
-    """d_int90 needs one baseline per subspace variant and setting: refuse a grid that leaves it ambiguous."""
-    analysis = exp.get("analysis") or {}
-    variants = {v["name"]: v for v in exp["variants"]}
-    name = analysis.get("baseline")
-    if name is None:
-        direct = [v["name"] for v in exp["variants"] if v["reparam"] == "direct"]
-        if not direct or len(set(direct)) < len(direct) or len(variants) < len(exp["variants"]):
-            return []  # no baseline, or duplicate names: reported by the checks above
-        if len(direct) > 1:
-            return [f"{where}.analysis.baseline: several direct variants ({', '.join(direct)}) could be the "
-                    f"full-space baseline of d_int90; name one"]
-        name = direct[0]
-    elif name not in variants:
-        return [f"{where}.analysis.baseline: {name!r} is not a variant of this experiment; "
-                f"variants: {', '.join(variants)}"]
-    base = {k: v for k, v in swept_values(variants[name], exp, config).items() if k != "d"}
-    fixed = analysis.get("baseline_setting") or {}
-    problems = []
-    for key, value in fixed.items():
-        if key not in base:
-            problems.append(f"{where}.analysis.baseline_setting.{key}: the baseline variant {name!r} does not sweep "
-                            f"{key}" + (f"; it sweeps {', '.join(base)}" if base else ""))
-        elif value not in base[key]:
-            problems.append(f"{where}.analysis.baseline_setting.{key}: {value!r} is not one of the values the "
-                            f"baseline sweeps ({', '.join(map(str, base[key]))})")
-    for vname, v in variants.items():
-        if v["reparam"] != "subspace":
-            continue
-        theirs = swept_values(v, exp, config)
-        for key, values in base.items():
-            if key not in theirs and key not in fixed and len(values) > 1:
-                problems.append(
-                    f"{where}.analysis: the baseline variant {name!r} sweeps {key} ({', '.join(map(str, values))}), "
-                    f"so d_int90 of {vname!r} would have no single baseline; set analysis.baseline_setting: "
-                    f"{{{key}: <one of them>}}, or sweep {key} in {vname!r} too (each setting is then compared "
-                    f"with the baseline of the same {key})"
-                )
-    return problems
-
-
 def _check_cell(cell: dict, config: dict) -> list[str]:
+    from weightspace.families import REPARAMS
+
     where = f"experiments.{cell['experiment']}"
-    dataset, net_cfg, variant, train = cell["dataset"], cell["net"], cell["variant"], cell["train"]
+    dataset, net_cfg, variant, train = DATASETS[cell["dataset"]], cell["net"], cell["variant"], cell["train"]
     try:
-        net = build_net(net_cfg["arch"], INPUT_SHAPES[dataset], N_OUTPUTS[dataset], net_cfg.get("widths"))
+        net = net_spec(net_cfg["arch"], dataset.input_shape, dataset.n_outputs, net_cfg.get("widths"))
     except ValueError as e:
-        return [f"{where}: net {net_cfg['name']!r} cannot run on {dataset}: {e}"]
-    problems = []
-    D = net.n_params
+        return [f"{where}: net {net_cfg['name']!r} cannot run on {dataset.name}: {e}"]
     index = [v["name"] for v in config["experiments"][cell["experiment"]]["variants"]].index(variant["name"])
     vwhere = f"{where}.variants[{index}:{variant['name']}]"
-    if variant["reparam"] == "known" and dataset not in TEACHERS:
-        problems.append(
-            f"{vwhere}: reparam 'known' needs a dataset with a known structure ({', '.join(TEACHERS)}), not {dataset}"
-        )
-    layer = net.spec.get(TEACHER_LAYER)
-    if variant["reparam"] == "known" and dataset in TEACHERS and (
-        layer is None or len(net.spec) != 2 or layer.shape[0] != N_OUTPUTS[dataset]
-    ):
-        problems.append(f"{vwhere}: reparam 'known' needs a single linear layer (an fc net with widths: [])")
-    if variant["reparam"] == "kmeans" and variant["pretrain_epochs"] >= train["epochs"]:
-        problems.append(
-            f"{vwhere}.pretrain_epochs: {variant['pretrain_epochs']} leaves no epoch to fine-tune the values "
-            f"(train.epochs is {train['epochs']})"
-        )
-    if variant["reparam"] == "subspace" and variant["d"] > D:
-        problems.append(
-            f"{vwhere}.d: d={variant['d']} exceeds D={D:,}, the number of weights of net "
-            f"{net_cfg['name']!r} on {dataset}; use d <= {D}"
-        )
-    else:
+    spec = REPARAMS[variant["reparam"]]
+    problems = [f"{vwhere}{'.' + key if key else ''}: {msg}" for key, msg in spec.check(variant, cell, net, dataset)]
+    if not problems:
         limit = config["memory_limit_gib"] * 2**30
-        need = estimate_bytes(variant, net, 1)
+        need = spec.memory(variant, net, 1)
         if need > limit:
             problems.append(
                 f"{vwhere}: cell {cell['cell']} needs ~{_fmt_bytes(need)} per seed for its fixed tensors "
-                f"(D={D:,}), over memory_limit_gib={config['memory_limit_gib']} ({_fmt_bytes(limit)}); use a "
-                f"smaller d, a sparse or fastfood projection, or raise memory_limit_gib"
+                f"(D={net.n_params:,}), over memory_limit_gib={config['memory_limit_gib']} ({_fmt_bytes(limit)}); "
+                f"{spec.memory_hint or 'use smaller options'}, or raise memory_limit_gib"
             )
-    if train["batch_size"] > N_TRAIN[dataset]:
+    if train["batch_size"] > dataset.n_train:
         problems.append(
-            f"{where}.train.batch_size: {train['batch_size']} exceeds the {N_TRAIN[dataset]} training examples of {dataset}"
+            f"{where}.train.batch_size: {train['batch_size']} exceeds the {dataset.n_train} training examples "
+            f"of {dataset.name}"
         )
     return problems
 

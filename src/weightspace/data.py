@@ -40,52 +40,90 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING, Callable
+
 import numpy as np
-import torch
 
 from weightspace.errors import DataError
+
+if TYPE_CHECKING:  # pragma: no cover - torch is imported where tensors are made, not to read the registry
+    import torch
 from weightspace.io import atomic_write, file_lock, read_json, write_json
 
-__all__ = ["Dataset", "DATASETS", "load", "resolve_data_dir", "INPUT_SHAPES", "N_OUTPUTS", "TASKS", "TEACHERS", "TEACHER_LAYER"]
+__all__ = ["Dataset", "DatasetInfo", "DATASETS", "load", "resolve_data_dir", "teacher_weights", "conv1d_groups",
+           "conv2d_groups"]
 
-DATASETS = (
-    "mnist",
-    "fashion_mnist",
-    "cifar10",
-    "digits",
-    "mnist1d",
-    "mnist1d_shuffled",
-    "conv1d_teacher",
-    "conv2d_teacher",
-)
-
-#: The teacher tasks: (input shape, kernel size)
-TEACHERS = {"conv1d_teacher": ((1, 32), 5), "conv2d_teacher": ((1, 10, 10), 3)}
 #: the student's weight a teacher's structure is about (the first layer of an fc net)
 TEACHER_LAYER = "fc1.weight"
 
-#: Input shape (C, *spatial) and output width (classes, or regression targets) of each dataset,
-#: known without loading it.
-INPUT_SHAPES: dict[str, tuple[int, ...]] = {
-    "mnist": (1, 28, 28),
-    "fashion_mnist": (1, 28, 28),
-    "cifar10": (3, 32, 32),
-    "digits": (1, 8, 8),
-    "mnist1d": (1, 40),
-    "mnist1d_shuffled": (1, 40),
-    "conv1d_teacher": TEACHERS["conv1d_teacher"][0],
-    "conv2d_teacher": TEACHERS["conv2d_teacher"][0],
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What is known of a dataset without loading it; the one record per dataset (see :data:`DATASETS`).
+
+    Attributes:
+        name: the config's name for it.
+        input_shape: ``(C, *spatial)`` of one example.
+        n_outputs: classes, or regression targets.
+        n_train, n_test: examples in the training and test sets.
+        task: ``classification`` (cross-entropy, accuracy) or ``regression`` (mean squared error).
+        load: ``load(root, download, verify) -> Dataset`` on the CPU.
+        structure: a teacher's known weight-sharing structure, ``{"layer", "input", "kernel"}``
+            (the student's weight it is about, the input shape, the kernel size), else None.
+        about: one line for docs and listings.
+    """
+
+    name: str
+    input_shape: tuple[int, ...]
+    n_outputs: int
+    n_train: int
+    n_test: int
+    task: str
+    load: Callable[[Path, bool, bool], "Dataset"]
+    structure: dict | None = None
+    about: str = ""
+
+
+def _teacher_info(name: str, shape: tuple[int, ...], kernel: int, about: str) -> DatasetInfo:
+    spatial = shape[1:]
+    outputs = math.prod(n - kernel + 1 for n in spatial)
+    return DatasetInfo(name, shape, outputs, 8192, 2048, "regression", lambda root, dl, v: _load_teacher(name),
+                       {"layer": TEACHER_LAYER, "input": shape, "kernel": kernel}, about)
+
+
+#: every dataset, by name
+DATASETS: dict[str, DatasetInfo] = {
+    d.name: d
+    for d in (
+        DatasetInfo("mnist", (1, 28, 28), 10, 60000, 10000, "classification",
+                    lambda root, dl, v: _finish("mnist", *_load_idx("mnist", root, dl, v)), None,
+                    "MNIST digits (torchvision IDX files)"),
+        DatasetInfo("fashion_mnist", (1, 28, 28), 10, 60000, 10000, "classification",
+                    lambda root, dl, v: _finish("fashion_mnist", *_load_idx("fashion_mnist", root, dl, v)), None,
+                    "Fashion-MNIST (torchvision IDX files)"),
+        DatasetInfo("cifar10", (3, 32, 32), 10, 50000, 10000, "classification",
+                    lambda root, dl, v: _finish("cifar10", *_load_cifar10(root, dl, v)), None,
+                    "CIFAR-10 (torchvision python batches)"),
+        DatasetInfo("digits", (1, 8, 8), 10, 1437, 360, "classification",
+                    lambda root, dl, v: _finish("digits", *_load_digits()), None,
+                    "scikit-learn's 8x8 digits, fixed 80/20 split (offline)"),
+        DatasetInfo("mnist1d", (1, 40), 10, 4000, 1000, "classification",
+                    lambda root, dl, v: _finish("mnist1d", *_load_mnist1d(root, shuffled=False)), None,
+                    "MNIST-1D, generated (offline)"),
+        DatasetInfo("mnist1d_shuffled", (1, 40), 10, 4000, 1000, "classification",
+                    lambda root, dl, v: _finish("mnist1d_shuffled", *_load_mnist1d(root, shuffled=True)), None,
+                    "MNIST-1D with its 40 positions permuted once (no spatial locality)"),
+        _teacher_info("conv1d_teacher", (1, 32), 5, "y = conv1d(x) + noise: length 32, kernel 5 (regression)"),
+        _teacher_info("conv2d_teacher", (1, 10, 10), 3, "y = conv2d(x) + noise: 10x10, kernel 3 (regression)"),
+    )
 }
-N_OUTPUTS: dict[str, int] = {name: 10 for name in DATASETS}
-N_OUTPUTS["conv1d_teacher"] = 32 - 5 + 1
-N_OUTPUTS["conv2d_teacher"] = (10 - 3 + 1) ** 2
-#: Which loss a dataset is trained with.
-TASKS: dict[str, str] = {name: "regression" if name in TEACHERS else "classification" for name in DATASETS}
+
 
 # MD5 of the *uncompressed* IDX files (robust to re-gzipping).
 _IDX_FILES: dict[str, tuple[str, dict[str, str]]] = {
@@ -130,10 +168,10 @@ class Dataset:
     """
 
     name: str
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
+    x_train: "torch.Tensor"
+    y_train: "torch.Tensor"
+    x_test: "torch.Tensor"
+    y_test: "torch.Tensor"
     n_outputs: int
     checksum: str
     source: str
@@ -145,10 +183,10 @@ class Dataset:
         return tuple(self.x_train.shape[1:])
 
     @property
-    def device(self) -> torch.device:
+    def device(self) -> "torch.device":
         return self.x_train.device
 
-    def to(self, device: torch.device | str) -> "Dataset":
+    def to(self, device: "torch.device | str") -> "Dataset":
         return Dataset(
             self.name,
             self.x_train.to(device),
@@ -173,7 +211,7 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
 def load(
     name: str,
     data_dir: str | os.PathLike | None = None,
-    device: torch.device | str = "cpu",
+    device: "torch.device | str" = "cpu",
     download: bool = True,
     verify: bool = True,
 ) -> Dataset:
@@ -192,18 +230,7 @@ def load(
     """
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
-    root = resolve_data_dir(data_dir)
-    if name in _IDX_FILES:
-        raw = _load_idx(name, root, download, verify)
-    elif name == "cifar10":
-        raw = _load_cifar10(root, download, verify)
-    elif name == "digits":
-        raw = _load_digits()
-    elif name in TEACHERS:
-        return _load_teacher(name).to(device)
-    else:
-        raw = _load_mnist1d(root, shuffled=name == "mnist1d_shuffled")
-    return _finish(name, *raw).to(device)
+    return DATASETS[name].load(resolve_data_dir(data_dir), download, verify).to(device)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -212,6 +239,8 @@ def load(
 
 def _finish(name, xtr, ytr, xte, yte, source) -> Dataset:
     """Arrays (uint8 or float) -> standardized float32 tensors plus a checksum."""
+    import torch
+
     scale = 255.0 if xtr.dtype == np.uint8 else 1.0
     xtr_t = torch.from_numpy(np.asarray(xtr, dtype=np.float32)) / scale
     xte_t = torch.from_numpy(np.asarray(xte, dtype=np.float32)) / scale
@@ -224,7 +253,7 @@ def _finish(name, xtr, ytr, xte, yte, source) -> Dataset:
         y_train=torch.as_tensor(np.asarray(ytr), dtype=torch.int64),
         x_test=((xte_t - mean) / std).contiguous(),
         y_test=torch.as_tensor(np.asarray(yte), dtype=torch.int64),
-        n_outputs=N_OUTPUTS[name],
+        n_outputs=DATASETS[name].n_outputs,
         checksum=_checksum(xtr, ytr, xte, yte),
         source=source,
     )
@@ -568,11 +597,28 @@ def _load_mnist1d(root: Path, shuffled: bool):
 # teacher tasks with a known sharing structure
 
 
+def conv1d_groups(L: int, K: int) -> np.ndarray:
+    """Ground-truth groups of a valid 1-D convolution as an (L-K+1, L) matrix: tap index, -1 outside."""
+    out = np.full((L - K + 1, L), -1, dtype=np.int64)
+    for o in range(L - K + 1):
+        out[o, o : o + K] = np.arange(K)
+    return out
+
+
+def conv2d_groups(H: int, W: int, k: int) -> np.ndarray:
+    """Ground truth of a valid 2-D convolution: ((H-k+1)(W-k+1), H W), tap index r*k+c, -1 outside."""
+    Ho, Wo = H - k + 1, W - k + 1
+    out = np.full((Ho, Wo, H, W), -1, dtype=np.int64)
+    for i in range(Ho):
+        for j in range(Wo):
+            out[i, j, i : i + k, j : j + k] = np.arange(k * k).reshape(k, k)
+    return out.reshape(Ho * Wo, H * W)
+
+
 def teacher_weights(name: str) -> tuple[np.ndarray, np.ndarray]:
     """(W, groups) of a teacher: W (out, in) float64, groups (out, in) tap index or -1."""
-    from weightspace.structure import conv1d_groups, conv2d_groups
-
-    shape, k = TEACHERS[name]
+    st = DATASETS[name].structure
+    shape, k = st["input"], st["kernel"]
     taps = k if len(shape) == 2 else k * k
     groups = conv1d_groups(shape[1], k) if len(shape) == 2 else conv2d_groups(shape[1], shape[2], k)
     kernel = _distinct_kernel(taps)
@@ -596,8 +642,10 @@ def _distinct_kernel(taps: int, min_gap: float = 0.2, seed: int = 20181101) -> n
 
 def _load_teacher(name: str, n_train: int = 8192, n_test: int = 2048, noise: float = 0.01) -> Dataset:
     """y = W x + noise with x ~ N(0, 1): inputs are already standardized and are not rescaled."""
+    import torch
+
     W, groups = teacher_weights(name)
-    shape, _ = TEACHERS[name]
+    shape, k = DATASETS[name].structure["input"], DATASETS[name].structure["kernel"]
     rng = np.random.default_rng(7)
     x = rng.normal(size=(n_train + n_test, W.shape[1]))
     y = x @ W.T + noise * rng.normal(size=(n_train + n_test, W.shape[0]))
@@ -618,8 +666,6 @@ def _load_teacher(name: str, n_train: int = 8192, n_test: int = 2048, noise: flo
             "groups": groups,
             "teacher": W,
             "in_shape": tuple(shape[1:]),
-            "out_shape": (shape[1] - TEACHERS[name][1] + 1,) * (len(shape) - 1)
-            if len(shape) == 2
-            else (shape[1] - TEACHERS[name][1] + 1, shape[2] - TEACHERS[name][1] + 1),
+            "out_shape": tuple(n - k + 1 for n in shape[1:]),
         },
     )

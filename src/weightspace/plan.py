@@ -1,52 +1,86 @@
-"""How big a config is before it runs: cells, runs, steps, and (measured) device time.
+"""How big a config is before it runs: cells, runs, steps, jobs, and (measured) time.
 
 Without measurement, :func:`plan` counts cells, runs and training steps from
-the config alone (dataset sizes are known, nothing is loaded). With
-``measure=True`` it times a few training steps on this machine for every
-group of cells that share a dataset, net and reparameterization (at the
-smallest and largest d of the group, seeds batched as the workflow batches
-them), fits time per step as linear in d, and adds up steps x time, plus the
-test-set evaluations. The estimate is for running the cells one after
-another on this device.
+the config alone (dataset sizes come from the dataset registry, nothing is
+loaded), and the workflow's jobs (training, data preparation, aggregation,
+each family's analysis, figures and tables). With ``measure=True`` it times a
+few training steps on this machine for every group of cells that share a
+dataset, net, reparameterization and options (at the smallest and largest
+value of the option a step's cost grows with, ``d`` or ``k``, seeds batched as
+the workflow batches them), interpolates linearly between them, and adds up
+steps x time plus the test-set evaluations; and it times the start-up of one
+job process (Python, torch and the package imported), which every job of the
+workflow pays and which dominates small presets.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
 from collections import defaultdict
 from typing import Any, Callable
 
 import pandas as pd
 
-from weightspace.config import N_TRAIN, expand
-from weightspace.data import INPUT_SHAPES
+from weightspace.config import expand
+from weightspace.data import DATASETS
 
-__all__ = ["plan", "cell_steps"]
-
-#: test-set sizes, for the evaluation share of the estimate
-N_TEST = {
-    "mnist": 10000,
-    "fashion_mnist": 10000,
-    "cifar10": 10000,
-    "digits": 360,
-    "mnist1d": 1000,
-    "mnist1d_shuffled": 1000,
-    "conv1d_teacher": 2048,
-    "conv2d_teacher": 2048,
-}
+__all__ = ["plan", "cell_steps", "count_jobs", "job_startup_s"]
 
 
 def cell_steps(cell: dict) -> tuple[int, int]:
     """(training steps, evaluations) of one cell, as the trainer will run it."""
     t = cell["train"]
-    batch = min(t["batch_size"], N_TRAIN[cell["dataset"]])
-    per_epoch = N_TRAIN[cell["dataset"]] // batch
+    n_train = DATASETS[cell["dataset"]].n_train
+    batch = min(t["batch_size"], n_train)
+    per_epoch = n_train // batch
     evals = t["epochs"] * min(t["evals_per_epoch"], per_epoch) + 1
     return per_epoch * t["epochs"], evals
 
 
+def _size_key(cell: dict) -> str | None:
+    from weightspace.families import REPARAMS
+
+    return REPARAMS[cell["variant"]["reparam"]].size_key
+
+
 def _group_key(cell: dict) -> tuple:
+    """Cells whose steps cost the same up to their size option: dataset, net, reparam, other options, batch."""
     v = cell["variant"]
-    return (cell["dataset"], cell["net"]["name"], v["reparam"], v.get("projection", ""), cell["train"]["batch_size"])
+    options = {k: x for k, x in v.items() if k not in ("name", _size_key(cell))}
+    return (cell["dataset"], cell["net"]["name"], json.dumps(options, sort_keys=True), cell["train"]["batch_size"])
+
+
+def count_jobs(config: dict) -> dict[str, int]:
+    """Jobs per experiment the workflow runs: a training job per cell, aggregate, the family's analysis, and
+    one job per figure or table; datasets are prepared once (``"(data)"``)."""
+    from pathlib import Path
+
+    from weightspace.families import FAMILIES
+
+    jobs: dict[str, int] = {}
+    datasets = set()
+    for exp, cells in expand(config).items():
+        e = config["experiments"][exp]
+        figures = FAMILIES[e["family"]].outputs(exp, cells, e, Path(config["figures_dir"]))
+        extra = 1 if e.get("cost") else 0  # a benchmark job feeds the cost figure
+        jobs[exp] = len(cells) + 2 + len(figures) + extra
+        datasets |= {c["dataset"] for c in cells.values()}
+    jobs["(data)"] = len(datasets)
+    return jobs
+
+
+def job_startup_s(repeats: int = 2) -> float:
+    """Seconds a fresh job process takes to start: Python, torch, pandas, matplotlib and the package (median)."""
+    code = "import torch, pandas, matplotlib; import weightspace.runner, weightspace.train.loop, weightspace.cli"
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        times.append(time.perf_counter() - t)
+    return sorted(times)[len(times) // 2]
 
 
 def plan(config: dict, measure: bool = False, device: str = "cpu", log: Callable[[str], None] = print) -> pd.DataFrame:
@@ -55,60 +89,68 @@ def plan(config: dict, measure: bool = False, device: str = "cpu", log: Callable
     Args:
         config: a validated config.
         measure: time representative steps on ``device`` to estimate durations.
+    Returns:
+        the table; ``attrs["jobs"]`` holds :func:`count_jobs`, and with ``measure``
+        ``attrs["startup_s"]`` the measured start-up of one job process.
     """
     rows: list[dict[str, Any]] = []
     seeds = len(config["seeds"])
     for exp, cells in expand(config).items():
         for cid, c in cells.items():
             steps, evals = cell_steps(c)
+            key = _size_key(c)
             rows.append({
                 "experiment": exp, "cell": cid, "dataset": c["dataset"], "net": c["net"]["name"],
                 "variant": c["variant"]["name"], "reparam": c["variant"]["reparam"],
-                "projection": c["variant"].get("projection", ""), "d": c["variant"].get("d"),
-                "_size": c["variant"].get("d", c["variant"].get("k")),
+                "size": f"{key}={c['variant'][key]}" if key else "",
+                "_size": c["variant"].get(key) if key else None,
                 "runs": seeds, "steps": steps, "evals": evals, "_key": _group_key(c), "_cell": c,
             })
     df = pd.DataFrame(rows)
+    jobs = count_jobs(config)
     if measure and not df.empty:
         df["est_s"] = _estimate(df, seeds, device, config["memory_limit_gib"], log)
-    return df.drop(columns=["_key", "_cell", "_size"])
+    df = df.drop(columns=["_key", "_cell", "_size"]) if not df.empty else df
+    df.attrs["jobs"] = jobs
+    if measure:
+        df.attrs["startup_s"] = job_startup_s()
+    return df
 
 
 def _estimate(df: pd.DataFrame, seeds: int, device: str, memory_limit_gib: float, log) -> pd.Series:
     from weightspace.bench import step_cost
-    from weightspace.data import N_OUTPUTS
-    from weightspace.nets import build_net
-    from weightspace.reparam import estimate_bytes
+    from weightspace.families import REPARAMS
+    from weightspace.netspec import net_spec
 
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, key in enumerate(df["_key"]):
         groups[key].append(i)
     est = pd.Series(0.0, index=df.index)
     for key, idx in groups.items():
-        dataset, net_name, reparam, projection, batch = key
+        dataset, net_name, _, batch = key
+        info = DATASETS[dataset]
         cell = df.loc[idx[0], "_cell"]
-        net = build_net(cell["net"]["arch"], INPUT_SHAPES[dataset], N_OUTPUTS[dataset], cell["net"].get("widths"))
-        # the option a step's cost grows with: d (subspace) or k (sharing forms)
-        size_key = "d" if reparam == "subspace" else "k"
+        spec = REPARAMS[cell["variant"]["reparam"]]
+        net = net_spec(cell["net"]["arch"], info.input_shape, info.n_outputs, cell["net"].get("widths"))
         sizes = sorted({int(df.loc[i, "_size"]) for i in idx if pd.notna(df.loc[i, "_size"])}) or [None]
         probes = sorted({sizes[0], sizes[-1]}, key=lambda x: x or 0)
         timed = {}
-        for d in probes:
-            variant = dict(cell["variant"], **({size_key: d} if d is not None else {}))
-            fits = max(1, min(seeds, int(memory_limit_gib * 2**30 // max(1, estimate_bytes(variant, net, 1)))))
-            r = step_cost(cell["net"], dataset, variant, seeds=fits, batch_size=min(batch, N_TRAIN[dataset]),
+        for size in probes:
+            variant = dict(cell["variant"], **({spec.size_key: size} if size is not None else {}))
+            fits = max(1, min(seeds, int(memory_limit_gib * 2**30 // max(1, spec.memory(variant, net, 1)))))
+            r = step_cost(cell["net"], dataset, variant, seeds=fits, batch_size=min(batch, info.n_train),
                           steps=5, repeats=1, warmup=2, device=device, epochs=cell["train"]["epochs"])
-            timed[d] = r["step_s_median"] * (seeds / fits)  # seeds beyond what fits run as extra batches
-            log(f"  {dataset}/{net_name}/{reparam}{'/' + projection if projection else ''}"
-                f"{f' {size_key}={d}' if d else ''}: {1e3 * timed[d]:.2f} ms per step ({seeds} seeds)")
+            timed[size] = r["step_s_median"] * (seeds / fits)  # seeds beyond what fits run as extra batches
+            options = " ".join(f"{k}={v}" for k, v in cell["variant"].items() if k not in ("name", "reparam", spec.size_key))
+            log(f"  {dataset}/{net_name}/{spec.name}{' ' + options if options else ''}"
+                f"{f' {spec.size_key}={size}' if size else ''}: {1e3 * timed[size]:.2f} ms per step ({seeds} seeds)")
         for i in idx:
-            d = df.loc[i, "_size"]
-            if pd.isna(d) or len(timed) == 1:
+            size = df.loc[i, "_size"]
+            if pd.isna(size) or len(timed) == 1:
                 t = next(iter(timed.values()))
             else:
                 (d0, t0), (d1, t1) = sorted(timed.items())
-                t = t0 + (t1 - t0) * (float(d) - d0) / (d1 - d0)
-            n_test = N_TEST[dataset]
-            eval_cost = df.loc[i, "evals"] * t * 0.4 * n_test / max(1, min(batch, N_TRAIN[dataset]))
+                t = t0 + (t1 - t0) * (float(size) - d0) / (d1 - d0)
+            eval_cost = df.loc[i, "evals"] * t * 0.4 * info.n_test / max(1, min(batch, info.n_train))
             est[i] = df.loc[i, "steps"] * t + eval_cost
     return est

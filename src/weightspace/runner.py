@@ -4,7 +4,8 @@ Layout of a cell's outputs (``out_dir`` is ``results/<experiment>/runs/<cell>``)
 
     seed-<s>/metrics.csv     one row per evaluation: step, epoch, train_loss, test_loss, test_acc, times
     seed-<s>/summary.json    final numbers, status (ok | diverged), the cell config and provenance
-    seed-<s>/structure.npz   the examined layer: soft and hard weights, value index per entry (sharing forms)
+    seed-<s>/<file>.npz      what the cell's family keeps of the trained net (its ``run_files``; sharing:
+                             structure.npz, the examined layer's assignment, soft and hard weights)
 
 Every file is written atomically, after training, so a killed job leaves no
 file that looks finished. While training, the job checkpoints to
@@ -33,7 +34,6 @@ import torch
 from weightspace import data as data_mod
 from weightspace.errors import Interrupted, ResourceError, WeightspaceError
 from weightspace.io import atomic_write, file_lock, provenance, write_dataframe, write_json
-from weightspace.structure import reparam_structure
 from weightspace.nets import build_net
 from weightspace.reparam import estimate_bytes
 from weightspace.train import Trainer, summary_of
@@ -150,14 +150,15 @@ def run_cell(
             state["trainer"] = None
             if len(batches) > 1:
                 trainer.save_checkpoint()  # a finished batch is not trained again if a later one is killed
-            finished.append((batch, results, trainer.resumed_from, reparam_structure(trainer.reparam, ds)))
+            finished.append((batch, results, trainer.resumed_from, _examine(cell, trainer.reparam, ds)))
         written = []
-        for batch, results, resumed_from, structures in finished:
-            for res, (structure, arrays) in zip(results, structures):
+        for batch, results, resumed_from, examined in finished:
+            for res, (extra_metrics, files) in zip(results, examined):
                 d = seed_dir(out_dir, res.seed)
                 write_dataframe(d / "metrics.csv", pd.DataFrame(res.rows))
-                with atomic_write(d / "structure.npz", "wb") as f:
-                    np.savez_compressed(f, **arrays)
+                for name, arrays in files.items():
+                    with atomic_write(d / name, "wb") as f:
+                        np.savez_compressed(f, **arrays)
                 summary = {
                     "experiment": cell.get("experiment"),
                     "cell": cell.get("cell"),
@@ -165,7 +166,7 @@ def run_cell(
                     **summary_of(res),
                     "batched_with": batch,
                     "resumed_from_step": resumed_from,
-                    "structure": structure,
+                    "extra_metrics": extra_metrics,
                     "config": cell,
                     "dataset": {
                         "name": ds.name,
@@ -183,6 +184,20 @@ def run_cell(
     with contextlib.suppress(OSError):
         ckpt_dir.parent.rmdir()  # the .checkpoints folder, once empty
     return written
+
+
+def _examine(cell: dict, reparam, data) -> list[tuple[dict, dict[str, dict]]]:
+    """Per seed: what the cell's family measures on the trained net, and the files it keeps (its ``run_files``)."""
+    from weightspace.families import FAMILIES
+
+    family = FAMILIES.get(cell.get("family"))
+    if family is None:  # a cell written by hand, without a family: metrics and summary only
+        return [({}, {}) for _ in range(reparam.n_seeds)]
+    out = family.examine(reparam, data)
+    for _, files in out:
+        if set(files) != set(family.run_files):  # the workflow declares run_files as the job's outputs
+            raise RuntimeError(f"family {family.name!r} wrote {sorted(files)}, but declares {sorted(family.run_files)}")
+    return out
 
 
 @contextlib.contextmanager

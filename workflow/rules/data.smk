@@ -11,7 +11,10 @@ rule prepare_data:
         RESULTS / "data" / "{dataset}.json",
     log:
         RESULTS / "logs" / "data" / "{dataset}.log",
+    conda:
+        ENV
     params:
+        ws=WS,
         flags=data_flags(),
     shell:
-        "{WS} data {wildcards.dataset} {params.flags} --stamp {output} > {log} 2>&1"
+        "{params.ws} data {wildcards.dataset} {params.flags} --stamp {output} > {log} 2>&1"

@@ -1,19 +1,5 @@
-# The weight-sharing family: structure statistics, tables and figures.
-
-
-rule analyze_sharing:
-    wildcard_constraints:
-        experiment=experiments_regex(family="sharing"),
-    input:
-        RESULTS / "{experiment}" / "final.csv",
-    output:
-        RESULTS / "{experiment}" / "sharing_summary.csv",
-    log:
-        RESULTS / "logs" / "analyze" / "{experiment}.log",
-    params:
-        out=lambda w: RESULTS / w.experiment,
-    shell:
-        "{WS} analyze --family sharing --final {input} --out {params.out} > {log} 2>&1"
+# The sharing family: LaTeX table and figures, from the table its analysis writes
+# (analyze_sharing: sharing_summary.csv) and each run's structure.npz. Code: src/weightspace/families/sharing/.
 
 
 rule table_structure:
@@ -23,8 +9,12 @@ rule table_structure:
         FIGURES / "{experiment}" / "structure.tex",
     log:
         RESULTS / "logs" / "tables" / "{experiment}" / "structure.log",
+    conda:
+        ENV
+    params:
+        ws=WS,
     shell:
-        "{WS} table structure --in {input} --out {output} > {log} 2>&1"
+        "{params.ws} table structure --in {input} --out {output} > {log} 2>&1"
 
 
 rule plot_structure:
@@ -40,11 +30,14 @@ rule plot_structure:
         ),
     log:
         RESULTS / "logs" / "figures" / "{experiment}" / "structure__{cell}.log",
+    conda:
+        ENV
     params:
+        ws=WS,
         dataset=lambda w: cell_of(w)["dataset"],
         title=lambda w: f"{w.cell} (seed {SEEDS[0]})",
     shell:
-        "{WS} plot structure --npz {input} --dataset {params.dataset} --title {params.title:q}"
+        "{params.ws} plot structure --npz {input} --dataset {params.dataset} --title {params.title:q}"
         " --out {output.pdf} > {log} 2>&1"
 
 
@@ -61,11 +54,14 @@ rule plot_maps:
         ),
     log:
         RESULTS / "logs" / "figures" / "{experiment}" / "maps__{cell}.log",
+    conda:
+        ENV
     params:
+        ws=WS,
         dataset=lambda w: cell_of(w)["dataset"],
         title=lambda w: f"{w.cell} (seed {SEEDS[0]}): value index of each input weight, per hidden unit",
     shell:
-        "{WS} plot maps --npz {input} --dataset {params.dataset} --title {params.title:q}"
+        "{params.ws} plot maps --npz {input} --dataset {params.dataset} --title {params.title:q}"
         " --out {output.pdf} > {log} 2>&1"
 
 
@@ -82,8 +78,12 @@ rule plot_tradeoff:
         ),
     log:
         RESULTS / "logs" / "figures" / "{experiment}" / "tradeoff__{dataset}__{net}.log",
+    conda:
+        ENV
+    params:
+        ws=WS,
     shell:
-        "{WS} plot tradeoff --summary {input} --dataset {wildcards.dataset} --net {wildcards.net}"
+        "{params.ws} plot tradeoff --summary {input} --dataset {wildcards.dataset} --net {wildcards.net}"
         " --out {output.pdf} > {log} 2>&1"
 
 
@@ -100,6 +100,10 @@ rule plot_dynamics:
         ),
     log:
         RESULTS / "logs" / "figures" / "{experiment}" / "dynamics__{dataset}__{net}__{variant}.log",
+    conda:
+        ENV
+    params:
+        ws=WS,
     shell:
-        "{WS} plot dynamics --curves {input} --dataset {wildcards.dataset} --net {wildcards.net}"
+        "{params.ws} plot dynamics --curves {input} --dataset {wildcards.dataset} --net {wildcards.net}"
         " --variant {wildcards.variant} --out {output.pdf} > {log} 2>&1"

@@ -24,3 +24,8 @@ class Direct(Reparam):
 
     def forward(self) -> Weights:
         return self.net.unflatten(self.theta)
+
+
+def build(variant: dict, net: Net, seeds: list[int], device, context: dict) -> Direct:
+    """The registry's builder (:data:`weightspace.families.base.DIRECT`)."""
+    return Direct(net, seeds, device)

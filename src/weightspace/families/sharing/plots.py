@@ -20,8 +20,8 @@ from scipy.optimize import linear_sum_assignment
 
 from weightspace.analysis import with_setting
 from weightspace.errors import WeightspaceError
-from weightspace.plots import _plain_log_ticks, mean_band, plt, save_figure
-from weightspace.structure import contingency, learned_support
+from weightspace.plots import mean_band, plain_log_ticks, plt, save_figure
+from weightspace.families.sharing.structure import contingency, learned_support
 
 __all__ = ["structure_figure", "assignment_maps_figure", "tradeoff_figure", "dynamics_figure", "match_labels"]
 
@@ -159,7 +159,7 @@ def tradeoff_figure(summary: pd.DataFrame, dataset: str, net: str, out: str | Pa
             label += f" [{n_div} diverged]"
         ax.errorbar(g["_x"], g[f"{y}_mean"], yerr=yerr, color=color, marker=marker, ms=5, lw=1.2, capsize=2, label=label)
     ax.set_xscale("log")
-    _plain_log_ticks(ax, "x")
+    plain_log_ticks(ax, "x")
     if regression:
         ax.set_yscale("log")
         ax.set_ylabel("test MSE of the hard net")

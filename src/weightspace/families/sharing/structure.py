@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from weightspace.data import conv1d_groups, conv2d_groups  # noqa: F401 (re-exported: the teachers' ground truth)
+
 __all__ = [
     "contingency",
     "partition_distance",
@@ -111,22 +113,8 @@ def learned_support(W_hard: np.ndarray, zero_tol: float = 0.05) -> np.ndarray:
     return W > zero_tol * W.max() if W.max() > 0 else np.zeros_like(W, dtype=bool)
 
 
-def conv1d_groups(L: int, K: int) -> np.ndarray:
-    """Ground-truth groups of a valid 1-D convolution as an (L-K+1, L) matrix: tap index, -1 outside."""
-    out = np.full((L - K + 1, L), -1, dtype=np.int64)
-    for o in range(L - K + 1):
-        out[o, o : o + K] = np.arange(K)
-    return out
 
 
-def conv2d_groups(H: int, W: int, k: int) -> np.ndarray:
-    """Ground truth of a valid 2-D convolution: ((H-k+1)(W-k+1), H W), tap index r*k+c, -1 outside."""
-    Ho, Wo = H - k + 1, W - k + 1
-    out = np.full((Ho, Wo, H, W), -1, dtype=np.int64)
-    for i in range(Ho):
-        for j in range(Wo):
-            out[i, j, i : i + k, j : j + k] = np.arange(k * k).reshape(k, k)
-    return out.reshape(Ho * Wo, H * W)
 
 
 def score_structure(
@@ -206,7 +194,7 @@ def reparam_structure(reparam, data, zero_tol: float = 0.05) -> list[tuple[dict,
     """
     import torch
 
-    from weightspace.reparam.sharing import SharingForm
+    from weightspace.families.sharing.reparam import SharingForm
 
     with torch.no_grad():
         sharing = isinstance(reparam, SharingForm)  # direct training shares nothing: no assignment, no hard net

@@ -15,7 +15,7 @@ from torch import nn
 
 from weightspace.nets import Net, Weights
 from weightspace.reparam.base import Reparam
-from weightspace.reparam.projections import (
+from weightspace.families.subspace.projections import (
     PROJECTIONS,
     FastfoodProjection,
     SparseProjection,
@@ -70,3 +70,8 @@ class Subspace(Reparam):
 
     def forward(self) -> Weights:
         return self.net.unflatten(self.flat_theta())
+
+
+def build(variant: dict, net: Net, seeds: list[int], device, context: dict) -> Subspace:
+    """The registry's builder (``subspace`` in :data:`weightspace.families.REPARAMS`)."""
+    return Subspace(net, seeds, int(variant["d"]), variant["projection"], device)

@@ -34,6 +34,7 @@ import warnings
 import torch
 from torch import Tensor, nn
 
+from weightspace.families.subspace.memory import PROJECTIONS, next_pow2, projection_bytes  # noqa: F401 (re-exported)
 from weightspace.seeding import generator
 
 __all__ = [
@@ -48,25 +49,6 @@ __all__ = [
     "projection_bytes",
     "next_pow2",
 ]
-
-PROJECTIONS = ("dense", "sparse", "fastfood", "qr")
-
-
-def next_pow2(n: int) -> int:
-    return 1 << max(0, (n - 1).bit_length())
-
-
-def projection_bytes(kind: str, D: int, d: int, n_seeds: int, density: float | None = None) -> int:
-    """Bytes held by a projection's buffers (float32), for memory checks before allocating."""
-    if kind in ("dense", "qr"):
-        extra = 2 if kind == "qr" else 1  # QR needs the input matrix and the factor at once
-        return 4 * D * d * n_seeds * extra
-    if kind == "sparse":
-        nnz = D * d * (density or 1.0 / math.sqrt(D))
-        return int(nnz * n_seeds * 2 * (4 + 8)) + 8 * (D + d) * n_seeds * 2  # P and P^T, CSR
-    if kind == "fastfood":
-        return 16 * next_pow2(D) * n_seeds  # B, G float32; Pi int64
-    raise ValueError(f"unknown projection {kind!r}")
 
 
 # ----------------------------------------------------------------------------------------------

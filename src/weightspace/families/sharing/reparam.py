@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from weightspace.families.sharing.memory import shared_names, sharing_bytes  # noqa: F401 (re-exported)
 from weightspace.nets import Net, Weights
 from weightspace.reparam.base import Reparam
 from weightspace.seeding import generators
@@ -43,18 +44,12 @@ __all__ = ["SharingForm", "SoftSharing", "HardSharing", "Hashed", "KMeansSharing
            "shared_names"]
 
 
-def shared_names(net: Net, share_biases: bool = False) -> list[str]:
-    return [name for name, w in net.spec.items() if len(w.shape) >= 2 or share_biases]
 
 
 def _key(name: str) -> str:
     return name.replace(".", "__")
 
 
-def sharing_bytes(net: Net, k: int, n_seeds: int, share_biases: bool = False) -> int:
-    """Memory of soft sharing during training: A, its Adam moments and gradient, softmax and log-softmax."""
-    n = sum(net.spec[name].numel for name in shared_names(net, share_biases))
-    return 4 * n_seeds * (6 * n * k + 4 * k) + 4 * n_seeds * (net.n_params - n) * 3
 
 
 class SharingForm(Reparam):
@@ -385,3 +380,42 @@ class KnownSharing(_Mixed):
     @torch.no_grad()
     def assignments(self) -> dict[str, Tensor]:
         return {self.shared[0]: self.groups.expand(self.n_seeds, -1).clone()}
+
+
+# ----------------------------------------------------------------------------------------------
+# the registry's builders (weightspace.families.REPARAMS)
+
+
+def build_soft(variant: dict, net: Net, seeds: list[int], device, context: dict) -> SoftSharing:
+    return SoftSharing(
+        net,
+        seeds,
+        int(variant["k"]),
+        tau=variant.get("tau", 1.0),
+        tau_final=variant.get("tau_final"),
+        lambda_entropy=variant.get("lambda_entropy", 0.0),
+        lambda_prior=variant.get("lambda_prior", 0.0),
+        straight_through=variant.get("straight_through", False),
+        share_biases=variant.get("share_biases", False),
+        init_logit_std=variant.get("init_logit_std", 0.1),
+        device=device,
+    )
+
+
+def build_hashed(variant: dict, net: Net, seeds: list[int], device, context: dict) -> Hashed:
+    return Hashed(net, seeds, int(variant["k"]), share_biases=variant.get("share_biases", False), device=device)
+
+
+def build_kmeans(variant: dict, net: Net, seeds: list[int], device, context: dict) -> KMeansSharing:
+    epochs = context.get("epochs")
+    if not epochs:
+        raise ValueError("kmeans needs the number of training epochs")
+    return KMeansSharing(net, seeds, int(variant["k"]), variant["pretrain_epochs"] / epochs,
+                         share_biases=variant.get("share_biases", False), device=device)
+
+
+def build_known(variant: dict, net: Net, seeds: list[int], device, context: dict) -> KnownSharing:
+    structure = context.get("structure")
+    if not structure:
+        raise ValueError("reparam 'known' needs a dataset with a known structure (a teacher task)")
+    return KnownSharing(net, seeds, structure["layer"], structure["groups"], device=device)

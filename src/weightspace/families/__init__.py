@@ -1,0 +1,30 @@
+"""The experiment families, one folder each, and the registry the core loops over.
+
+Adding a family: a folder ``families/<name>/`` whose ``__init__.py`` defines
+``FAMILY`` (a :class:`~weightspace.families.base.Family`), a rules file
+``workflow/rules/<name>.smk``, and one entry in :data:`FAMILIES` below. See
+the README, "Adding an experiment family".
+"""
+
+from __future__ import annotations
+
+from weightspace.families.base import DIRECT, CliGroups, Family, ReparamSpec
+from weightspace.families import sharing, subspace  # noqa: E402  (each folder's FAMILY)
+
+__all__ = ["FAMILIES", "REPARAMS", "Family", "ReparamSpec", "CliGroups", "family_of"]
+
+#: every family, by name: the one registry line a new family adds itself to
+FAMILIES: dict[str, Family] = {f.name: f for f in (subspace.FAMILY, sharing.FAMILY)}
+
+#: every reparameterization, by name: direct (the core's) and each family's
+REPARAMS: dict[str, ReparamSpec] = {DIRECT.name: DIRECT}
+for _family in FAMILIES.values():
+    for _spec in _family.reparams:
+        if _spec.name in REPARAMS:
+            raise RuntimeError(f"reparameterization {_spec.name!r} of family {_family.name!r} is registered twice")
+        REPARAMS[_spec.name] = _spec
+
+
+def family_of(reparam: str) -> str | None:
+    """The family a reparameterization belongs to (None for the core's ``direct``)."""
+    return next((f.name for f in FAMILIES.values() if any(r.name == reparam for r in f.reparams)), None)

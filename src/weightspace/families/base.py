@@ -1,0 +1,152 @@
+"""What an experiment family is, for the core: the interface every family folder implements.
+
+A family (``weightspace/families/<name>/``) is everything that only it knows:
+
+* its **reparameterizations** (:class:`ReparamSpec`: how to build one from a
+  variant, how much memory it needs, what a cell must satisfy),
+* its **config keys** (``schema.yaml`` beside its ``__init__.py``: the options
+  of each of its reparameterizations and the extra keys of its experiments,
+  e.g. ``analysis`` or ``cost``),
+* what a trained run leaves behind besides its metrics (:meth:`Family.examine`,
+  :attr:`Family.run_files`),
+* its **analysis** of ``final.csv`` (:meth:`Family.analyze`), its LaTeX
+  tables and figures (CLI subcommands, :meth:`Family.add_cli`) and the list
+  of figure and table files an experiment produces (:meth:`Family.outputs`),
+  which the workflow asks for.
+
+The core (config validation, the trainer, the CLI, the common rules) loops
+over :data:`weightspace.families.FAMILIES` and never names a family. This
+module and every family's ``__init__`` import no torch: parsing the workflow
+and validating a config stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import yaml
+
+if TYPE_CHECKING:  # pragma: no cover
+    import argparse
+
+    import pandas as pd
+
+    from weightspace.data import DatasetInfo
+    from weightspace.netspec import NetSpec
+
+__all__ = ["ReparamSpec", "Family", "DIRECT", "CliGroups"]
+
+
+def _no_problems(variant: dict, cell: dict, net: "NetSpec", dataset: "DatasetInfo") -> list[tuple[str, str]]:
+    return []
+
+
+@dataclass(frozen=True)
+class ReparamSpec:
+    """A reparameterization as the config layer and the trainer see it (torch-free).
+
+    Attributes:
+        name: the value of ``reparam:`` in a variant.
+        build: ``"module:function"``; the function is called as
+            ``f(variant, net, seeds, device, context)`` and returns the
+            :class:`~weightspace.reparam.base.Reparam` (``context``:
+            ``structure``, the dataset's known structure or None, and
+            ``epochs``, the cell's training epochs).
+        memory: ``memory(variant, net_spec, n_seeds)``: bytes of its fixed
+            and trained tensors with Adam's moments, estimated before allocating.
+        check: ``check(variant, cell, net_spec, dataset_info)``: problems of a
+            cell, each ``(option, message)`` (``option`` "" for the variant as a
+            whole); the caller prefixes the variant's key path.
+        size_key: the option a training step's cost grows with (``plan`` interpolates over it).
+        memory_hint: what to change when a cell needs more than ``memory_limit_gib``.
+    """
+
+    name: str
+    build: str
+    memory: Callable[[dict, "NetSpec", int], int]
+    check: Callable[[dict, dict, "NetSpec", "DatasetInfo"], list[tuple[str, str]]] = _no_problems
+    size_key: str | None = None
+    memory_hint: str = ""
+
+    def make(self, variant: dict, net, seeds: list[int], device: Any = "cpu", **context) -> Any:
+        module, func = self.build.split(":")
+        return getattr(importlib.import_module(module), func)(variant, net, seeds, device, context)
+
+
+#: direct training: the core reparameterization every family compares against
+DIRECT = ReparamSpec(
+    "direct",
+    "weightspace.reparam.direct:build",
+    memory=lambda variant, net, n_seeds: 4 * net.n_params * n_seeds * 3,  # theta, Adam's two moments
+)
+
+
+@dataclass
+class CliGroups:
+    """The CLI subcommand groups a family adds its commands to (argparse sub-parser actions)."""
+
+    plot: "argparse._SubParsersAction"
+    table: "argparse._SubParsersAction"
+    bench: "argparse._SubParsersAction"
+
+
+@dataclass
+class Family:
+    """An experiment family. Subclass it in ``families/<name>/__init__.py`` and register the instance.
+
+    Attributes:
+        name: the value of ``family:`` in an experiment.
+        description: one line for docs and the schema.
+        reparams: its reparameterizations (``direct`` is the core's and available to every family).
+        run_files: per-seed files a training job of this family writes besides ``metrics.csv`` and
+            ``summary.json`` (declared as the job's outputs).
+        analysis_files: the tables ``weightspace analyze`` writes into ``results/<experiment>/``.
+    """
+
+    name: str
+    description: str
+    reparams: tuple[ReparamSpec, ...] = ()
+    run_files: tuple[str, ...] = ()
+    analysis_files: tuple[str, ...] = ()
+    folder: Path = field(default_factory=Path)
+
+    # -- config ----------------------------------------------------------------------------------
+
+    def schema(self) -> dict:
+        """The family's schema fragment (``schema.yaml`` in its folder): ``experiment``, ``reparams``, ``$defs``."""
+        path = self.folder / "schema.yaml"
+        if not path.exists():
+            return {}
+        with open(path) as f:
+            return yaml.safe_load(f) or {}
+
+    def check_experiment(self, where: str, exp: dict, config: dict) -> list[str]:
+        """Problems of an experiment of this family that the schema cannot express (one line each)."""
+        return []
+
+    # -- workflow --------------------------------------------------------------------------------
+
+    def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
+        """The figure and table files an experiment of this family produces (what ``rule all`` asks for)."""
+        return []
+
+    # -- after training (torch) ------------------------------------------------------------------
+
+    def examine(self, reparam, data) -> list[tuple[dict, dict[str, dict]]]:
+        """Per seed, after training: (metrics for ``summary.json`` and ``final.csv``, ``{file: arrays}``).
+
+        The files are exactly :attr:`run_files` (each written as a compressed ``.npz`` of its arrays).
+        """
+        return [({}, {}) for _ in range(reparam.n_seeds)]
+
+    # -- analysis, tables and figures ------------------------------------------------------------
+
+    def analyze(self, final: "pd.DataFrame", analysis: dict, out_dir: Path) -> list[Path]:
+        """Write :attr:`analysis_files` from ``final.csv``'s rows; ``analysis`` is the experiment's ``analysis`` key."""
+        return []
+
+    def add_cli(self, groups: CliGroups) -> None:
+        """Add the family's ``plot``, ``table`` and ``bench`` subcommands (each sets its own ``func``)."""

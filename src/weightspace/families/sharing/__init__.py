@@ -1,0 +1,104 @@
+"""Learned weight sharing, w = softmax(A / tau) v, against HashedNets, k-means and the known structure.
+
+=================  ============================================================================
+``reparam.py``     soft sharing (entropy, low-index prior, annealing, straight-through), its
+                   hardening, HashedNets, k-means (Deep Compression), the teacher's known sharing
+``memory.py``      which tensors are shared, and memory (torch-free, for config checks)
+``structure.py``   scoring a learned sharing against ground truth; spatial agreement on images
+``analysis.py``    ``sharing_summary.csv`` from ``final.csv``
+``tables.py``      ``structure.tex``
+``plots.py``       recovered structure, assignment maps, accuracy vs unique values, dynamics
+``cli.py``         ``plot structure | maps | tradeoff | dynamics``, ``table structure``
+``schema.yaml``    the options of ``sharing``, ``hashed``, ``kmeans`` and ``known`` variants
+=================  ============================================================================
+
+Every run of a sharing experiment leaves ``structure.npz`` (the examined
+layer's assignment, soft and hard weights) beside its metrics. Rules:
+``workflow/rules/sharing.smk``. This module imports no torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from weightspace.families.base import CliGroups, Family, ReparamSpec
+from weightspace.families.sharing import memory
+
+__all__ = ["FAMILY", "SharingFamily"]
+
+_MODULE = "weightspace.families.sharing.reparam"
+
+
+def _check_kmeans(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str]]:
+    epochs = cell["train"]["epochs"]
+    if variant["pretrain_epochs"] >= epochs:
+        return [("pretrain_epochs", f"{variant['pretrain_epochs']} leaves no epoch to fine-tune the values "
+                                    f"(train.epochs is {epochs})")]
+    return []
+
+
+def _check_known(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str]]:
+    from weightspace.data import DATASETS
+
+    if dataset.structure is None:
+        teachers = ", ".join(d.name for d in DATASETS.values() if d.structure)
+        return [("", f"reparam 'known' needs a dataset with a known structure ({teachers}), not {dataset.name}")]
+    layer = net.spec.get(dataset.structure["layer"])
+    if layer is None or len(net.spec) != 2 or layer.shape[0] != dataset.n_outputs:
+        return [("", "reparam 'known' needs a single linear layer (an fc net with widths: [])")]
+    return []
+
+
+class SharingFamily(Family):
+    """Structure recovered on teachers, structure metrics, accuracy against unique values."""
+
+    def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
+        from weightspace.data import DATASETS
+
+        folder = figures / experiment
+        forms = {r.name for r in self.reparams}
+        out = [str(folder / "structure.tex")]
+        for cid, c in cells.items():
+            reparam, teacher = c["variant"]["reparam"], DATASETS[c["dataset"]].structure is not None
+            if teacher and reparam in forms:
+                out.append(str(folder / f"structure__{cid}.png"))
+            elif not teacher and reparam in ("sharing", "kmeans"):  # the forms that learn an assignment
+                out.append(str(folder / f"maps__{cid}.png"))
+        pairs = sorted({(c["dataset"], c["net"]["name"]) for c in cells.values()})
+        out += [str(folder / f"tradeoff__{d}__{n}.png") for d, n in pairs]
+        learned = sorted({(c["dataset"], c["net"]["name"], c["variant"]["name"]) for c in cells.values()
+                          if c["variant"]["reparam"] == "sharing"})
+        out += [str(folder / f"dynamics__{d}__{n}__{v}.png") for d, n, v in learned]
+        return out
+
+    def examine(self, reparam, data) -> list[tuple[dict, dict]]:
+        from weightspace.families.sharing.structure import reparam_structure
+
+        return [(metrics, {"structure.npz": arrays}) for metrics, arrays in reparam_structure(reparam, data)]
+
+    def analyze(self, final, analysis: dict, out_dir: Path) -> list[Path]:
+        from weightspace.families.sharing.analysis import sharing_summary
+        from weightspace.io import write_dataframe
+
+        write_dataframe(out_dir / "sharing_summary.csv", sharing_summary(final))
+        return [out_dir / "sharing_summary.csv"]
+
+    def add_cli(self, groups: CliGroups) -> None:
+        from weightspace.families.sharing import cli
+
+        cli.add(groups)
+
+
+FAMILY = SharingFamily(
+    name="sharing",
+    description="learned weight sharing: structure recovered, structure metrics, accuracy vs unique values",
+    reparams=(
+        ReparamSpec("sharing", f"{_MODULE}:build_soft", memory.soft_sharing_bytes, size_key="k"),
+        ReparamSpec("hashed", f"{_MODULE}:build_hashed", memory.hashed_bytes, size_key="k"),
+        ReparamSpec("kmeans", f"{_MODULE}:build_kmeans", memory.kmeans_bytes, _check_kmeans, size_key="k"),
+        ReparamSpec("known", f"{_MODULE}:build_known", memory.known_bytes, _check_known),
+    ),
+    run_files=("structure.npz",),
+    analysis_files=("sharing_summary.csv",),
+    folder=Path(__file__).parent,
+)

@@ -1,0 +1,89 @@
+"""The sharing family's commands: ``plot structure | maps | tradeoff | dynamics``, ``table structure``."""
+
+from __future__ import annotations
+
+import sys
+
+from weightspace.families.base import CliGroups
+
+__all__ = ["add"]
+
+
+def _say(paths) -> None:
+    print("wrote " + ", ".join(map(str, paths)), file=sys.stderr)
+
+
+def plot_structure(args) -> None:
+    from weightspace.data import teacher_weights
+    from weightspace.families.sharing.plots import structure_figure
+
+    _, groups = teacher_weights(args.dataset)
+    _say(structure_figure(args.npz, groups, args.title or args.dataset, args.out))
+
+
+def plot_maps(args) -> None:
+    from weightspace.data import DATASETS
+    from weightspace.families.sharing.plots import assignment_maps_figure
+
+    _say(assignment_maps_figure(args.npz, DATASETS[args.dataset].input_shape, args.title or args.dataset, args.out))
+
+
+def plot_tradeoff(args) -> None:
+    import pandas as pd
+
+    from weightspace.families.sharing.plots import tradeoff_figure
+
+    _say(tradeoff_figure(pd.read_csv(args.summary), args.dataset, args.net, args.out))
+
+
+def plot_dynamics(args) -> None:
+    import pandas as pd
+
+    from weightspace.families.sharing.plots import dynamics_figure
+
+    _say(dynamics_figure(pd.read_csv(args.curves), args.dataset, args.net, args.variant, args.out))
+
+
+def table_structure(args) -> None:
+    import pandas as pd
+
+    from weightspace.families.sharing.tables import structure_latex
+    from weightspace.tables import write_table
+
+    write_table(args.out, structure_latex(pd.read_csv(args.input)))
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+def add(groups: CliGroups) -> None:
+    from weightspace.data import DATASETS
+
+    f = groups.plot.add_parser("structure", help="sharing: learned vs true sharing of a teacher layer, co-assignment")
+    f.add_argument("--npz", required=True, help="a seed's structure.npz")
+    f.add_argument("--dataset", required=True, choices=[d.name for d in DATASETS.values() if d.structure])
+    f.add_argument("--title")
+    f.add_argument("--out", required=True)
+    f.set_defaults(func=plot_structure)
+    f = groups.plot.add_parser("maps", help="sharing: each hidden unit's value index on the input grid")
+    f.add_argument("--npz", required=True, help="a seed's structure.npz")
+    f.add_argument("--dataset", required=True, choices=list(DATASETS))
+    f.add_argument("--title")
+    f.add_argument("--out", required=True)
+    f.set_defaults(func=plot_maps)
+    f = groups.plot.add_parser("tradeoff", help="sharing: hard-net accuracy / MSE against unique values used")
+    f.add_argument("--summary", required=True, help="sharing_summary.csv from `weightspace analyze`")
+    f.add_argument("--dataset", required=True)
+    f.add_argument("--net", required=True)
+    f.add_argument("--out", required=True)
+    f.set_defaults(func=plot_tradeoff)
+    f = groups.plot.add_parser("dynamics", help="sharing: row entropy and values used over training")
+    f.add_argument("--curves", required=True)
+    f.add_argument("--dataset", required=True)
+    f.add_argument("--net", required=True)
+    f.add_argument("--variant", required=True)
+    f.add_argument("--out", required=True)
+    f.set_defaults(func=plot_dynamics)
+
+    t = groups.table.add_parser("structure", help="sharing: structure metrics per cell")
+    t.add_argument("--in", dest="input", required=True, help="sharing_summary.csv from `weightspace analyze`")
+    t.add_argument("--out", required=True, help="the .tex file")
+    t.set_defaults(func=table_structure)

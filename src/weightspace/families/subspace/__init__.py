@@ -1,0 +1,146 @@
+"""Random-subspace training (Li et al. 2018; Greydanus 2017): theta = theta_0 + P omega, theta = P omega.
+
+=================  ============================================================================
+``reparam.py``     :class:`Subspace`: omega (S, d) trained, theta computed through P
+``projections.py`` dense, sparse (Li-Hastie-Church), Fastfood and QR-span projections, seed-batched
+``memory.py``      projection names and memory (torch-free, for config checks)
+``stats.py``       d_int90: grid value, log-linear interpolation, seed bootstrap
+``analysis.py``    ``by_dim.csv`` and ``dint90.csv`` from ``final.csv``
+``tables.py``      ``dint90.tex``, ``accuracy_by_d.tex``
+``plots.py``       curves per d, accuracy vs d with d_int90, cost vs d
+``cost.py``        the cost benchmark (time per step and memory vs d)
+``cli.py``         ``plot curves | accuracy-vs-d | cost``, ``table dint | accuracy``, ``bench cost``
+``schema.yaml``    the ``subspace`` variant options, the ``analysis`` and ``cost`` keys
+=================  ============================================================================
+
+Rules: ``workflow/rules/subspace.smk``. This module imports no torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from weightspace.families.base import CliGroups, Family, ReparamSpec
+from weightspace.families.subspace.memory import subspace_bytes
+
+__all__ = ["FAMILY", "SubspaceFamily"]
+
+
+def _check_subspace(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str]]:
+    D = net.n_params
+    if variant["d"] > D:
+        return [("d", f"d={variant['d']} exceeds D={D:,}, the number of weights of net {cell['net']['name']!r} on "
+                      f"{dataset.name}; use d <= {D}")]
+    return []
+
+
+class SubspaceFamily(Family):
+    """d_int90 against a full-space baseline, accuracy per d, the cost of each projection."""
+
+    def check_experiment(self, where: str, exp: dict, config: dict) -> list[str]:
+        problems = []
+        cost = exp.get("cost")
+        if cost and cost["net"] not in config["nets"]:
+            problems.append(f"{where}.cost.net: unknown net {cost['net']!r}; defined nets: "
+                            f"{', '.join(sorted(config['nets'])) or '(none)'}")
+        for i, pub in enumerate(exp["analysis"].get("published", [])):
+            if pub["net"] not in exp["nets"] or pub["dataset"] not in exp["datasets"]:
+                problems.append(f"{where}.analysis.published[{i}]: ({pub['dataset']}, {pub['net']}) is not a "
+                                f"dataset x net of this experiment")
+        if not any(v["reparam"] == "direct" for v in exp["variants"]):
+            return problems + [f"{where}.variants: a subspace experiment needs a variant with `reparam: direct` "
+                               f"(the full-space baseline its analyses compare against)"]
+        return problems + _check_baseline(where, exp, config)
+
+    def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
+        folder = figures / experiment
+        out = [str(folder / "dint90.tex"), str(folder / "accuracy_by_d.tex")]
+        curves = sorted({(c["dataset"], c["net"]["name"], c["variant"]["name"]) for c in cells.values()
+                         if c["variant"]["reparam"] == "subspace"})
+        out += [str(folder / f"curves__{d}__{n}__{v}.png") for d, n, v in curves]
+        out += [str(folder / f"accuracy_vs_d__{d}__{n}.png") for d, n in sorted({(d, n) for d, n, _ in curves})]
+        if exp.get("cost"):
+            out.append(str(folder / "cost.png"))
+        return out
+
+    def analyze(self, final, analysis: dict, out_dir: Path) -> list[Path]:
+        from weightspace.families.subspace.analysis import by_dim, dint90
+        from weightspace.io import write_dataframe
+
+        write_dataframe(out_dir / "by_dim.csv", by_dim(final))
+        write_dataframe(out_dir / "dint90.csv", dint90(
+            final, analysis.get("fraction", 0.9), analysis.get("n_boot", 2000), analysis.get("random_state", 0),
+            baseline=analysis.get("baseline"), baseline_setting=analysis.get("baseline_setting")))
+        return [out_dir / "by_dim.csv", out_dir / "dint90.csv"]
+
+    def add_cli(self, groups: CliGroups) -> None:
+        from weightspace.families.subspace import cli
+
+        cli.add(groups)
+
+
+def _check_baseline(where: str, exp: dict, config: dict) -> list[str]:
+    """d_int90 needs one baseline per subspace variant and setting: refuse a grid that leaves it ambiguous."""
+    from weightspace.config import variant_sweeps
+
+    analysis = exp["analysis"]
+    variants = {v["name"]: v for v in exp["variants"]}
+    name = analysis.get("baseline")
+    if name is None:
+        direct = [v["name"] for v in exp["variants"] if v["reparam"] == "direct"]
+        if len(direct) > 1:
+            return [f"{where}.analysis.baseline: several direct variants ({', '.join(direct)}) could be the "
+                    f"full-space baseline of d_int90; name one"]
+        name = direct[0]
+    elif name not in variants:
+        return [f"{where}.analysis.baseline: {name!r} is not a variant of this experiment; "
+                f"variants: {', '.join(variants)}"]
+    base = {k: v for k, v in variant_sweeps(variants[name], exp, config).items() if k != "d"}
+    fixed = analysis.get("baseline_setting") or {}
+    problems = []
+    for key, value in fixed.items():
+        if key not in base:
+            problems.append(f"{where}.analysis.baseline_setting.{key}: the baseline variant {name!r} does not sweep "
+                            f"{key}" + (f"; it sweeps {', '.join(base)}" if base else ""))
+        elif value not in base[key]:
+            problems.append(f"{where}.analysis.baseline_setting.{key}: {value!r} is not one of the values the "
+                            f"baseline sweeps ({', '.join(map(str, base[key]))})")
+    for vname, v in variants.items():
+        if v["reparam"] != "subspace":
+            continue
+        theirs = variant_sweeps(v, exp, config)
+        for key, values in base.items():
+            if key not in theirs and key not in fixed and len(values) > 1:
+                problems.append(
+                    f"{where}.analysis: the baseline variant {name!r} sweeps {key} ({', '.join(map(str, values))}), "
+                    f"so d_int90 of {vname!r} would have no single baseline; set analysis.baseline_setting: "
+                    f"{{{key}: <one of them>}}, or sweep {key} in {vname!r} too (each setting is then compared "
+                    f"with the baseline of the same {key})"
+                )
+    return problems
+
+
+def published_flags(exp: dict) -> str:
+    """``--published DATASET:NET:VALUE:SOURCE ...`` for ``table dint``, from the experiment's analysis key."""
+    import shlex
+
+    items = [f"{p['dataset']}:{p['net']}:{p['value']}:{p.get('source', '')}" for p in exp["analysis"].get("published", [])]
+    return "--published " + " ".join(shlex.quote(i) for i in items) if items else ""
+
+
+def cost_net(exp: dict, config: dict) -> dict:
+    """The net the cost benchmark times, as ``bench cost --net-json`` takes it."""
+    name = exp["cost"]["net"]
+    return {"name": name, **config["nets"][name]}
+
+
+FAMILY = SubspaceFamily(
+    name="subspace",
+    description="random-subspace training: d_int90, accuracy vs d, cost of each projection",
+    reparams=(
+        ReparamSpec("subspace", "weightspace.families.subspace.reparam:build", subspace_bytes, _check_subspace,
+                    size_key="d", memory_hint="use a smaller d, a sparse or fastfood projection"),
+    ),
+    analysis_files=("by_dim.csv", "dint90.csv"),
+    folder=Path(__file__).parent,
+)

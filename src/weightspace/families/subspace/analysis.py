@@ -1,0 +1,159 @@
+"""Subspace tables from ``final.csv``: accuracy per dimension, d_int90 against the full-space baseline.
+
+Accuracy means the **final** test accuracy of each run (after the last
+epoch), not the best one seen during training, so that no number is selected
+on the test set. Diverged runs are excluded from means and counted in the
+``n_diverged`` columns. Each swept setting besides d is kept apart
+(:func:`weightspace.analysis.with_setting`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from weightspace.analysis import format_value, swept_values, with_setting
+from weightspace.errors import WeightspaceError
+from weightspace.families.subspace.stats import dint_table
+
+__all__ = ["by_dim", "dint90", "GROUP"]
+
+#: columns that identify one curve of accuracy against d (``setting``: the swept values besides d)
+GROUP = ["dataset", "net", "variant", "setting"]
+
+
+def by_dim(final: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over finished seeds of each cell's final numbers, one row per (dataset, net, variant, setting, dim).
+
+    ``setting`` names the swept values other than d (e.g. ``lr=0.003``): cells that
+    differ in a swept training setting are never averaged together.
+    """
+    final = with_setting(final, axis=("d",))
+    rows = []
+    keys = GROUP + ["reparam", "dim"]
+    for key, g in final.groupby(keys, sort=True, dropna=False):
+        ok = g[g["status"] == "ok"]
+        acc = ok["final_test_acc"].to_numpy(dtype=float)
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "projection": g["projection"].iloc[0] if "projection" in g else np.nan,
+                "n_weights": int(g["n_weights"].iloc[0]),
+                "n_ok": len(ok),
+                "n_diverged": int((g["status"] == "diverged").sum()),
+                "acc_mean": acc.mean() if len(acc) else np.nan,
+                "acc_std": acc.std(ddof=1) if len(acc) > 1 else (0.0 if len(acc) else np.nan),
+                "train_loss_mean": ok["final_train_loss"].mean() if len(ok) else np.nan,
+                "train_time_s_mean": ok["train_time_s"].mean() if len(ok) else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _baseline_variant(g: pd.DataFrame, baseline: str | None, where: str) -> pd.DataFrame:
+    """The rows of the baseline variant: ``baseline`` by name, else the only ``reparam: direct`` variant."""
+    if baseline is not None:
+        rows = g[g["variant"] == baseline]
+        if rows.empty:
+            raise WeightspaceError(f"{where}: no runs of the baseline variant {baseline!r} (analysis.baseline)")
+        return rows
+    names = sorted(g.loc[g["reparam"] == "direct", "variant"].unique())
+    if len(names) > 1:
+        raise WeightspaceError(
+            f"{where}: several direct variants ({', '.join(names)}) could be the full-space baseline; "
+            f"name one with analysis.baseline in the config"
+        )
+    return g[g["reparam"] == "direct"]
+
+
+def _select_baseline(base: pd.DataFrame, variant: pd.DataFrame, fixed: dict, where: str) -> tuple[pd.DataFrame, str]:
+    """The baseline runs a subspace variant's setting is compared with, and a label naming them.
+
+    A key swept in the baseline is matched to the same value where the subspace
+    variant sweeps it too, else fixed by ``analysis.baseline_setting``; a key
+    that neither decides makes d_int ambiguous, which is an error (never an average).
+    """
+    name = base["variant"].iloc[0]
+    theirs = swept_values(variant, axis=("d",))
+    chosen = []
+    for key, values in swept_values(base, axis=("d",)).items():
+        if key in theirs:
+            want = theirs[key][0]  # one setting of the variant: one value
+        elif key in fixed:
+            want = format_value(fixed[key])
+        elif len(values) == 1:
+            continue
+        else:
+            raise WeightspaceError(
+                f"{where}: the baseline variant {name!r} is swept over {key} ({', '.join(values)}), so d_int90 of "
+                f"{variant['variant'].iloc[0]!r} has no single baseline; set analysis.baseline_setting: "
+                f"{{{key}: <one of {', '.join(values)}>}} in the config, or sweep {key} in that variant too "
+                f"(each of its settings is then compared with the baseline of the same {key})"
+            )
+        if want not in values:
+            raise WeightspaceError(f"{where}: the baseline variant {name!r} has no runs with {key}={want}")
+        base = base[[format_value(v) == want for v in base[key]]]
+        chosen.append(f"{key}={want}")
+    return base, name + (f" ({' '.join(chosen)})" if chosen else "")
+
+
+def dint90(
+    final: pd.DataFrame,
+    fraction: float = 0.9,
+    n_boot: int = 2000,
+    random_state: int = 0,
+    baseline: str | None = None,
+    baseline_setting: dict | None = None,
+) -> pd.DataFrame:
+    """d_int (default: 90%) per (dataset, net, subspace variant, setting) against the full-space baseline.
+
+    Args:
+        baseline: the baseline variant's name (default: the experiment's only direct variant).
+        baseline_setting: ``{key: value}`` choosing among the baseline's swept settings
+            (see :func:`_select_baseline`).
+
+    Raises:
+        WeightspaceError: a (dataset, net) without a finished baseline run, or a
+            baseline that the grid leaves ambiguous.
+    """
+    final = with_setting(final, axis=("d",))
+    rows = []
+    for (dataset, net), g in final.groupby(["dataset", "net"], sort=True):
+        where = f"{dataset} / {net}"
+        base_rows = _baseline_variant(g, baseline, where)
+        for (variant, setting), v in g[g["reparam"] == "subspace"].groupby(["variant", "setting"], sort=True):
+            b, base_label = (_select_baseline(base_rows, v, baseline_setting or {}, where) if len(base_rows)
+                             else (base_rows, ""))
+            base = b.loc[b["status"] == "ok", "final_test_acc"].to_numpy(dtype=float)
+            if len(base) == 0:
+                raise WeightspaceError(
+                    f"{where}: no finished direct (full-space) run, so d_int cannot be computed; "
+                    f"check the direct cell's log under results/logs/train/"
+                )
+            dims, accs, diverged = [], [], 0
+            for d, gd in v.groupby("dim", sort=True):
+                a = gd.loc[gd["status"] == "ok", "final_test_acc"].to_numpy(dtype=float)
+                diverged += int((gd["status"] == "diverged").sum())
+                if len(a):
+                    dims.append(float(d))
+                    accs.append(a)
+            row = {
+                "dataset": dataset,
+                "net": net,
+                "variant": variant,
+                "setting": setting,
+                "baseline": base_label,
+                "projection": v["projection"].iloc[0] if "projection" in v else np.nan,
+                "n_weights": int(v["n_weights"].iloc[0]),
+                "fraction": fraction,
+            }
+            if dims:
+                row.update(dint_table(dims, accs, base, fraction=fraction, n_boot=n_boot, random_state=random_state).as_dict())
+            else:  # every run of the variant diverged: no d reaches the threshold, so d_int is infinite
+                row.update(baseline_mean=base.mean(), baseline_std=base.std(ddof=1) if len(base) > 1 else 0.0,
+                           n_baseline=len(base), threshold=fraction * base.mean(), dint=np.inf, dint_interp=np.inf,
+                           ci_low=np.inf, ci_high=np.inf, p_reached=0.0, n_boot=0, dims="", n_seeds_min=0)
+            row["n_diverged"] = diverged
+            rows.append(row)
+    return pd.DataFrame(rows)
+

@@ -1,0 +1,43 @@
+"""`weightspace compare`: two results folders, table by table."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from weightspace.cli import main
+
+
+def write(folder, final, extra_col=None):
+    (folder / "exp").mkdir(parents=True)
+    df = pd.DataFrame(final)
+    if extra_col:
+        df[extra_col] = 1
+    df.to_csv(folder / "exp" / "final.csv", index=False)
+
+
+ROWS = [dict(experiment="exp", cell="c", seed=s, final_test_acc=0.9 + s / 100, train_time_s=1.0 + s) for s in range(3)]
+
+
+def test_identical_numbers_pass_and_timing_and_added_columns_are_ignored(tmp_path, capsys):
+    write(tmp_path / "old", ROWS)
+    write(tmp_path / "new", [dict(r, train_time_s=99.0) for r in ROWS], extra_col="swept")
+    assert main(["compare", str(tmp_path / "old"), str(tmp_path / "new")]) == 0
+    out = capsys.readouterr().out
+    assert "exp/final.csv: identical in every shared column" in out and "columns only in new: swept" in out
+
+
+def test_a_moved_number_fails_and_is_named(tmp_path, capsys):
+    write(tmp_path / "old", ROWS)
+    write(tmp_path / "new", [dict(r, final_test_acc=r["final_test_acc"] + (1e-7 if r["seed"] == 1 else 0)) for r in ROWS])
+    assert main(["compare", str(tmp_path / "old"), str(tmp_path / "new")]) == 1
+    assert "final_test_acc: 1 of 3 values differ" in capsys.readouterr().out
+    assert main(["compare", str(tmp_path / "old"), str(tmp_path / "new"), "--rtol", "1e-6"]) == 0
+
+
+def test_missing_rows_and_tables_fail(tmp_path, capsys):
+    write(tmp_path / "old", ROWS)
+    write(tmp_path / "new", ROWS[:2])
+    (tmp_path / "old" / "exp" / "by_dim.csv").write_text("a\n1\n")
+    assert main(["compare", str(tmp_path / "old"), str(tmp_path / "new")]) == 1
+    out = capsys.readouterr().out
+    assert "rows only in old: 1, only in new: 0" in out and "exp/by_dim.csv: only in old" in out
