@@ -17,7 +17,7 @@ import torch
 
 from weightspace.data import DATASETS
 from weightspace.io import provenance
-from weightspace.nets import build_net
+from weightspace.nets import build_net_for
 from weightspace.reparam import build_reparam
 from weightspace.train import TrainConfig, make_optimizer, train_step
 
@@ -68,7 +68,7 @@ def step_cost(
     device = torch.device(device)
     info = DATASETS[dataset]
     shape = info.input_shape
-    net = build_net(net_cfg["arch"], shape, info.n_outputs, net_cfg.get("widths"))
+    net = build_net_for(net_cfg, shape, info.n_outputs)
     seed_list = list(range(seeds))
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -88,9 +88,9 @@ def step_cost(
     g = torch.Generator(device="cpu").manual_seed(0)
     n_pool = 4 * batch_size
     x_pool = torch.randn(n_pool, *shape, generator=g).to(device)
-    task = info.task
-    if task == "regression":
-        y_pool = torch.randn(n_pool, info.n_outputs, generator=g).to(device)
+    task = net.task or info.task
+    if task != "classification":  # regression targets, or a reconstruction's pixels
+        y_pool = torch.randn(n_pool, net.n_outputs, generator=g).to(device)
     else:
         y_pool = torch.randint(0, info.n_outputs, (n_pool,), generator=g).to(device)
     idx = torch.randint(0, n_pool, (steps + warmup, seeds, batch_size), generator=g).to(device)

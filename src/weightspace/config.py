@@ -27,7 +27,7 @@ import yaml
 
 from weightspace.data import DATASETS
 from weightspace.errors import ConfigError
-from weightspace.netspec import net_spec
+from weightspace.netspec import net_spec_for
 from weightspace.train.config import TrainConfig
 
 __all__ = [
@@ -59,7 +59,8 @@ def _schema() -> dict:
     dataset, family and reparam names come from their registries.
     """
     from weightspace.data import DATASETS
-    from weightspace.families import FAMILIES, REPARAMS
+    from weightspace.families import ARCHITECTURES, FAMILIES, REPARAMS
+    from weightspace.netspec import ARCHS
 
     with open(SCHEMA_PATH) as f:
         schema = yaml.safe_load(f)
@@ -67,6 +68,8 @@ def _schema() -> dict:
     defs["dataset"]["enum"] = list(DATASETS)
     defs["experiment"]["properties"]["family"]["enum"] = list(FAMILIES)
     defs["variant"]["properties"]["reparam"]["enum"] = list(REPARAMS)
+    defs["net"]["properties"]["arch"]["enum"] = [*ARCHS, *ARCHITECTURES]
+    net_keys: dict[str, dict] = {arch: {} for arch in ARCHS}
     core_keys = {k: True for k in defs["experiment"]["properties"]}
     options: dict[str, dict] = {"direct": {}}
     defs["experiment"]["allOf"] = []
@@ -81,6 +84,7 @@ def _schema() -> dict:
             "then": {"additionalProperties": False, "properties": {**core_keys, **(fragment.get("experiment") or {})}},
         })
         options.update(fragment.get("reparams") or {})
+        net_keys.update({arch: (fragment.get("nets") or {}).get(arch, {}) for arch in (a.name for a in family.archs)})
     missing = sorted(set(REPARAMS) - set(options))
     if missing:
         raise RuntimeError(f"no schema for the options of reparam(s) {', '.join(missing)} (their family's schema.yaml)")
@@ -91,6 +95,13 @@ def _schema() -> dict:
         if options[name].get("required"):
             then["required"] = options[name]["required"]
         defs["variant"]["allOf"].append({"if": {"properties": {"reparam": {"const": name}}}, "then": then})
+    core_net = {k: True for k in defs["net"]["properties"]}
+    defs["net"]["allOf"] = [
+        {"if": {"properties": {"arch": {"const": arch}}, "required": ["arch"]},
+         "then": {"additionalProperties": False, "properties": {**core_net, **keys.get("properties", {})},
+                  **({"required": keys["required"]} if keys.get("required") else {})}}
+        for arch, keys in net_keys.items()
+    ]
     return schema
 
 
@@ -501,7 +512,7 @@ def _check_cell(cell: dict, config: dict) -> list[str]:
     where = f"experiments.{cell['experiment']}"
     dataset, net_cfg, variant, train = DATASETS[cell["dataset"]], cell["net"], cell["variant"], cell["train"]
     try:
-        net = net_spec(net_cfg["arch"], dataset.input_shape, dataset.n_outputs, net_cfg.get("widths"))
+        net = net_spec_for(net_cfg, dataset.input_shape, dataset.n_outputs)
     except ValueError as e:
         return [f"{where}: net {net_cfg['name']!r} cannot run on {dataset.name}: {e}"]
     index = [v["name"] for v in config["experiments"][cell["experiment"]]["variants"]].index(variant["name"])

@@ -165,6 +165,8 @@ class Dataset:
         source: where the data came from (files or generator).
         task: ``classification`` (cross-entropy, accuracy) or ``regression`` (mean squared error).
         structure: for teacher tasks, ``{"layer": weight name, "groups": (out, in) int array}``.
+        x_mean, x_std: the standardization applied to ``x`` (per channel), or None: :meth:`pixels`
+            undoes it (the targets of a reconstruction task, in the source's range, e.g. [0, 1]).
     """
 
     name: str
@@ -177,6 +179,8 @@ class Dataset:
     source: str
     task: str = "classification"
     structure: dict | None = None
+    x_mean: "torch.Tensor | None" = None
+    x_std: "torch.Tensor | None" = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -198,7 +202,15 @@ class Dataset:
             self.source,
             self.task,
             self.structure,
+            None if self.x_mean is None else self.x_mean.to(device),
+            None if self.x_std is None else self.x_std.to(device),
         )
+
+    def pixels(self, x: "torch.Tensor") -> "torch.Tensor":
+        """``x`` (..., C, *spatial) as in the source, standardization undone (images: in [0, 1])."""
+        if self.x_mean is None:
+            return x
+        return x * self.x_std[0] + self.x_mean[0]
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
@@ -256,6 +268,8 @@ def _finish(name, xtr, ytr, xte, yte, source) -> Dataset:
         n_outputs=DATASETS[name].n_outputs,
         checksum=_checksum(xtr, ytr, xte, yte),
         source=source,
+        x_mean=mean,
+        x_std=std,
     )
 
 

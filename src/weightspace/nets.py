@@ -20,9 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from weightspace.netspec import ARCHS, NetSpec, WeightSpec, net_spec
+from weightspace.netspec import ARCHS, NetSpec, WeightSpec, net_options, net_spec
 
-__all__ = ["WeightSpec", "Net", "build_net", "ARCHS", "linear", "conv2d", "max_pool2d"]
+__all__ = ["WeightSpec", "Net", "build_net", "build_net_for", "ARCHS", "linear", "conv2d", "max_pool2d"]
 
 Weights = dict[str, Tensor]
 
@@ -160,12 +160,26 @@ def _conv_forward(ns: NetSpec) -> Callable[[Weights, Tensor], Tensor]:
     return forward
 
 
-def build_net(arch: str, input_shape: tuple[int, ...], n_outputs: int, widths: list[int] | None = None) -> Net:
+def build_net(arch: str, input_shape: tuple[int, ...], n_outputs: int, widths: list[int] | None = None,
+              options: dict | None = None) -> Net:
     """Build architecture ``arch`` for inputs of ``input_shape`` and ``n_outputs`` classes.
 
     Raises:
         ValueError: unknown architecture, or inputs the architecture cannot take.
     """
-    ns = net_spec(arch, input_shape, n_outputs, widths)
-    forward = _fc_forward(ns) if arch == "fc" else _conv_forward(ns)
-    return Net(ns.arch, ns.spec, ns.input_shape, ns.n_outputs, ns.geometry, forward)
+    ns = net_spec(arch, input_shape, n_outputs, widths, options)
+    if arch in ARCHS:
+        forward = _fc_forward(ns) if arch == "fc" else _conv_forward(ns)
+    else:  # a family's architecture
+        import importlib
+
+        from weightspace.families import ARCHITECTURES
+
+        module, func = ARCHITECTURES[arch].forward.split(":")
+        forward = getattr(importlib.import_module(module), func)(ns)
+    return Net(ns.arch, ns.spec, ns.input_shape, ns.n_outputs, ns.geometry, ns.task, forward)
+
+
+def build_net_for(net_cfg: dict, input_shape: tuple[int, ...], n_outputs: int) -> Net:
+    """:func:`build_net` of a net config (``{"arch", "widths", ...options}``)."""
+    return build_net(net_cfg["arch"], input_shape, n_outputs, net_cfg.get("widths"), net_options(net_cfg))

@@ -26,7 +26,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["WeightSpec", "NetSpec", "net_spec", "ARCHS"]
+__all__ = ["WeightSpec", "NetSpec", "net_spec", "net_spec_for", "net_options", "ARCHS"]
 
 ARCHS = ("fc", "lenet", "smallcnn")
 
@@ -53,6 +53,8 @@ class NetSpec:
         input_shape: ``(C, *spatial)`` of one example.
         n_outputs: output width.
         geometry: what the forward function needs besides the weights (padding, layer counts).
+        task: the task the net fixes whatever the dataset's (``reconstruction``: its outputs are the
+            input's pixels, as an autoencoder's), or None for the dataset's own task.
     """
 
     arch: str
@@ -60,6 +62,7 @@ class NetSpec:
     input_shape: tuple[int, ...]
     n_outputs: int
     geometry: dict[str, Any] = field(default_factory=dict)
+    task: str | None = None
 
     @property
     def sizes(self) -> list[int]:
@@ -114,12 +117,32 @@ def _conv_net(
     return NetSpec(arch, spec, tuple(input_shape), n_out, {"pad": pad, "n_conv": len(channels), "n_fc": len(dims) - 1})
 
 
-def net_spec(arch: str, input_shape: tuple[int, ...], n_outputs: int, widths: list[int] | None = None) -> NetSpec:
+def net_options(net_cfg: dict) -> dict:
+    """A net config's options beyond its name, arch and widths (those of a family's architecture)."""
+    return {k: v for k, v in net_cfg.items() if k not in ("name", "arch", "widths")}
+
+
+def net_spec_for(net_cfg: dict, input_shape: tuple[int, ...], n_outputs: int) -> NetSpec:
+    """:func:`net_spec` of a net config (``{"arch", "widths", ...options}``)."""
+    return net_spec(net_cfg["arch"], input_shape, n_outputs, net_cfg.get("widths"), net_options(net_cfg))
+
+
+def net_spec(arch: str, input_shape: tuple[int, ...], n_outputs: int, widths: list[int] | None = None,
+             options: dict | None = None) -> NetSpec:
     """The weight spec of architecture ``arch`` for inputs of ``input_shape`` and ``n_outputs`` outputs.
+
+    ``arch`` is one of :data:`ARCHS` or an architecture a family registers
+    (:data:`weightspace.families.ARCHITECTURES`), which may take ``options``.
 
     Raises:
         ValueError: unknown architecture, or inputs the architecture cannot take.
     """
+    if arch not in ARCHS:
+        from weightspace.families import ARCHITECTURES
+
+        if arch not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture {arch!r}; choose one of: {', '.join([*ARCHS, *ARCHITECTURES])}")
+        return ARCHITECTURES[arch].spec(tuple(input_shape), n_outputs, {"widths": widths, **(options or {})})
     if arch == "fc":
         return _fc(input_shape, n_outputs, list(widths if widths is not None else [200, 200]))
     if arch == "lenet":

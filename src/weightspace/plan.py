@@ -120,7 +120,7 @@ def plan(config: dict, measure: bool = False, device: str = "cpu", log: Callable
 def _estimate(df: pd.DataFrame, seeds: int, device: str, memory_limit_gib: float, log) -> pd.Series:
     from weightspace.bench import step_cost
     from weightspace.families import REPARAMS
-    from weightspace.netspec import net_spec
+    from weightspace.netspec import net_spec_for
 
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, key in enumerate(df["_key"]):
@@ -131,7 +131,7 @@ def _estimate(df: pd.DataFrame, seeds: int, device: str, memory_limit_gib: float
         info = DATASETS[dataset]
         cell = df.loc[idx[0], "_cell"]
         spec = REPARAMS[cell["variant"]["reparam"]]
-        net = net_spec(cell["net"]["arch"], info.input_shape, info.n_outputs, cell["net"].get("widths"))
+        net = net_spec_for(cell["net"], info.input_shape, info.n_outputs)
         sizes = sorted({int(df.loc[i, "_size"]) for i in idx if pd.notna(df.loc[i, "_size"])}) or [None]
         probes = sorted({sizes[0], sizes[-1]}, key=lambda x: x or 0)
         timed = {}

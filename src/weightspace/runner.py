@@ -34,7 +34,7 @@ import torch
 from weightspace import data as data_mod
 from weightspace.errors import Interrupted, ResourceError, WeightspaceError
 from weightspace.io import atomic_write, file_lock, provenance, write_dataframe, write_json
-from weightspace.nets import build_net
+from weightspace.nets import build_net_for
 from weightspace.reparam import estimate_bytes
 from weightspace.train import Trainer, summary_of
 
@@ -87,7 +87,7 @@ def seed_dir(out_dir: str | Path, seed: int) -> Path:
 def seed_batches(cell: dict, input_shape, n_outputs: int, seeds: list[int], memory_limit_gib: float) -> list[list[int]]:
     """Split ``seeds`` into as few batches as fit ``memory_limit_gib`` (fixed + trained tensors)."""
     net_cfg = cell["net"]
-    net = build_net(net_cfg["arch"], tuple(input_shape), n_outputs, net_cfg.get("widths"))
+    net = build_net_for(net_cfg, tuple(input_shape), n_outputs)
     per_seed = estimate_bytes(cell["variant"], net, 1)
     limit = memory_limit_gib * 2**30
     if per_seed > limit:

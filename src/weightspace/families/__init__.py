@@ -8,13 +8,17 @@ the README, "Adding an experiment family".
 
 from __future__ import annotations
 
-from weightspace.families.base import DIRECT, CliGroups, Family, ReparamSpec
-from weightspace.families import sharing, subspace  # noqa: E402  (each folder's FAMILY)
+from weightspace.families.base import DIRECT, ArchSpec, CliGroups, Family, ReparamSpec
+from weightspace.families import sharing  # noqa: E402  (each folder's FAMILY)
+from weightspace.families import subspace  # noqa: E402
 
-__all__ = ["FAMILIES", "REPARAMS", "Family", "ReparamSpec", "CliGroups", "family_of"]
+__all__ = ["FAMILIES", "REPARAMS", "ARCHITECTURES", "Family", "ReparamSpec", "ArchSpec", "CliGroups", "family_of"]
 
-#: every family, by name: the one registry line a new family adds itself to
-FAMILIES: dict[str, Family] = {f.name: f for f in (subspace.FAMILY, sharing.FAMILY)}
+#: every family, by name: a new family adds its line here (and its import above)
+FAMILIES: dict[str, Family] = {f.name: f for f in (
+    subspace.FAMILY,
+    sharing.FAMILY,
+)}
 
 #: every reparameterization, by name: direct (the core's) and each family's
 REPARAMS: dict[str, ReparamSpec] = {DIRECT.name: DIRECT}
@@ -28,3 +32,7 @@ for _family in FAMILIES.values():
 def family_of(reparam: str) -> str | None:
     """The family a reparameterization belongs to (None for the core's ``direct``)."""
     return next((f.name for f in FAMILIES.values() if any(r.name == reparam for r in f.reparams)), None)
+
+
+#: the net architectures families add, by name (the core's own: weightspace.netspec.ARCHS)
+ARCHITECTURES: dict[str, ArchSpec] = {a.name: a for f in FAMILIES.values() for a in f.archs}

@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from weightspace.data import DatasetInfo
     from weightspace.netspec import NetSpec
 
-__all__ = ["ReparamSpec", "Family", "DIRECT", "CliGroups"]
+__all__ = ["ReparamSpec", "ArchSpec", "Family", "DIRECT", "CliGroups"]
 
 
 def _no_problems(variant: dict, cell: dict, net: "NetSpec", dataset: "DatasetInfo") -> list[tuple[str, str]]:
@@ -84,6 +84,24 @@ DIRECT = ReparamSpec(
 )
 
 
+@dataclass(frozen=True)
+class ArchSpec:
+    """A net architecture a family adds (torch-free), beside the core's fc, lenet and smallcnn.
+
+    Attributes:
+        name: the value of ``arch:`` in a net config.
+        spec: ``spec(input_shape, n_outputs, options)`` -> :class:`~weightspace.netspec.NetSpec`
+            (``options``: the net config's ``widths`` and the keys its family's ``schema.yaml`` declares
+            under ``nets.<name>``); raises ValueError, naming the sizes, for inputs it cannot take.
+        forward: ``"module:function"``; the function takes the NetSpec and returns
+            ``forward(weights, x) -> (S, B, n_outputs)``, seed-batched like the core's nets.
+    """
+
+    name: str
+    spec: Callable[[tuple, int, dict], "NetSpec"]
+    forward: str
+
+
 @dataclass
 class CliGroups:
     """The CLI subcommand groups a family adds its commands to (argparse sub-parser actions)."""
@@ -101,6 +119,7 @@ class Family:
         name: the value of ``family:`` in an experiment.
         description: one line for docs and the schema.
         reparams: its reparameterizations (``direct`` is the core's and available to every family).
+        archs: net architectures it adds (any experiment may use them).
         run_files: per-seed files a training job of this family writes besides ``metrics.csv`` and
             ``summary.json`` (declared as the job's outputs).
         analysis_files: the tables ``weightspace analyze`` writes into ``results/<experiment>/``.
@@ -109,6 +128,7 @@ class Family:
     name: str
     description: str
     reparams: tuple[ReparamSpec, ...] = ()
+    archs: tuple[ArchSpec, ...] = ()
     run_files: tuple[str, ...] = ()
     analysis_files: tuple[str, ...] = ()
     folder: Path = field(default_factory=Path)

@@ -16,7 +16,17 @@ from torch import Tensor
 
 from weightspace.nets import Net, Weights
 
-__all__ = ["evaluate", "eval_steps", "evaluate_all"]
+__all__ = ["evaluate", "eval_steps", "evaluate_all", "targets"]
+
+
+def targets(data, x: Tensor, y: Tensor, task: str) -> Tensor:
+    """What the net's outputs are compared with: the labels or targets ``y``, or for a reconstruction
+    task (a net that fixes it, e.g. an autoencoder) the input's pixels, flattened: ``x`` (..., C, *spatial)
+    -> (..., C * prod(spatial)) in the source's range."""
+    if task != "reconstruction":
+        return y
+    n = len(data.input_shape)
+    return data.pixels(x).flatten(-n)
 
 
 @torch.no_grad()
@@ -26,8 +36,8 @@ def evaluate(
     """Test loss and accuracy of every seed on the shared set ``(x, y)``.
 
     Returns:
-        (loss (S,), accuracy (S,)) as device tensors (no host synchronization);
-        for regression the loss is the mean squared error and the accuracy NaN.
+        (loss (S,), accuracy (S,)) as device tensors (no host synchronization); for regression and
+        reconstruction the loss is the mean squared error and the accuracy NaN.
     """
     loss_sum = None
     correct = None
@@ -35,7 +45,7 @@ def evaluate(
         xc, yc = x[i : i + chunk], y[i : i + chunk]
         out = net.forward(weights, xc)  # (S, b, C)
         S, b, C = out.shape
-        if task == "regression":
+        if task != "classification":
             l = ((out - yc) ** 2).mean(-1).sum(1)  # noqa: E741
             c = torch.zeros(S, device=out.device)
         else:
@@ -44,7 +54,7 @@ def evaluate(
         loss_sum = l if loss_sum is None else loss_sum + l
         correct = c if correct is None else correct + c
     n = len(x)
-    acc = correct.to(torch.float32) / n if task != "regression" else torch.full_like(loss_sum, math.nan)
+    acc = correct.to(torch.float32) / n if task == "classification" else torch.full_like(loss_sum, math.nan)
     return loss_sum / n, acc
 
 
@@ -59,7 +69,7 @@ def eval_steps(steps_per_epoch: int, epochs: int, evals_per_epoch: int) -> list[
 
 
 @torch.no_grad()
-def evaluate_all(net: Net, reparam, data) -> dict[str, Tensor]:
+def evaluate_all(net: Net, reparam, x: Tensor, y: Tensor, task: str) -> dict[str, Tensor]:
     """Every per-seed number of one evaluation, as (S,) device tensors.
 
     ``test_loss`` and ``test_acc`` of the trained weights, the
@@ -68,12 +78,12 @@ def evaluate_all(net: Net, reparam, data) -> dict[str, Tensor]:
     trained weights is not evaluated twice).
     """
     weights = reparam()
-    test_loss, test_acc = evaluate(net, weights, data.x_test, data.y_test, task=data.task)
+    test_loss, test_acc = evaluate(net, weights, x, y, task=task)
     out = {"test_loss": test_loss, "test_acc": test_acc, **reparam.metrics()}
     for name, extra in reparam.extra_weights().items():
         if all(torch.equal(extra[n], weights[n]) for n in weights):  # e.g. fixed sharing: hard already
             loss, acc = test_loss, test_acc
         else:
-            loss, acc = evaluate(net, extra, data.x_test, data.y_test, task=data.task)
+            loss, acc = evaluate(net, extra, x, y, task=task)
         out[f"{name}_test_loss"], out[f"{name}_test_acc"] = loss, acc
     return out

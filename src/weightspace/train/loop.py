@@ -25,12 +25,12 @@ from torch import Tensor
 
 from weightspace.data import Dataset
 from weightspace.errors import Interrupted
-from weightspace.nets import Net, build_net
+from weightspace.nets import Net, build_net_for
 from weightspace.reparam import Reparam, build_reparam
 from weightspace.seeding import generators
 from weightspace.train import checkpoint as ckpt
 from weightspace.train.config import TrainConfig
-from weightspace.train.evaluation import eval_steps, evaluate_all
+from weightspace.train.evaluation import eval_steps, evaluate_all, targets
 from weightspace.train.progress import Progress
 from weightspace.train.step import make_optimizer, train_step
 
@@ -54,7 +54,7 @@ class SeedResult:
 def build_for_cell(cell: dict, data: Dataset, seeds: list[int], device: torch.device | str) -> tuple[Net, Reparam]:
     """The net and the reparameterization a cell config describes."""
     net_cfg = cell["net"]
-    net = build_net(net_cfg["arch"], data.input_shape, data.n_outputs, net_cfg.get("widths"))
+    net = build_net_for(net_cfg, data.input_shape, data.n_outputs)
     epochs = cell.get("train", {}).get("epochs", TrainConfig.epochs)
     reparam = build_reparam(cell["variant"], net, seeds, device, structure=data.structure, epochs=epochs)
     return net, reparam
@@ -100,6 +100,8 @@ class Trainer:
         self.cfg = TrainConfig.from_dict(cell.get("train", {}))
         self.name = cell.get("cell", "cell")
         self.net, self.reparam = build_for_cell(cell, data, self.seeds, self.device)
+        self.task = self.net.task or data.task  # a net may fix its task (an autoencoder: reconstruction)
+        self.y_test = targets(data, data.x_test, data.y_test, self.task)
         self.opt = make_optimizer(self.reparam.parameters(), self.cfg, self.device)
         self.N = len(data.x_train)
         self.B = min(self.cfg.batch_size, self.N)
@@ -161,7 +163,8 @@ class Trainer:
     def _record(self, step: int, train_loss: Tensor | None) -> None:
         """Evaluate every seed, append a row to each seed still alive, retire seeds that diverged, report."""
         S = len(self.seeds)
-        host = {k: v.detach().float().cpu() for k, v in evaluate_all(self.net, self.reparam, self.data).items()}
+        evaluated = evaluate_all(self.net, self.reparam, self.data.x_test, self.y_test, self.task)
+        host = {k: v.detach().float().cpu() for k, v in evaluated.items()}
         tl = train_loss.cpu() if train_loss is not None else torch.full((S,), math.nan)
         wall = self.wall()
         for i, r in enumerate(self.results):
@@ -183,13 +186,13 @@ class Trainer:
                 r.status, r.diverged_step, r.diverged_epoch, r.diverged_reason = "diverged", step, row["epoch"], reason
                 self.alive[i] = False
                 self.log(f"[{self.name}] seed {r.seed} diverged at step {step} (epoch {row['epoch']:.2f}): {reason}")
-        self._progress.evaluation(step, step / self.steps_per_epoch, host, tl, self.alive, self.data.task, wall)
+        self._progress.evaluation(step, step / self.steps_per_epoch, host, tl, self.alive, self.task, wall)
 
     def _train_step(self, idx: Tensor) -> None:
         """One step of every seed on its minibatch ``idx`` (S, B) of the training set."""
-        xb, yb = self.data.x_train[idx], self.data.y_train[idx]  # (S, B, ...), (S, B[, C])
-        self.loss_acc += train_step(self.net, self.reparam, self.opt, xb, yb, self.data.task, self.step,
-                                    self.total_steps)
+        xb = self.data.x_train[idx]  # (S, B, ...)
+        yb = targets(self.data, xb, self.data.y_train[idx], self.task)  # (S, B[, C])
+        self.loss_acc += train_step(self.net, self.reparam, self.opt, xb, yb, self.task, self.step, self.total_steps)
 
     def _sync(self) -> None:
         if self.device.type == "cuda":

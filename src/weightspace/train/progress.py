@@ -55,8 +55,8 @@ class Progress:
             return
         if step == 0:
             return
-        score = "loss" if task == "regression" else "acc"
-        parts = [f"test_acc {host['test_acc'][alive].mean():.4f}"] if task != "regression" else []
+        score = "acc" if task == "classification" else "loss"
+        parts = [f"test_acc {host['test_acc'][alive].mean():.4f}"] if task == "classification" else []
         # the extra weight sets a reparameterization evaluates (e.g. the hardened net)
         parts += [f"{k} {host[k][alive].mean():.4f}" for k in host if k.endswith(f"_test_{score}")]
         S = len(alive)

@@ -28,16 +28,16 @@ def make_optimizer(params, cfg: TrainConfig, device: torch.device) -> torch.opti
 
 
 def per_seed_loss(out: Tensor, y: Tensor, task: str = "classification") -> Tensor:
-    """Mean loss per seed: cross-entropy, or squared error averaged over targets.
+    """Mean loss per seed: cross-entropy (classification), else squared error averaged over targets.
 
     Args:
         out: (S, B, C) logits or predictions.
-        y: (S, B) labels, or (S, B, C) targets.
+        y: (S, B) labels, or (S, B, C) targets (regression; reconstruction: the input's pixels).
     Returns:
         (S,)
     """
     S, B, C = out.shape
-    if task == "regression":
+    if task != "classification":
         return ((out - y) ** 2).mean(dim=(1, 2))
     return F.cross_entropy(out.reshape(S * B, C), y.reshape(S * B), reduction="none").view(S, B).mean(1)
 

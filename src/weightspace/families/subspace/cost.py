@@ -8,7 +8,7 @@ import torch
 
 from weightspace.bench import step_cost
 from weightspace.io import provenance
-from weightspace.netspec import net_spec
+from weightspace.netspec import net_spec_for
 from weightspace.data import DATASETS
 from weightspace.reparam import estimate_bytes
 
@@ -38,7 +38,7 @@ def cost_sweep(
     """
     device = torch.device(device)
     info = DATASETS[dataset]
-    net = net_spec(net_cfg["arch"], info.input_shape, info.n_outputs, net_cfg.get("widths"))
+    net = net_spec_for(net_cfg, info.input_shape, info.n_outputs)
     variants = [{"name": "direct", "reparam": "direct"}]
     for p in projections:
         for d in dims:
