@@ -71,7 +71,8 @@ def collect(summaries: Iterable[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame
         curve_parts.append(metrics)
         final = dict(cols)
         final.update({f"final_{k}": v for k, v in s["final"].items()})
-        final.update(s.get("extra_metrics") or {})  # what the family measured on the trained net
+        # what the family measured on the trained net ("structure" in runs written before the family layout)
+        final.update(s.get("extra_metrics") or s.get("structure") or {})
         final.update(
             best_test_acc=s["best_test_acc"],
             diverged_step=s["diverged_step"],
