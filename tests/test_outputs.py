@@ -25,12 +25,27 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def test_dint_table_formats_values_intervals_and_published():
     d = dint90(final_table(), n_boot=300)
-    d.loc[d["variant"] == "fastfood", "ci_high"] = math.inf
+    d.loc[d["variant"] == "fastfood", ["ci_high", "ci_high_relative"]] = math.inf  # an interval open to the right
     tex = subspace_tables.dint_latex(d, {("m", "fc"): (750.0, "Li et al. 2018")})
-    assert r"\begin{tabular}{lllrrrrrr}" in tex and r"\bottomrule" in tex
+    assert r"\begin{tabular}{lllrrrrrrrrr}" in tex and r"\bottomrule" in tex
+    assert r"\multicolumn{3}{c}{90\% of baseline} & \multicolumn{3}{c}{90\% accuracy}" in tex
     assert r"m & fc & dense & 1\,000 & $98.5 \pm 0.5$ & 300 &" in tex
     assert r"$\infty$]" in tex
-    assert "& 750 \\\\" in tex and "Li et al. 2018" in tex
+    assert "& 750 (abs.) \\\\" in tex and "Li et al. 2018" in tex
+
+
+def test_dint90_reports_both_threshold_conventions():
+    """Relative (90% of the measured baseline, 0.8865 here) and absolute (90% accuracy, Li et al.'s)."""
+    d = dint90(final_table(), n_boot=300)
+    dense = d[d["variant"] == "dense"].iloc[0]
+    assert dense["convention"] == "relative" and dense["dint"] == dense["dint_relative"] == 300
+    assert dense["threshold_relative"] == pytest.approx(0.8865) and dense["threshold_absolute"] == pytest.approx(0.9)
+    # d=300 has mean 0.91 >= 0.9: the same grid value, but interpolation moves with the threshold
+    assert dense["dint_absolute"] == 300 and dense["dint_interp_absolute"] > dense["dint_interp_relative"]
+    a = dint90(final_table(), n_boot=300, threshold="absolute")
+    assert a["convention"].iloc[0] == "absolute" and a["threshold"].iloc[0] == pytest.approx(0.9)
+    # the relative columns do not depend on which convention is the main one
+    assert a["dint_interp_relative"].tolist() == d["dint_interp_relative"].tolist()
 
 
 def test_accuracy_table_marks_diverged_seeds():

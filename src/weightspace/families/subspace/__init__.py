@@ -70,7 +70,8 @@ class SubspaceFamily(Family):
         write_dataframe(out_dir / "by_dim.csv", by_dim(final))
         write_dataframe(out_dir / "dint90.csv", dint90(
             final, analysis.get("fraction", 0.9), analysis.get("n_boot", 2000), analysis.get("random_state", 0),
-            baseline=analysis.get("baseline"), baseline_setting=analysis.get("baseline_setting")))
+            baseline=analysis.get("baseline"), baseline_setting=analysis.get("baseline_setting"),
+            threshold=analysis.get("threshold", "relative")))
         return [out_dir / "by_dim.csv", out_dir / "dint90.csv"]
 
     def add_cli(self, groups: CliGroups) -> None:
@@ -124,7 +125,8 @@ def published_flags(exp: dict) -> str:
     """``--published DATASET:NET:VALUE:SOURCE ...`` for ``table dint``, from the experiment's analysis key."""
     import shlex
 
-    items = [f"{p['dataset']}:{p['net']}:{p['value']}:{p.get('source', '')}" for p in exp["analysis"].get("published", [])]
+    items = [f"{p['dataset']}:{p['net']}:{p['value']}:{p.get('source', '')}:{p.get('threshold', 'absolute')}"
+             for p in exp["analysis"].get("published", [])]
     return "--published " + " ".join(shlex.quote(i) for i in items) if items else ""
 
 

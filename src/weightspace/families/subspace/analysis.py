@@ -104,6 +104,7 @@ def dint90(
     random_state: int = 0,
     baseline: str | None = None,
     baseline_setting: dict | None = None,
+    threshold: str = "relative",
 ) -> pd.DataFrame:
     """d_int (default: 90%) per (dataset, net, subspace variant, setting) against the full-space baseline.
 
@@ -111,6 +112,10 @@ def dint90(
         baseline: the baseline variant's name (default: the experiment's only direct variant).
         baseline_setting: ``{key: value}`` choosing among the baseline's swept settings
             (see :func:`_select_baseline`).
+        threshold: the convention of the main columns (``dint``, ``ci_low``, ...): ``relative``
+            (``fraction`` x the measured baseline's mean accuracy) or ``absolute`` (``fraction`` itself,
+            a baseline of 1.0, as Li et al. published). Both conventions are always reported too, in
+            the ``*_relative`` and ``*_absolute`` columns.
 
     Raises:
         WeightspaceError: a (dataset, net) without a finished baseline run, or a
@@ -146,13 +151,22 @@ def dint90(
                 "projection": v["projection"].iloc[0] if "projection" in v else np.nan,
                 "n_weights": int(v["n_weights"].iloc[0]),
                 "fraction": fraction,
+                "convention": threshold,
             }
-            if dims:
-                row.update(dint_table(dims, accs, base, fraction=fraction, n_boot=n_boot, random_state=random_state).as_dict())
-            else:  # every run of the variant diverged: no d reaches the threshold, so d_int is infinite
-                row.update(baseline_mean=base.mean(), baseline_std=base.std(ddof=1) if len(base) > 1 else 0.0,
-                           n_baseline=len(base), threshold=fraction * base.mean(), dint=np.inf, dint_interp=np.inf,
-                           ci_low=np.inf, ci_high=np.inf, p_reached=0.0, n_boot=0, dims="", n_seeds_min=0)
+            both = {}
+            for convention in ("relative", "absolute"):
+                if dims:
+                    r = dint_table(dims, accs, base, fraction=fraction, n_boot=n_boot, random_state=random_state,
+                                   absolute=convention == "absolute").as_dict()
+                else:  # every run of the variant diverged: no d reaches the threshold, so d_int is infinite
+                    r = dict(baseline_mean=base.mean(), baseline_std=base.std(ddof=1) if len(base) > 1 else 0.0,
+                             n_baseline=len(base), threshold=fraction * (1.0 if convention == "absolute" else base.mean()),
+                             dint=np.inf, dint_interp=np.inf, ci_low=np.inf, ci_high=np.inf, p_reached=0.0, n_boot=0,
+                             dims="", n_seeds_min=0)
+                both[convention] = r
+            row.update(both[threshold])
+            for convention, r in both.items():
+                row.update({f"{k}_{convention}": r[k] for k in ("threshold", "dint", "dint_interp", "ci_low", "ci_high")})
             row["n_diverged"] = diverged
             rows.append(row)
     return pd.DataFrame(rows)

@@ -55,10 +55,11 @@ def plot_cost(args) -> None:
 def _parse_published(items: list[str] | None) -> dict:
     out = {}
     for item in items or []:
-        parts = item.split(":", 3)
-        if len(parts) < 3:
-            raise WeightspaceError(f"--published {item!r}: expected DATASET:NET:VALUE[:SOURCE]")
-        out[(parts[0], parts[1])] = (float(parts[2]), parts[3] if len(parts) > 3 else "")
+        parts = item.split(":")
+        if len(parts) < 3 or len(parts) > 5 or (len(parts) == 5 and parts[4] not in ("relative", "absolute")):
+            raise WeightspaceError(f"--published {item!r}: expected DATASET:NET:VALUE[:SOURCE[:relative|absolute]]")
+        out[(parts[0], parts[1])] = (float(parts[2]), parts[3] if len(parts) > 3 else "",
+                                     parts[4] if len(parts) > 4 else "absolute")
     return out
 
 
@@ -130,8 +131,9 @@ def add(groups: CliGroups) -> None:
     t = groups.table.add_parser("dint", help="subspace: d_int90 per dataset x net x projection")
     t.add_argument("--in", dest="input", required=True, help="dint90.csv from `weightspace analyze`")
     t.add_argument("--out", required=True, help="the .tex file")
-    t.add_argument("--published", nargs="*", metavar="DATASET:NET:VALUE[:SOURCE]",
-                   help="published d_int90 values shown beside the measured ones")
+    t.add_argument("--published", nargs="*", metavar="DATASET:NET:VALUE[:SOURCE[:CONVENTION]]",
+                   help="published d_int90 values shown beside the measured ones (convention: absolute, the "
+                        "default, as Li et al. 2018, or relative)")
     t.set_defaults(func=table_dint)
     t = groups.table.add_parser("accuracy", help="subspace: final test accuracy per d")
     t.add_argument("--in", dest="input", required=True, help="by_dim.csv from `weightspace analyze`")

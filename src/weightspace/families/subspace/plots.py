@@ -119,7 +119,8 @@ def accuracy_vs_d_figure(by_dim: pd.DataFrame, dint: pd.DataFrame, dataset: str,
         row = di[(di["variant"] == v) & (di["setting"] == setting)]
         if not row.empty:
             r = row.iloc[0]
-            thresholds[str(r.get("baseline", ""))] = r["threshold"]
+            absolute = r.get("convention") == "absolute"
+            thresholds["" if absolute else str(r.get("baseline", ""))] = r["threshold"]
             if np.isfinite(r["dint"]):
                 # each variant's interval on its own row just below the threshold line;
                 # an interval open to the right runs to an arrow past the last d
@@ -133,7 +134,8 @@ def accuracy_vs_d_figure(by_dim: pd.DataFrame, dint: pd.DataFrame, dataset: str,
     for j, (name, threshold) in enumerate(thresholds.items()):  # one per baseline (several if it is swept)
         which = f" ({name})" if len(thresholds) > 1 else ""
         ls = ["--", (0, (1, 1.5)), (0, (6, 2, 1, 2))][j % 3]
-        ax.axhline(threshold, color="black", ls=ls, lw=0.9, label=f"90% of full space{which}")
+        text = f"90% of full space{which}" if name or len(thresholds) > 1 else "90% accuracy (absolute threshold)"
+        ax.axhline(threshold, color="black", ls=ls, lw=0.9, label=text)
     ax.set_xscale("log")
     ax.set_xlim(right=sub["dim"].max() * 2.2)
     ax.set(xlabel="subspace dimension d", ylabel="final test accuracy", ylim=(0, 1.0))

@@ -69,6 +69,7 @@ def bootstrap_dint(
     fraction: float = 0.9,
     n_boot: int = 2000,
     random_state: int = 0,
+    absolute: bool = False,
 ) -> np.ndarray:
     """Bootstrap replicates of d_int.
 
@@ -79,13 +80,15 @@ def bootstrap_dint(
         fraction: the fraction of the baseline to reach (0.9 for d_int90).
         n_boot: number of replicates.
         random_state: seed of the resampling (fixed: the interval is reproducible).
+        absolute: the threshold is ``fraction`` itself (a baseline fixed at 1.0, Li et al.'s published
+            convention), not ``fraction`` x the measured baseline; the same seeds are drawn either way.
     Returns:
         (n_boot,) replicate values of d_int (+inf where not reached).
     """
     rng = np.random.default_rng(random_state)
     baseline = np.asarray(baseline, dtype=float)
     base_idx = rng.integers(0, len(baseline), size=(n_boot, len(baseline)))
-    threshold = fraction * baseline[base_idx].mean(axis=1)  # (n_boot,)
+    threshold = fraction * (np.ones(n_boot) if absolute else baseline[base_idx].mean(axis=1))  # (n_boot,)
     means = np.empty((n_boot, len(dims)))
     for k, a in enumerate(accs):
         a = np.asarray(a, dtype=float)
@@ -123,15 +126,19 @@ def dint_table(
     n_boot: int = 2000,
     confidence: float = 0.95,
     random_state: int = 0,
+    absolute: bool = False,
 ) -> DintResult:
-    """Point estimate, interpolation and percentile bootstrap interval of d_int."""
+    """Point estimate, interpolation and percentile bootstrap interval of d_int.
+
+    ``absolute``: threshold ``fraction`` (accuracy 0.9) instead of ``fraction`` x the baseline's mean.
+    """
     order = np.argsort(dims)
     dims = [dims[i] for i in order]
     accs = [np.asarray(accs[i], dtype=float) for i in order]
     baseline = np.asarray(baseline, dtype=float)
     means = np.array([a.mean() for a in accs])
-    threshold = fraction * baseline.mean()
-    reps = bootstrap_dint(dims, accs, baseline, fraction, n_boot, random_state)
+    threshold = fraction * (1.0 if absolute else baseline.mean())
+    reps = bootstrap_dint(dims, accs, baseline, fraction, n_boot, random_state, absolute)
     alpha = (1 - confidence) / 2
     # percentiles of a distribution with +inf values: sort, take order statistics
     srt = np.sort(reps)

@@ -9,55 +9,62 @@ from weightspace.tables import dagger, fmt_dim, label, pm, tex
 __all__ = ["dint_latex", "accuracy_latex"]
 
 
-def dint_latex(dint: pd.DataFrame, published: dict[tuple[str, str], tuple[float, str]] | None = None) -> str:
-    """d_int90 per dataset x net x projection: grid value, interpolation, 95% bootstrap CI.
+def dint_latex(dint: pd.DataFrame, published: dict[tuple[str, str], tuple] | None = None) -> str:
+    """d_int90 per dataset x net x projection under both conventions: grid value, interpolation, 95% bootstrap CI.
 
     Args:
-        dint: the table from :func:`weightspace.analysis.dint90`.
-        published: optional ``{(dataset, net): (value, source)}`` shown in a last column.
+        dint: the table from :func:`weightspace.families.subspace.analysis.dint90`.
+        published: optional ``{(dataset, net): (value, source[, convention])}`` shown in a last column with
+            its convention (``absolute`` unless given), to be read beside our value under the same one.
     """
     published = published or {}
     has_pub = bool(published)
+    both = all(f"dint_{c}" in dint for c in ("relative", "absolute"))
+    conventions = [("relative", "90\\% of baseline"), ("absolute", "90\\% accuracy")] if both else [("", "")]
     # a baseline chosen among swept settings is named in its own column
     baselines = dint["baseline"].fillna("").astype(str) if "baseline" in dint else pd.Series("", index=dint.index)
     has_base = bool(baselines.str.contains("(", regex=False).any())
-    cols = "lllr" + ("l" if has_base else "") + "r" * 4 + ("r" if has_pub else "")
-    head = [r"dataset", r"net", r"projection", r"$D$"] + (["baseline"] if has_base else []) + [
-        r"baseline acc.\ (\%)", r"$d_{\mathrm{int}90}$", r"interp.", r"95\% CI"]
+    lead = 4 + has_base + 1  # dataset, net, projection, D, [baseline], baseline acc.
+    cols = "lllr" + ("l" if has_base else "") + "r" + "rrr" * len(conventions) + ("r" if has_pub else "")
+    head = [r"dataset", r"net", r"projection", r"$D$"] + (["baseline"] if has_base else []) + [r"baseline acc.\ (\%)"]
+    head += [r"$d_{\mathrm{int}90}$", r"interp.", r"95\% CI"] * len(conventions)
     if has_pub:
         head.append("published")
-    lines = [
-        r"\begin{tabular}{" + cols + "}",
-        r"\toprule",
-        " & ".join(head) + r" \\",
-        r"\midrule",
-    ]
+    lines = [r"\begin{tabular}{" + cols + "}", r"\toprule"]
+    if both:
+        groups = ["" for _ in range(lead - 1)]
+        spans = " & ".join(f"\\multicolumn{{3}}{{c}}{{{title}}}" for _, title in conventions)
+        rules = " ".join(f"\\cmidrule(lr){{{lead + 1 + 3 * i}-{lead + 3 + 3 * i}}}" for i in range(len(conventions)))
+        lines.append(" & ".join(groups + [""]) + " & " + spans + (" &" if has_pub else "") + r" \\ " + rules)
+    lines += [" & ".join(head) + r" \\", r"\midrule"]
     for _, r in dint.sort_values([c for c in ("dataset", "net", "variant", "setting") if c in dint]).iterrows():
-        ci = f"[{fmt_dim(r['ci_low'])}, {fmt_dim(r['ci_high'])}]"
         cells = [
             tex(r["dataset"]),
             tex(r["net"]),
             label(r["variant"], r.get("setting")) + dagger(r.get("n_diverged")),
             fmt_dim(r["n_weights"]),
-        ] + ([tex(baselines[r.name])] if has_base else []) + [
-            pm(r["baseline_mean"], r["baseline_std"]),
-            fmt_dim(r["dint"]),
-            fmt_dim(r["dint_interp"]),
-            ci,
-        ]
+        ] + ([tex(baselines[r.name])] if has_base else []) + [pm(r["baseline_mean"], r["baseline_std"])]
+        for convention, _ in conventions:
+            suffix = f"_{convention}" if convention else ""
+            cells += [fmt_dim(r[f"dint{suffix}"]), fmt_dim(r[f"dint_interp{suffix}"]),
+                      f"[{fmt_dim(r[f'ci_low{suffix}'])}, {fmt_dim(r[f'ci_high{suffix}'])}]"]
         if has_pub:
             pub = published.get((r["dataset"], r["net"]))
-            cells.append(fmt_dim(pub[0]) if pub else "--")
+            kind = (pub[2] if len(pub) > 2 else "absolute") if pub else ""
+            cells.append(f"{fmt_dim(pub[0])} ({kind[:3]}.)" if pub else "--")
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     note = (
-        "% d_int90: smallest d on the grid whose mean final test accuracy reaches 90% of the full-space\n"
-        "% baseline's; interp.: log-linear interpolation between grid points; CI: percentile bootstrap over seeds.\n"
+        "% d_int90: smallest d on the grid whose mean final test accuracy reaches the threshold; relative\n"
+        "% convention: 90% of the full-space baseline's mean accuracy; absolute: 90% accuracy (a baseline of 1.0,\n"
+        "% the convention of Li et al. 2018); interp.: log-linear interpolation between grid points;\n"
+        "% CI: percentile bootstrap over seeds (at every d, and in the baseline for the relative convention).\n"
     )
     if dint.get("n_diverged", pd.Series(dtype=float)).fillna(0).astype(bool).any():
         note += "% $^{n\\dagger}$: n runs of that projection diverged (excluded; a d whose runs all diverged does not reach it)\n"
     if has_pub:
-        note += "% published: " + "; ".join(f"{k[0]}/{k[1]}: {v[0]:g} ({v[1]})" for k, v in published.items()) + "\n"
+        note += "% published (its convention: abs. or rel.): " + "; ".join(
+            f"{k[0]}/{k[1]}: {v[0]:g} ({v[1]})" for k, v in published.items()) + "\n"
     return note + "\n".join(lines) + "\n"
 
 
