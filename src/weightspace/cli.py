@@ -58,7 +58,14 @@ def cmd_train(args) -> None:
         config = _load_validated(args.config)
         cell = _find_cell(config, args.experiment, args.cell)
         settings = config
-    seeds = args.seeds if args.seeds is not None else settings.get("seeds", [0])
+    if args.seeds is not None:
+        seeds = args.seeds
+    elif settings:
+        from weightspace.config import experiment_seeds
+
+        seeds = experiment_seeds(settings, cell["experiment"])
+    else:
+        seeds = [0]
     import datetime
     import socket
 
@@ -142,23 +149,23 @@ def cmd_compare(args) -> int:
 
 
 def cmd_validate(args) -> None:
-    from weightspace.config import expand, validate_files
+    from weightspace.config import expand, experiment_seeds, validate_files
 
     config = validate_files(*args.config)
     cells = expand(config)
-    n_seeds = len(config["seeds"])
+    n_seeds = {name: len(experiment_seeds(config, name)) for name in cells}
     width = max((len(name) for name in cells), default=0)
     for name, exp_cells in cells.items():  # what will run: a preset that only adds an experiment keeps the rest
         exp = config["experiments"][name]
         print(
-            f"  {name:<{width}}  {exp['family']:<8}  {len(exp_cells):>5} cells  {len(exp_cells) * n_seeds:>6} runs  "
-            f"datasets: {', '.join(exp['datasets'])}"
+            f"  {name:<{width}}  {exp['family']:<8}  {len(exp_cells):>5} cells  "
+            f"{len(exp_cells) * n_seeds[name]:>6} runs  datasets: {', '.join(exp['datasets'])}"
         )
     n_cells = sum(len(c) for c in cells.values())
-    print(
-        f"config OK: {len(cells)} enabled experiment(s), {n_cells} cells, "
-        f"{n_cells * n_seeds} runs ({n_seeds} seeds each)"
-    )
+    n_runs = sum(len(c) * n_seeds[name] for name, c in cells.items())
+    counts = sorted(set(n_seeds.values())) or [len(config["seeds"])]
+    each = f"{counts[0]} seeds each" if len(counts) == 1 else f"{', '.join(map(str, counts))} seeds per experiment"
+    print(f"config OK: {len(cells)} enabled experiment(s), {n_cells} cells, {n_runs} runs ({each})")
 
 
 def cmd_plan(args) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "load_schema",
     "variant_sweeps",
     "cell_id",
+    "experiment_seeds",
 ]
 
 SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
@@ -497,6 +498,12 @@ def _check_experiment(name: str, exp: dict, config: dict) -> list[str]:
         problems.append(f"{where}.variants: duplicate variant name(s) {', '.join(dupes)}; names must be unique")
         return problems  # the family's checks look variants up by name
     return problems + FAMILIES[exp["family"]].check_experiment(where, exp, config)
+
+
+def experiment_seeds(config: dict, experiment: str) -> list[int]:
+    """The seeds of an experiment of a validated config: its own ``seeds``, else the top-level ones."""
+    seeds = config["experiments"][experiment].get("seeds", config["seeds"])
+    return list(range(seeds)) if isinstance(seeds, int) else list(seeds)
 
 
 def variant_sweeps(variant: dict, exp: dict, config: dict) -> dict[str, list]:

@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from weightspace.config import expand
+from weightspace.config import expand, experiment_seeds
 from weightspace.data import DATASETS
 
 __all__ = ["plan", "cell_steps", "count_jobs", "job_startup_s"]
@@ -94,8 +94,8 @@ def plan(config: dict, measure: bool = False, device: str = "cpu", log: Callable
         ``attrs["startup_s"]`` the measured start-up of one job process.
     """
     rows: list[dict[str, Any]] = []
-    seeds = len(config["seeds"])
     for exp, cells in expand(config).items():
+        seeds = len(experiment_seeds(config, exp))
         for cid, c in cells.items():
             steps, evals = cell_steps(c)
             key = _size_key(c)

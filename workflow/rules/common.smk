@@ -43,10 +43,32 @@ wildcard_constraints:
     variant=r"[A-Za-z][A-Za-z0-9-]*",
 
 
-def experiments_regex(family):
-    """A regex matching the names of the enabled experiments of a family."""
-    names = [e for e in CELLS if CONFIG["experiments"][e]["family"] == family]
+def experiments_regex(family, names=None):
+    """A regex matching the names of the enabled experiments of a family (or only ``names``)."""
+    if names is None:
+        names = [e for e in CELLS if CONFIG["experiments"][e]["family"] == family]
     return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+def experiment_seeds(experiment):
+    """The seeds of an experiment: its own ``seeds``, else the top-level ones."""
+    return weightspace.config.experiment_seeds(CONFIG, experiment)
+
+
+def first_seed(wildcards):
+    """The first seed of the experiment named by the wildcards (the seed a per-run figure shows)."""
+    return experiment_seeds(wildcards.experiment)[0]
+
+
+def seed_groups(family):
+    """The enabled experiments of a family grouped by their seeds, [(seeds, [experiment, ...])], in the order of
+    the config (one training rule per group, as a rule's outputs name its seeds); one group of the top-level
+    seeds and no experiment when the family has none enabled."""
+    groups = {}
+    for e in CELLS:
+        if CONFIG["experiments"][e]["family"] == family:
+            groups.setdefault(tuple(experiment_seeds(e)), []).append(e)
+    return [(list(seeds), names) for seeds, names in groups.items()] or [(SEEDS, [])]
 
 
 def experiment_config(experiment):
@@ -64,12 +86,14 @@ def cell_of(wildcards):
 
 def run_files(experiment, name="summary.json"):
     """Per-seed files of every cell of an experiment."""
-    return [str(RESULTS / experiment / "runs" / cid / f"seed-{s}" / name) for cid in CELLS[experiment] for s in SEEDS]
+    seeds = experiment_seeds(experiment)
+    return [str(RESULTS / experiment / "runs" / cid / f"seed-{s}" / name) for cid in CELLS[experiment] for s in seeds]
 
 
-def seed_files(name):
-    """The per-seed files ``name`` of the cell named by the wildcards (a training job's outputs)."""
-    return expand(RESULTS / "{{experiment}}" / "runs" / "{{cell}}" / "seed-{seed}" / name, seed=SEEDS)
+def seed_files(name, seeds=None):
+    """The per-seed files ``name`` of the cell named by the wildcards (a training job's outputs), for ``seeds``
+    (default: the top-level seeds)."""
+    return expand(RESULTS / "{{experiment}}" / "runs" / "{{cell}}" / "seed-{seed}" / name, seed=seeds or SEEDS)
 
 
 def data_flags():

@@ -19,7 +19,7 @@ rule table_structure:
 
 rule plot_structure:
     input:
-        lambda w: RESULTS / w.experiment / "runs" / w.cell / f"seed-{SEEDS[0]}" / "structure.npz",
+        lambda w: RESULTS / w.experiment / "runs" / w.cell / f"seed-{first_seed(w)}" / "structure.npz",
     output:
         pdf=FIGURES / "{experiment}" / "structure__{cell}.pdf",
         png=report(
@@ -35,7 +35,7 @@ rule plot_structure:
     params:
         ws=WS,
         dataset=lambda w: cell_of(w)["dataset"],
-        title=lambda w: f"{w.cell} (seed {SEEDS[0]})",
+        title=lambda w: f"{w.cell} (seed {first_seed(w)})",
     shell:
         "{params.ws} plot structure --npz {input} --dataset {params.dataset} --title {params.title:q}"
         " --out {output.pdf} > {log} 2>&1"
@@ -43,7 +43,7 @@ rule plot_structure:
 
 rule plot_maps:
     input:
-        lambda w: RESULTS / w.experiment / "runs" / w.cell / f"seed-{SEEDS[0]}" / "structure.npz",
+        lambda w: RESULTS / w.experiment / "runs" / w.cell / f"seed-{first_seed(w)}" / "structure.npz",
     output:
         pdf=FIGURES / "{experiment}" / "maps__{cell}.pdf",
         png=report(
@@ -59,7 +59,7 @@ rule plot_maps:
     params:
         ws=WS,
         dataset=lambda w: cell_of(w)["dataset"],
-        title=lambda w: f"{w.cell} (seed {SEEDS[0]}): value index of each input weight, per hidden unit",
+        title=lambda w: f"{w.cell} (seed {first_seed(w)}): value index of each input weight, per hidden unit",
     shell:
         "{params.ws} plot maps --npz {input} --dataset {params.dataset} --title {params.title:q}"
         " --out {output.pdf} > {log} 2>&1"
