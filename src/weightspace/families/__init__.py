@@ -11,6 +11,8 @@ from __future__ import annotations
 from weightspace.families.base import DIRECT, ArchSpec, CliGroups, Family, ReparamSpec
 from weightspace.families import sharing  # noqa: E402  (each folder's FAMILY)
 from weightspace.families import subspace  # noqa: E402
+from weightspace.families import tying  # noqa: E402
+from weightspace.families import feedback  # noqa: E402
 
 __all__ = ["FAMILIES", "REPARAMS", "ARCHITECTURES", "Family", "ReparamSpec", "ArchSpec", "CliGroups", "family_of"]
 
@@ -18,6 +20,8 @@ __all__ = ["FAMILIES", "REPARAMS", "ARCHITECTURES", "Family", "ReparamSpec", "Ar
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     subspace.FAMILY,
     sharing.FAMILY,
+    tying.FAMILY,
+    feedback.FAMILY,
 )}
 
 #: every reparameterization, by name: direct (the core's) and each family's

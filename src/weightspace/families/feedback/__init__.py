@@ -1,0 +1,96 @@
+"""Weight feedback (issue 12): a net's own fc weights, max-pooled or randomly projected, fed back into fc1's input.
+
+=================  ============================================================================
+``geometry.py``    the ``feedback`` architecture's sizes (torch-free): weight spec, max-pool sizes,
+                   memory; refuses sizes that do not divide into the extra inputs
+``nets.py``        its seed-batched forward; max-pool and random-projection features
+``reparam.py``     :class:`Feedback`: the weights, trained directly, and what fills the extra inputs
+                   (none, ones, frozen, maxpool, projection; gradient detached or flowing)
+``analysis.py``    ``feedback_summary.csv`` and ``feedback_paired.csv`` from ``final.csv``: final
+                   accuracy per arm, per-seed paired differences against ``none`` and ``ones``
+``tables.py``      ``feedback.tex``
+``plots.py``       feedback vs baseline: accuracy per epoch, paired differences with intervals
+``cli.py``         ``plot feedback``, ``table feedback``
+``schema.yaml``    the ``feedback`` variant options and the ``feedback`` net options
+=================  ============================================================================
+
+Rules: ``workflow/rules/feedback.smk``. This module imports no torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from weightspace.families.base import CliGroups, Family, ReparamSpec
+from weightspace.families.feedback.geometry import ARCH, ARCH_SPEC, LIVE, feedback_bytes
+
+__all__ = ["FAMILY", "FeedbackFamily"]
+
+
+def _check_feedback(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str]]:
+    if net.arch != ARCH:
+        return [("", (f"reparam 'feedback' needs a net with `arch: {ARCH}` (conv features + fed-back inputs); "
+                      f"net {cell['net']['name']!r} is {net.arch!r}"))]
+    mode, problems = variant["feedback"], []
+    if variant.get("gradient", "detach") == "flow" and mode not in LIVE:
+        problems.append(("gradient", (f"only {' and '.join(LIVE)} feed back the current weights; "
+                                      f"`gradient: flow` has no path to flow through with feedback: {mode}")))
+    if variant.get("frozen_features", "maxpool") != "maxpool" and mode != "frozen":
+        problems.append(("frozen_features", f"applies to feedback: frozen only, not {mode}"))
+    source = variant.get("frozen_features", "maxpool") if mode == "frozen" else mode
+    if source == "maxpool" and net.geometry["features"] and not net.geometry["pool"]:
+        what = f"{mode}{' (of max-pooled weights)' if mode == 'frozen' else ''}"
+        problems.append(("feedback", (f"{what} needs the net's max-pool kernels: set pool_fc1 and pool_fc2 in net "
+                                      f"{cell['net']['name']!r}")))
+    return problems
+
+
+class FeedbackFamily(Family):
+    """Feedback vs baseline: accuracy curves per variant, paired differences against none and ones."""
+
+    def check_experiment(self, where: str, exp: dict, config: dict) -> list[str]:
+        problems = []
+        for i, v in enumerate(exp["variants"]):
+            if v["reparam"] != "feedback":
+                problems.append(f"{where}.variants[{i}:{v['name']}]: a feedback experiment compares `reparam: "
+                                f"feedback` variants (the plain net is `feedback: none`), not {v['reparam']!r}")
+        return problems
+
+    def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
+        folder = figures / experiment
+        datasets = sorted({c["dataset"] for c in cells.values()})
+        return [str(folder / "feedback.tex")] + [str(folder / f"feedback__{d}.png") for d in datasets]
+
+    def examine(self, reparam, data) -> list[tuple[dict, dict]]:
+        g = reparam.net.geometry
+        pool = g.get("pool") or {}
+        metrics = {"feedback_features": g.get("features", 0), "feedback_pooled": pool.get("n_pooled", 0),
+                   "conv_features": g.get("conv_features", 0), "hidden": g.get("hidden", 0)}
+        return [(dict(metrics), {}) for _ in range(reparam.n_seeds)]
+
+    def analyze(self, final, analysis: dict, out_dir: Path) -> list[Path]:
+        from weightspace.families.feedback.analysis import feedback_summary, paired_differences
+        from weightspace.io import write_dataframe
+
+        confidence = analysis.get("confidence", 0.95)
+        paired = paired_differences(final)
+        write_dataframe(out_dir / "feedback_summary.csv", feedback_summary(final, paired, confidence))
+        write_dataframe(out_dir / "feedback_paired.csv", paired)
+        return [out_dir / "feedback_summary.csv", out_dir / "feedback_paired.csv"]
+
+    def add_cli(self, groups: CliGroups) -> None:
+        from weightspace.families.feedback import cli
+
+        cli.add(groups)
+
+
+FAMILY = FeedbackFamily(
+    name="feedback",
+    description="weight feedback: a net's own fc weights (max-pooled or projected) fed back into fc1's input",
+    reparams=(ReparamSpec("feedback", "weightspace.families.feedback.reparam:build", feedback_bytes, _check_feedback,
+                          memory_hint="the projection matrix is (fc weights x features) per seed: use maxpool, "
+                                      "or fewer features"),),
+    archs=(ARCH_SPEC,),
+    analysis_files=("feedback_summary.csv", "feedback_paired.csv"),
+    folder=Path(__file__).parent,
+)

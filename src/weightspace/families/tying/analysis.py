@@ -1,0 +1,104 @@
+"""What a tying run keeps (``examine_run``), and the tying table from ``final.csv`` (``tying_summary``).
+
+The summary has one row per cell: its method (``untied``, ``tied <kind>``, ``narrower untied``), the tie options,
+the trainable-parameter count, and the mean and Student-t 95% interval over finished seeds of the final test
+accuracy, test loss (an autoencoder's: the per-pixel reconstruction MSE) and training loss. Diverged seeds are
+counted (``n_diverged``), never averaged in. Every swept setting other than ``g`` and ``grad`` (e.g. the optimizer
+and its learning rate) is kept apart in ``setting`` (:func:`weightspace.analysis.with_setting`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from weightspace.analysis import with_setting
+from weightspace.stats import mean_ci
+
+__all__ = ["examine_run", "tying_summary", "method_of", "TYING_METRICS", "AXIS"]
+
+#: per-seed numbers summarized (those present in final.csv)
+TYING_METRICS = ["final_test_acc", "final_test_loss", "final_train_loss", "tie_max_dev", "narrow_width"]
+
+#: swept keys that are not part of a setting: the x axis (g) and the semantics compared within a panel (grad)
+AXIS = ("g", "grad")
+
+
+def examine_run(reparam, data, n_images: int = 10) -> list[tuple[dict, dict]]:
+    """Per seed: (metrics, ``{"tying.npz": arrays}``) of a trained run of the tying family.
+
+    Metrics: ``tie_max_dev`` (the largest |difference| between members of a tie in the trained weights: 0 when
+    they stayed identical) for a tied net, ``narrow_width`` (the narrowed layers' width) for the narrower one.
+    Arrays: ``images`` (n, C, *spatial) test images in the source's range (one per class, the first of each in
+    the test set) and ``recon`` (the same shape, the net's reconstructions) for a reconstruction net, else empty;
+    ``groups__<tensor>``: the group index of each row (column) of a tensor tied in groups.
+    """
+    import torch
+
+    S = reparam.n_seeds
+    net = reparam.net
+    metrics: list[dict] = [{} for _ in range(S)]
+    arrays: list[dict] = [{"images": np.zeros(0, np.float32), "recon": np.zeros(0, np.float32)} for _ in range(S)]
+    if hasattr(reparam, "max_member_deviation"):
+        dev = reparam.max_member_deviation().cpu()
+        for s in range(S):
+            metrics[s]["tie_max_dev"] = float(dev[s])
+        for name, a in reparam.assignments().items():
+            for s in range(S):
+                arrays[s][f"groups__{name}"] = a[s].cpu().numpy()
+    if getattr(reparam, "widths", None):
+        for s in range(S):
+            metrics[s]["narrow_width"] = int(min(reparam.widths))
+    if net.task == "reconstruction":
+        idx = _one_per_class(data, n_images)
+        x = data.x_test[idx]
+        with torch.no_grad():
+            out = net.forward(reparam(), x)  # (S, n, prod(input_shape))
+        images = data.pixels(x).cpu().numpy()
+        for s in range(S):
+            arrays[s]["images"] = images
+            arrays[s]["recon"] = out[s].reshape(images.shape).cpu().numpy()
+    return [(m, {"tying.npz": a}) for m, a in zip(metrics, arrays)]
+
+
+def _one_per_class(data, n: int) -> list[int]:
+    """The first test example of each class (labels 0, 1, ...), up to n; the first n if there are no labels."""
+    y = data.y_test
+    if data.task != "classification" or y.dim() != 1:
+        return list(range(min(n, len(y))))
+    y = y.cpu().numpy()
+    out = [int(np.argmax(y == c)) for c in range(int(y.max()) + 1) if (y == c).any()]
+    return out[:n]
+
+
+def method_of(row) -> str:
+    """The method a row of final.csv belongs to: ``untied``, ``tied <kind>`` or ``narrower untied``."""
+    reparam = row["reparam"]
+    if reparam == "tying":
+        return f"tied {row['tie']}"
+    if reparam == "narrow":
+        return "narrower untied"
+    return "untied" if reparam == "direct" else str(reparam)
+
+
+def tying_summary(final: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Per cell: method, tie options, trainable parameters; mean and t-interval over finished seeds of each metric."""
+    final = with_setting(final, axis=AXIS)
+    if "grad" in final:  # the default semantics, where a tying variant leaves it out
+        final["grad"] = final["grad"].where(final["grad"].notna() | (final["reparam"] != "tying"), "sum")
+    elif (final["reparam"] == "tying").any():
+        final["grad"] = np.where(final["reparam"] == "tying", "sum", None)
+    rows = []
+    for cell, g in final.groupby("cell", sort=False):
+        ok = g[g["status"] == "ok"]
+        first = g.iloc[0]
+        row = {key: first.get(key, np.nan) for key in ("dataset", "net", "variant", "reparam", "tie", "g", "grad",
+                                                       "groups", "bias")}
+        row.update(method=method_of(first), setting=first["setting"], cell=cell,
+                   n_trainable=int(first["n_trainable"]), n_weights=int(first["n_weights"]),
+                   n_ok=len(ok), n_diverged=int((g["status"] == "diverged").sum()))
+        for m in TYING_METRICS:
+            if m in g:
+                row[f"{m}_mean"], row[f"{m}_lo"], row[f"{m}_hi"] = mean_ci(ok[m], confidence)
+        rows.append(row)
+    return pd.DataFrame(rows)
