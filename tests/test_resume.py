@@ -134,7 +134,7 @@ def _wait_for(predicate, timeout=120):
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_killed_process_resumes_to_identical_results(tmp_path, sig):
-    c = cell(epochs=12, evals_per_epoch=4)
+    c = cell(epochs=120, evals_per_epoch=1)  # ~2,600 steps: seconds, so the signal lands while it trains
     ref_out = tmp_path / "ref" / "cell"
     assert subprocess.run([*WS, "train", "--cell-json", json.dumps(c), "--seeds", "0", "1", "--out", str(ref_out),
                            "--device", "cpu"], capture_output=True).returncode == 0
@@ -145,7 +145,7 @@ def test_killed_process_resumes_to_identical_results(tmp_path, sig):
     time.sleep(0.3)  # let it train a little beyond the first checkpoint
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    if proc.returncode == 0:
+    if proc.returncode == 0 or (out / "seed-0" / "summary.json").exists():
         pytest.skip("the run finished before the signal arrived (machine too fast for this test's timing)")
     assert proc.returncode == (143 if sig == signal.SIGTERM else -9), err
     if sig == signal.SIGTERM:
