@@ -132,16 +132,19 @@ class Family:
     run_files: tuple[str, ...] = ()
     analysis_files: tuple[str, ...] = ()
     folder: Path = field(default_factory=Path)
+    _schema: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- config ----------------------------------------------------------------------------------
 
     def schema(self) -> dict:
-        """The family's schema fragment (``schema.yaml`` in its folder): ``experiment``, ``reparams``, ``$defs``."""
-        path = self.folder / "schema.yaml"
-        if not path.exists():
-            return {}
-        with open(path) as f:
-            return yaml.safe_load(f) or {}
+        """The family's schema fragment (``schema.yaml`` in its folder): ``experiment``, ``reparams``, ``$defs``.
+
+        Read once per process (every validation asks for it); callers must not modify it.
+        """
+        if self._schema is None:
+            path = self.folder / "schema.yaml"
+            self._schema = (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+        return self._schema
 
     def check_experiment(self, where: str, exp: dict, config: dict) -> list[str]:
         """Problems of an experiment of this family that the schema cannot express (one line each)."""
