@@ -38,6 +38,7 @@ def base_config() -> dict:
         dict(sharing["kmeans"], pretrain_epochs=1),
     ]
     sub["analysis"]["published"] = [{"dataset": "digits", "net": "small", "value": 100, "source": "test"}]
+    sub["comparisons"] = {"alpha": 0.05, "confidence": 0.95, "n_resamples": 1000, "random_state": 0}
     cfg["experiments"] = {"subspace": sub}
     cfg["nets"] = {"small": cfg["nets"]["small"]}
     return cfg

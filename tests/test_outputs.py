@@ -187,8 +187,9 @@ def test_plan_counts_cells_runs_and_steps():
     assert (digits["steps"] == 3 * (1437 // 100)).all() and (digits["evals"] == 3 * 2 + 1).all()
     assert (df.loc[df["dataset"] == "mnist1d", "steps"] == 3 * 40).all()
     # the jobs the workflow runs: per experiment 6 training, aggregate, analysis, 2 tables, 2 curves figures and
-    # 2 accuracy-vs-d figures (no cost benchmark); the two datasets are prepared once each
-    assert df.attrs["jobs"] == {"e": 6 + 2 + 2 + 2 + 2, "(data)": 2}
+    # 2 accuracy-vs-d figures (no cost benchmark), the comparisons' table and figure; the two datasets are
+    # prepared once each
+    assert df.attrs["jobs"] == {"e": 6 + 2 + 2 + 2 + 2 + 1, "(data)": 2}
     assert sorted(df["size"]) == ["", "", "d=5", "d=5", "d=50", "d=50"]
     measured = plan(cfg, measure=True, log=lambda m: None)
     assert (measured["est_s"] > 0).all()

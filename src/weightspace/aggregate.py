@@ -10,6 +10,12 @@ The ``swept`` column names the keys the grid varied for that cell
 (space-separated, e.g. ``"d lr"``): every analysis keeps each swept setting
 apart (:func:`weightspace.analysis.with_setting`).
 A diverged run stays in both tables with ``status = diverged``.
+
+``timings.csv``: one row per (cell, seed): the run's training and wall-clock
+time and its device. Times are measurements of the machine, not results: they
+are kept out of the other two tables, so that re-running a config regenerates
+``curves.csv``, ``final.csv`` and everything computed from them byte for byte
+(the per-step times stay in each run's ``metrics.csv``).
 """
 
 from __future__ import annotations
@@ -22,7 +28,10 @@ import pandas as pd
 from weightspace.errors import WeightspaceError
 from weightspace.io import read_json, write_dataframe
 
-__all__ = ["collect", "aggregate", "ID_COLUMNS"]
+__all__ = ["collect", "aggregate", "ID_COLUMNS", "TIME_COLUMNS"]
+
+#: measurements of the machine: in timings.csv, not in curves.csv or final.csv
+TIME_COLUMNS = ["train_time_s", "wall_time_s"]
 
 ID_COLUMNS = ["experiment", "family", "cell", "dataset", "net", "arch", "variant", "reparam"]
 
@@ -91,9 +100,11 @@ def collect(summaries: Iterable[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 def aggregate(summaries: Iterable[str | Path], out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``curves.csv`` and ``final.csv`` for the given runs into ``out_dir``."""
+    """Write ``curves.csv``, ``final.csv`` and ``timings.csv`` for the given runs into ``out_dir``."""
     curves, final = collect(summaries)
     out_dir = Path(out_dir)
-    write_dataframe(out_dir / "curves.csv", curves)
-    write_dataframe(out_dir / "final.csv", final)
+    timings = final[["experiment", "cell", "seed", *TIME_COLUMNS, "device"]]
+    write_dataframe(out_dir / "curves.csv", curves.drop(columns=TIME_COLUMNS, errors="ignore"))
+    write_dataframe(out_dir / "final.csv", final.drop(columns=TIME_COLUMNS))
+    write_dataframe(out_dir / "timings.csv", timings)
     return out_dir / "curves.csv", out_dir / "final.csv"

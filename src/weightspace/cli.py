@@ -136,6 +136,17 @@ def cmd_analyze(args) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written = FAMILIES[family].analyze(final, analysis, out)
+    if args.comparisons_json:
+        from weightspace import variant_comparisons
+
+        written += variant_comparisons.write(final, json.loads(args.comparisons_json), FAMILIES[family], out)
+    print("wrote " + ", ".join(map(str, written)), file=sys.stderr)
+
+
+def cmd_plot_comparisons(args) -> None:
+    from weightspace.comparisons_report import write_comparisons
+
+    written = write_comparisons(args.csv, args.aggregate, args.tex, args.out, args.title)
     print("wrote " + ", ".join(map(str, written)), file=sys.stderr)
 
 
@@ -282,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--family", choices=list(FAMILIES), help="default: final.csv's family column")
     an.add_argument("--analysis-json", help="the experiment's `analysis` key as JSON (default: the family's "
                                             "defaults), e.g. '{\"fraction\": 0.9, \"baseline_setting\": {\"lr\": 0.003}}'")
+    an.add_argument("--comparisons-json", help="the experiment's comparisons, resolved (as the workflow passes "
+                                               "them): also write comparisons.csv and comparisons_aggregate.csv")
     an.set_defaults(func=cmd_analyze)
 
     pl = sub.add_parser("plot", help="draw a figure (PDF + PNG); each family adds its own")
@@ -290,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     groups = CliGroups(plot=pl.add_subparsers(dest="figure", required=True, metavar="FIGURE"),
                        table=tb.add_subparsers(dest="table", required=True, metavar="TABLE"),
                        bench=be.add_subparsers(dest="bench", required=True, metavar="BENCH"))
+    pc = groups.plot.add_parser("comparisons", help="comparisons.csv -> its figure (PDF + PNG) and LaTeX table")
+    pc.add_argument("--csv", required=True, help="comparisons.csv from `weightspace analyze --comparisons-json`")
+    pc.add_argument("--aggregate", help="comparisons_aggregate.csv (the pooled rows of the table)")
+    pc.add_argument("--tex", required=True, help="the LaTeX table to write")
+    pc.add_argument("--out", required=True, help="the figure; .pdf and .png are written")
+    pc.add_argument("--title", default="comparisons")
+    pc.set_defaults(func=cmd_plot_comparisons)
     bt = groups.bench.add_parser("trainer", help="the naive training loop (DataLoader, one seed at a time) vs the trainer")
     bt.add_argument("--dataset", default="mnist", choices=["mnist", "fashion_mnist"])
     bt.add_argument("--data-dir", help="dataset folder (the real files are needed: the naive loop reads them)")

@@ -441,9 +441,12 @@ def validate(config: dict) -> dict:
     for name, exp in config["experiments"].items():
         problems += _check_experiment(name, exp, config)
     if not problems:
-        for exp_cells in _expand(config).values():
+        expanded = _expand(config)
+        for exp_cells in expanded.values():
             for cell in exp_cells.values():
                 problems += [p for p in _check_cell(cell, config) if p not in problems]
+        if not problems:
+            problems += _check_comparisons(config, expanded)
     if problems:
         raise ConfigError(_problem_text(problems))
     return config
@@ -498,6 +501,19 @@ def _check_experiment(name: str, exp: dict, config: dict) -> list[str]:
         problems.append(f"{where}.variants: duplicate variant name(s) {', '.join(dupes)}; names must be unique")
         return problems  # the family's checks look variants up by name
     return problems + FAMILIES[exp["family"]].check_experiment(where, exp, config)
+
+
+def _check_comparisons(config: dict, expanded: dict[str, dict[str, dict]]) -> list[str]:
+    from weightspace import variant_comparisons
+    from weightspace.families import FAMILIES
+
+    problems = []
+    for name, cells in expanded.items():
+        exp = config["experiments"][name]
+        family = FAMILIES[exp["family"]]
+        problems += variant_comparisons.check(f"experiments.{name}", exp, cells, family.default_comparisons(exp),
+                                              family.metrics)
+    return problems
 
 
 def experiment_seeds(config: dict, experiment: str) -> list[int]:

@@ -54,8 +54,9 @@ def _group_key(cell: dict) -> tuple:
 
 
 def count_jobs(config: dict) -> dict[str, int]:
-    """Jobs per experiment the workflow runs: a training job per cell, aggregate, the family's analysis, and
-    one job per figure or table; datasets are prepared once (``"(data)"``)."""
+    """Jobs per experiment the workflow runs: a training job per cell, aggregate, the family's analysis, one
+    job per figure or table, and one for the comparisons' table and figure; datasets are prepared once
+    (``"(data)"``)."""
     from pathlib import Path
 
     from weightspace.families import FAMILIES
@@ -66,7 +67,7 @@ def count_jobs(config: dict) -> dict[str, int]:
         e = config["experiments"][exp]
         figures = FAMILIES[e["family"]].outputs(exp, cells, e, Path(config["figures_dir"]))
         extra = 1 if e.get("cost") else 0  # a benchmark job feeds the cost figure
-        jobs[exp] = len(cells) + 2 + len(figures) + extra
+        jobs[exp] = len(cells) + 3 + len(figures) + extra
         datasets |= {c["dataset"] for c in cells.values()}
     jobs["(data)"] = len(datasets)
     return jobs

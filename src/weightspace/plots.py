@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 
 from weightspace.io import atomic_write  # noqa: E402
 
-__all__ = ["save_figure", "mean_band", "plot_band", "plain_log_ticks", "plt"]
+__all__ = ["save_figure", "mean_band", "plot_band", "plain_log_ticks", "plt", "categorical_cmap", "PALETTE"]
 
 plt.rcParams.update(
     {
@@ -35,6 +35,25 @@ plt.rcParams.update(
 )
 
 
+#: categorical colours (Okabe & Ito 2008: distinguishable with colour-vision deficiency), each with its own
+#: line style and marker so that lines stay apart in greyscale print
+PALETTE = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7", "#F0E442"]
+plt.rcParams["axes.prop_cycle"] = (matplotlib.cycler(color=PALETTE)
+                                   + matplotlib.cycler(linestyle=["-", "--", "-.", ":", "-", "--", "-.", ":"])
+                                   + matplotlib.cycler(marker=["o", "s", "^", "D", "v", "P", "X", "*"]))
+plt.rcParams["lines.markersize"] = 4
+
+
+def categorical_cmap(n: int):
+    """A colour map of ``n`` categories (an index, e.g. a shared value's slot): distinct colours, not a ramp
+    (tab20, then tab20b and tab20c: up to 60; beyond, colours repeat)."""
+    from matplotlib.colors import ListedColormap
+
+    colours = list(plt.get_cmap("tab20").colors) + list(plt.get_cmap("tab20b").colors) + list(
+        plt.get_cmap("tab20c").colors)
+    return ListedColormap([colours[i % len(colours)] for i in range(max(n, 1))])
+
+
 _PLAIN = FuncFormatter(lambda y, _: f"{y:g}")
 # minor ticks of a log axis: label only 2x and 5x a power of ten
 _PLAIN_MINOR = FuncFormatter(lambda y, _: f"{y:g}" if y > 0 and f"{y:.0e}"[0] in "25" else "")
@@ -47,6 +66,11 @@ def plain_log_ticks(ax, axis: str = "y") -> None:
     target.set_minor_formatter(_PLAIN_MINOR)
 
 
+#: no creation date in a PDF, the same software tag in both: re-running the workflow gives identical files
+_METADATA = {"pdf": {"CreationDate": None, "Creator": "weightspace", "Producer": "matplotlib"},
+             "png": {"Software": "weightspace (matplotlib)"}}
+
+
 def save_figure(fig, out: str | Path) -> list[Path]:
     """Write ``fig`` to ``<out>.pdf`` and ``<out>.png`` (``out`` may carry either suffix)."""
     out = Path(out)
@@ -55,7 +79,7 @@ def save_figure(fig, out: str | Path) -> list[Path]:
     for ext in ("pdf", "png"):
         path = base.with_name(base.name + f".{ext}")
         with atomic_write(path, "wb") as f:
-            fig.savefig(f, format=ext, bbox_inches="tight")
+            fig.savefig(f, format=ext, bbox_inches="tight", metadata=_METADATA[ext])
         paths.append(path)
     plt.close(fig)
     return paths

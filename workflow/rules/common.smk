@@ -12,6 +12,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 
 import weightspace.config
+from weightspace import variant_comparisons
 from weightspace.data import DATASETS
 from weightspace.errors import ConfigError, WeightspaceError
 from weightspace.families import FAMILIES
@@ -105,11 +106,18 @@ def data_flags():
     return flags
 
 
+def comparisons_spec(experiment):
+    """The experiment's comparisons, resolved: declared tests and the family's defaults (weightspace.variant_comparisons)."""
+    exp = experiment_config(experiment)
+    return variant_comparisons.spec(exp, FAMILIES[exp["family"]].default_comparisons(exp))
+
+
 def all_outputs():
     """The targets of the workflow: each experiment's final.csv and its family's figures and tables."""
     out = []
     for experiment, cells in CELLS.items():
         exp = experiment_config(experiment)
         out.append(str(RESULTS / experiment / "final.csv"))
+        out += [str(FIGURES / experiment / "comparisons.tex"), str(FIGURES / experiment / "comparisons.png")]
         out += FAMILIES[exp["family"]].outputs(experiment, cells, exp, FIGURES)
     return out

@@ -7,7 +7,12 @@ rule table_feedback:
     input:
         RESULTS / "{experiment}" / "feedback_summary.csv",
     output:
-        FIGURES / "{experiment}" / "feedback.tex",
+        report(
+            FIGURES / "{experiment}" / "feedback.tex",
+            caption="../report/table_feedback.rst",
+            category="feedback family",
+            subcategory="{experiment}: tables",
+        ),
     log:
         RESULTS / "logs" / "tables" / "{experiment}" / "feedback.log",
     wildcard_constraints:
@@ -16,6 +21,7 @@ rule table_feedback:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
     shell:
         "{params.ws} table feedback --in {input} --out {output} > {log} 2>&1"
 
@@ -30,8 +36,8 @@ rule plot_feedback:
         png=report(
             FIGURES / "{experiment}" / "feedback__{dataset}.png",
             caption="../report/feedback_vs_baseline.rst",
-            category="{experiment}",
-            subcategory="feedback vs. baseline",
+            category="feedback family",
+            subcategory="{experiment}: feedback vs. baseline",
         ),
     log:
         RESULTS / "logs" / "figures" / "{experiment}" / "feedback__{dataset}.log",
@@ -41,6 +47,7 @@ rule plot_feedback:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
         title=lambda w: f"{w.experiment} · {w.dataset}",
     shell:
         "{params.ws} plot feedback --curves {input.curves} --summary {input.summary} --paired {input.paired}"

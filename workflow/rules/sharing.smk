@@ -6,13 +6,19 @@ rule table_structure:
     input:
         RESULTS / "{experiment}" / "sharing_summary.csv",
     output:
-        FIGURES / "{experiment}" / "structure.tex",
+        report(
+            FIGURES / "{experiment}" / "structure.tex",
+            caption="../report/table_structure.rst",
+            category="sharing family",
+            subcategory="{experiment}: tables",
+        ),
     log:
         RESULTS / "logs" / "tables" / "{experiment}" / "structure.log",
     conda:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
     shell:
         "{params.ws} table structure --in {input} --out {output} > {log} 2>&1"
 
@@ -25,8 +31,8 @@ rule plot_structure:
         png=report(
             FIGURES / "{experiment}" / "structure__{cell}.png",
             caption="../report/structure.rst",
-            category="{experiment}",
-            subcategory="recovered structure",
+            category="sharing family",
+            subcategory="{experiment}: recovered structure",
         ),
     log:
         RESULTS / "logs" / "figures" / "{experiment}" / "structure__{cell}.log",
@@ -34,6 +40,7 @@ rule plot_structure:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
         dataset=lambda w: cell_of(w)["dataset"],
         title=lambda w: f"{w.cell} (seed {first_seed(w)})",
     shell:
@@ -49,8 +56,8 @@ rule plot_maps:
         png=report(
             FIGURES / "{experiment}" / "maps__{cell}.png",
             caption="../report/maps.rst",
-            category="{experiment}",
-            subcategory="assignment maps",
+            category="sharing family",
+            subcategory="{experiment}: assignment maps",
         ),
     log:
         RESULTS / "logs" / "figures" / "{experiment}" / "maps__{cell}.log",
@@ -58,6 +65,7 @@ rule plot_maps:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
         dataset=lambda w: cell_of(w)["dataset"],
         title=lambda w: f"{w.cell} (seed {first_seed(w)}): value index of each input weight, per hidden unit",
     shell:
@@ -73,8 +81,8 @@ rule plot_tradeoff:
         png=report(
             FIGURES / "{experiment}" / "tradeoff__{dataset}__{net}.png",
             caption="../report/tradeoff.rst",
-            category="{experiment}",
-            subcategory="accuracy vs unique values",
+            category="sharing family",
+            subcategory="{experiment}: accuracy vs unique values",
         ),
     log:
         RESULTS / "logs" / "figures" / "{experiment}" / "tradeoff__{dataset}__{net}.log",
@@ -82,6 +90,7 @@ rule plot_tradeoff:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
     shell:
         "{params.ws} plot tradeoff --summary {input} --dataset {wildcards.dataset} --net {wildcards.net}"
         " --out {output.pdf} > {log} 2>&1"
@@ -95,8 +104,8 @@ rule plot_dynamics:
         png=report(
             FIGURES / "{experiment}" / "dynamics__{dataset}__{net}__{variant}.png",
             caption="../report/dynamics.rst",
-            category="{experiment}",
-            subcategory="entropy and values used",
+            category="sharing family",
+            subcategory="{experiment}: entropy and values used",
         ),
     log:
         RESULTS / "logs" / "figures" / "{experiment}" / "dynamics__{dataset}__{net}__{variant}.log",
@@ -104,6 +113,7 @@ rule plot_dynamics:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
     shell:
         "{params.ws} plot dynamics --curves {input} --dataset {wildcards.dataset} --net {wildcards.net}"
         " --variant {wildcards.variant} --out {output.pdf} > {log} 2>&1"

@@ -8,13 +8,19 @@ rule table_dint:
     input:
         RESULTS / "{experiment}" / "dint90.csv",
     output:
-        FIGURES / "{experiment}" / "dint90.tex",
+        report(
+            FIGURES / "{experiment}" / "dint90.tex",
+            caption="../report/table_dint90.rst",
+            category="subspace family",
+            subcategory="{experiment}: tables",
+        ),
     log:
         RESULTS / "logs" / "tables" / "{experiment}" / "dint90.log",
     conda:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
         published=lambda w: subspace.published_flags(experiment_config(w.experiment)),
     shell:
         "{params.ws} table dint --in {input} --out {output} {params.published} > {log} 2>&1"
@@ -24,13 +30,19 @@ rule table_accuracy:
     input:
         RESULTS / "{experiment}" / "by_dim.csv",
     output:
-        FIGURES / "{experiment}" / "accuracy_by_d.tex",
+        report(
+            FIGURES / "{experiment}" / "accuracy_by_d.tex",
+            caption="../report/table_accuracy_by_d.rst",
+            category="subspace family",
+            subcategory="{experiment}: tables",
+        ),
     log:
         RESULTS / "logs" / "tables" / "{experiment}" / "accuracy_by_d.log",
     conda:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
     shell:
         "{params.ws} table accuracy --in {input} --out {output} > {log} 2>&1"
 
@@ -43,8 +55,8 @@ rule plot_curves:
         png=report(
             FIGURES / "{experiment}" / "curves__{dataset}__{net}__{variant}.png",
             caption="../report/curves.rst",
-            category="{experiment}",
-            subcategory="training curves",
+            category="subspace family",
+            subcategory="{experiment}: training curves",
         ),
     log:
         RESULTS / "logs" / "figures" / "{experiment}" / "curves__{dataset}__{net}__{variant}.log",
@@ -52,6 +64,7 @@ rule plot_curves:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
     shell:
         "{params.ws} plot curves --curves {input} --dataset {wildcards.dataset} --net {wildcards.net}"
         " --variant {wildcards.variant} --out {output.pdf} > {log} 2>&1"
@@ -66,8 +79,8 @@ rule plot_accuracy_vs_d:
         png=report(
             FIGURES / "{experiment}" / "accuracy_vs_d__{dataset}__{net}.png",
             caption="../report/accuracy_vs_d.rst",
-            category="{experiment}",
-            subcategory="accuracy vs d",
+            category="subspace family",
+            subcategory="{experiment}: accuracy vs d",
         ),
     log:
         RESULTS / "logs" / "figures" / "{experiment}" / "accuracy_vs_d__{dataset}__{net}.log",
@@ -75,6 +88,7 @@ rule plot_accuracy_vs_d:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
     shell:
         "{params.ws} plot accuracy-vs-d --by-dim {input.by_dim} --dint {input.dint} --dataset {wildcards.dataset}"
         " --net {wildcards.net} --out {output.pdf} > {log} 2>&1"
@@ -89,8 +103,8 @@ rule plot_cost:
         png=report(
             FIGURES / "{experiment}" / "cost.png",
             caption="../report/cost.rst",
-            category="{experiment}",
-            subcategory="cost",
+            category="subspace family",
+            subcategory="{experiment}: cost",
         ),
     log:
         RESULTS / "logs" / "figures" / "{experiment}" / "cost.log",
@@ -98,6 +112,7 @@ rule plot_cost:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
     shell:
         "{params.ws} plot cost --cost {input.csv} --out {output.pdf} > {log} 2>&1"
 

@@ -8,13 +8,19 @@ rule table_tying:
     input:
         RESULTS / "{experiment}" / "tying_summary.csv",
     output:
-        FIGURES / "{experiment}" / "tying.tex",
+        report(
+            FIGURES / "{experiment}" / "tying.tex",
+            caption="../report/table_tying.rst",
+            category="tying family",
+            subcategory="{experiment}: tables",
+        ),
     log:
         RESULTS / "logs" / "tables" / "{experiment}" / "tying.log",
     conda:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
     shell:
         "{params.ws} table tying --in {input} --out {output} > {log} 2>&1"
 
@@ -27,8 +33,8 @@ rule plot_tying_params:
         png=report(
             FIGURES / "{experiment}" / "tying_params__{dataset}__{net}.png",
             caption="../report/tying_params.rst",
-            category="{experiment}",
-            subcategory="accuracy vs trainable parameters",
+            category="tying family",
+            subcategory="{experiment}: accuracy vs trainable parameters",
         ),
     log:
         RESULTS / "logs" / "figures" / "{experiment}" / "tying_params__{dataset}__{net}.log",
@@ -36,6 +42,7 @@ rule plot_tying_params:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
     shell:
         "{params.ws} plot tying-params --summary {input} --dataset {wildcards.dataset} --net {wildcards.net}"
         " --out {output.pdf} > {log} 2>&1"
@@ -49,8 +56,8 @@ rule plot_tying_curves:
         png=report(
             FIGURES / "{experiment}" / "tying_curves__{dataset}__{net}.png",
             caption="../report/tying_curves.rst",
-            category="{experiment}",
-            subcategory="sum vs mean",
+            category="tying family",
+            subcategory="{experiment}: sum vs mean",
         ),
     log:
         RESULTS / "logs" / "figures" / "{experiment}" / "tying_curves__{dataset}__{net}.log",
@@ -58,6 +65,7 @@ rule plot_tying_curves:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
     shell:
         "{params.ws} plot tying-curves --curves {input} --dataset {wildcards.dataset} --net {wildcards.net}"
         " --out {output.pdf} > {log} 2>&1"
@@ -71,8 +79,8 @@ rule plot_tying_mse:
         png=report(
             FIGURES / "{experiment}" / "tying_mse__{dataset}__{net}.png",
             caption="../report/tying_mse.rst",
-            category="{experiment}",
-            subcategory="reconstruction error",
+            category="tying family",
+            subcategory="{experiment}: reconstruction error",
         ),
     log:
         RESULTS / "logs" / "figures" / "{experiment}" / "tying_mse__{dataset}__{net}.log",
@@ -80,6 +88,7 @@ rule plot_tying_mse:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
     shell:
         "{params.ws} plot tying-mse --curves {input} --dataset {wildcards.dataset} --net {wildcards.net}"
         " --out {output.pdf} > {log} 2>&1"
@@ -97,8 +106,8 @@ rule plot_tying_recon:
         png=report(
             FIGURES / "{experiment}" / "tying_recon__{dataset}__{net}.png",
             caption="../report/tying_recon.rst",
-            category="{experiment}",
-            subcategory="reconstructions",
+            category="tying family",
+            subcategory="{experiment}: reconstructions",
         ),
     log:
         RESULTS / "logs" / "figures" / "{experiment}" / "tying_recon__{dataset}__{net}.log",
@@ -106,6 +115,7 @@ rule plot_tying_recon:
         ENV
     params:
         ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
         labels=lambda w: tying.recon_labels(CELLS[w.experiment], w.dataset, w.net),
         title=lambda w: f"{w.dataset} · {w.net}: test images and reconstructions (seed {first_seed(w)})",
     shell:

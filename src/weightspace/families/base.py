@@ -123,6 +123,11 @@ class Family:
         run_files: per-seed files a training job of this family writes besides ``metrics.csv`` and
             ``summary.json`` (declared as the job's outputs).
         analysis_files: the tables ``weightspace analyze`` writes into ``results/<experiment>/``.
+        metrics: the family's columns of ``final.csv`` a comparison may test, with their direction
+            (``higher`` or ``lower`` is better), beside the core's (test accuracy and losses).
+        auto_metric: what ``metric: auto`` of a comparison means: column groups with their direction; the
+            first group with a value for a dataset's rows is used, within it the first non-missing column of
+            each row (e.g. the hardened net's accuracy, else the net's own).
     """
 
     name: str
@@ -131,6 +136,9 @@ class Family:
     archs: tuple[ArchSpec, ...] = ()
     run_files: tuple[str, ...] = ()
     analysis_files: tuple[str, ...] = ()
+    metrics: dict[str, str] = field(default_factory=dict)
+    auto_metric: tuple[tuple[tuple[str, ...], str], ...] = ((("final_test_acc",), "higher"),
+                                                           (("final_test_loss",), "lower"))
     folder: Path = field(default_factory=Path)
     _schema: dict | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -149,6 +157,15 @@ class Family:
     def check_experiment(self, where: str, exp: dict, config: dict) -> list[str]:
         """Problems of an experiment of this family that the schema cannot express (one line each)."""
         return []
+
+    def default_comparisons(self, exp: dict) -> list[dict]:
+        """The comparisons an experiment gets without declaring any (tests as in its ``comparisons.tests``).
+
+        Default: every variant that is not direct training against each direct variant (the pairs are matched
+        on the keys both sweep, e.g. the optimizer, so a test only pairs cells where they agree).
+        """
+        direct = [v["name"] for v in exp["variants"] if v["reparam"] == DIRECT.name]
+        return [{"a": v["name"], "b": d} for d in direct for v in exp["variants"] if v["reparam"] != DIRECT.name]
 
     # -- workflow --------------------------------------------------------------------------------
 

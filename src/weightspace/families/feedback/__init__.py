@@ -56,6 +56,13 @@ class FeedbackFamily(Family):
                                 f"feedback` variants (the plain net is `feedback: none`), not {v['reparam']!r}")
         return problems
 
+    def default_comparisons(self, exp: dict) -> list[dict]:
+        """Every variant against the controls: the plain net (``feedback: none``) and extra inputs filled with
+        ones; pairs match on the keys both sweep (optimizer, learning rate)."""
+        controls = [v["name"] for c in ("none", "ones") for v in exp["variants"] if v.get("feedback") == c]
+        return [{"a": v["name"], "b": c} for c in controls for v in exp["variants"]
+                if v["name"] != c and not (v.get("feedback") == "none" and c in controls)]
+
     def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
         folder = figures / experiment
         datasets = sorted({c["dataset"] for c in cells.values()})

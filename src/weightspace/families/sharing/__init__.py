@@ -52,6 +52,14 @@ def _check_known(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str
 class SharingFamily(Family):
     """Structure recovered on teachers, structure metrics, accuracy against unique values."""
 
+    def default_comparisons(self, exp: dict) -> list[dict]:
+        """Every variant against direct training; the variants with a budget k against each other at equal k,
+        on the (hardened) test metric and, on teachers, on structure recovery (ARI on the support)."""
+        budget = [v["name"] for v in exp["variants"] if "k" in v]
+        pairs = [{"a": a, "b": b, "match": ["k"]} for i, a in enumerate(budget) for b in budget[i + 1:]]
+        return (super().default_comparisons(exp) + pairs
+                + [{**p, "metric": "ari_support"} for p in pairs])
+
     def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
         from weightspace.data import DATASETS
 
@@ -100,5 +108,10 @@ FAMILY = SharingFamily(
     ),
     run_files=("structure.npz",),
     analysis_files=("sharing_summary.csv",),
+    metrics={"final_hard_test_acc": "higher", "final_hard_test_loss": "lower", "ari_support": "higher",
+             "support_f1": "higher", "v_measure": "higher", "partition_distance": "lower",
+             "equivariance_error": "lower", "spatial_excess": "higher", "final_values_used": "lower"},
+    auto_metric=((("final_hard_test_acc", "final_test_acc"), "higher"),
+                 (("final_hard_test_loss", "final_test_loss"), "lower")),
     folder=Path(__file__).parent,
 )

@@ -20,7 +20,7 @@ from scipy.optimize import linear_sum_assignment
 
 from weightspace.analysis import with_setting
 from weightspace.errors import WeightspaceError
-from weightspace.plots import mean_band, plain_log_ticks, plt, save_figure
+from weightspace.plots import categorical_cmap, mean_band, plain_log_ticks, plt, save_figure
 from weightspace.families.sharing.structure import contingency, learned_support
 
 __all__ = ["structure_figure", "assignment_maps_figure", "tradeoff_figure", "dynamics_figure", "match_labels"]
@@ -46,7 +46,7 @@ def match_labels(true: np.ndarray, learned: np.ndarray) -> np.ndarray:
 
 def _group_image(ax, labels: np.ndarray, title: str, n_colors: int) -> None:
     """Entries coloured by group; the zero group (-1) white."""
-    cmap = plt.get_cmap("tab20" if n_colors <= 20 else "nipy_spectral", max(n_colors, 1)).with_extremes(bad="white")
+    cmap = categorical_cmap(n_colors).with_extremes(bad="white")
     img = np.ma.masked_less(labels.astype(float), 0)
     ax.imshow(img, cmap=cmap, vmin=-0.5, vmax=max(n_colors, 1) - 0.5, interpolation="nearest", aspect="auto")
     ax.set_title(title)
@@ -92,7 +92,7 @@ def assignment_maps_figure(npz: str | Path, input_shape: tuple[int, ...], title:
     units = min(units, a.shape[0])
     spatial = tuple(input_shape[1:]) if len(input_shape) > 1 else (input_shape[0],)
     k = int(a.max()) + 1
-    cmap = plt.get_cmap("viridis", k)
+    cmap = categorical_cmap(k)  # a value's slot index is a category, not a quantity
     if len(spatial) == 1:
         fig, ax = plt.subplots(figsize=(6.5, 0.25 * units + 1.2), layout="constrained")
         im = ax.imshow(a[:units].reshape(units, -1), cmap=cmap, vmin=-0.5, vmax=k - 0.5, aspect="auto",

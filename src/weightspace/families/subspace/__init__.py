@@ -52,6 +52,13 @@ class SubspaceFamily(Family):
                                f"(the full-space baseline its analyses compare against)"]
         return problems + _check_baseline(where, exp, config)
 
+    def default_comparisons(self, exp: dict) -> list[dict]:
+        """Each projection against the dense one (else the first subspace variant) at equal d."""
+        subspace = [v for v in exp["variants"] if v["reparam"] == "subspace"]
+        dense = [v for v in subspace if v.get("projection") == "dense"] or subspace[:1]
+        return [{"reference": dense[0]["name"], "variants": [v["name"] for v in subspace if v is not dense[0]],
+                 "match": ["d"]}] if len(subspace) > 1 else []
+
     def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
         folder = figures / experiment
         out = [str(folder / "dint90.tex"), str(folder / "accuracy_by_d.tex")]

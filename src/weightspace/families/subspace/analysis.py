@@ -44,7 +44,6 @@ def by_dim(final: pd.DataFrame) -> pd.DataFrame:
                 "acc_mean": acc.mean() if len(acc) else np.nan,
                 "acc_std": acc.std(ddof=1) if len(acc) > 1 else (0.0 if len(acc) else np.nan),
                 "train_loss_mean": ok["final_train_loss"].mean() if len(ok) else np.nan,
-                "train_time_s_mean": ok["train_time_s"].mean() if len(ok) else np.nan,
             }
         )
     return pd.DataFrame(rows)

@@ -65,6 +65,13 @@ def recon_labels(cells: dict[str, dict], dataset: str, net: str) -> str:
 class TyingFamily(Family):
     """Tied vs untied nets: accuracy (or reconstruction error) against trainable parameters, sum vs mean."""
 
+    def default_comparisons(self, exp: dict) -> list[dict]:
+        """Tied and narrow nets against the untied (direct) ones, and tied against narrow (the same trainable
+        count); pairs match on the keys both sweep (optimizer, learning rate, g), so only like is compared."""
+        tied = [v["name"] for v in exp["variants"] if v["reparam"] == "tying"]
+        narrow = [v["name"] for v in exp["variants"] if v["reparam"] == "narrow"]
+        return super().default_comparisons(exp) + [{"a": t, "b": n} for t in tied for n in narrow]
+
     def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
         folder = figures / experiment
         out = [str(folder / "tying.tex")]
@@ -108,5 +115,6 @@ FAMILY = TyingFamily(
     archs=(ArchSpec("autoencoder", autoencoder_spec, "weightspace.families.tying.nets:autoencoder_forward"),),
     run_files=("tying.npz",),
     analysis_files=("tying_summary.csv",),
+    metrics={"tie_max_dev": "lower"},
     folder=Path(__file__).parent,
 )
