@@ -416,3 +416,13 @@ def test_divergence_factor(value, ok):
     else:
         with pytest.raises(ConfigError, match="train.divergence_factor"):
             validate(cfg)
+
+
+@pytest.mark.parametrize("preset, enabled", [("teachers", {"sharing"}), ("images", {"sharing-images"}),
+                                             ("mnist", {"subspace"})])
+def test_single_experiment_presets_run_only_their_experiment(preset, enabled):
+    """A preset over config.yaml that names one experiment must switch every other one off (a family added to
+    config.yaml later would otherwise run in it, on the full datasets)."""
+    from weightspace.config import expand, validate_files
+
+    assert set(expand(validate_files(REPO / "config.yaml", REPO / "config" / f"{preset}.yaml"))) == enabled
