@@ -1,0 +1,180 @@
+"""The comparisons layer: tests declared in the config -> pairs of cells -> comparisons.csv rows."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from conftest import REPO
+from weightspace import variant_comparisons as V
+from weightspace.config import expand, load_config, validate
+from weightspace.errors import ConfigError
+from weightspace.families import FAMILIES
+
+
+def final_table(values: dict[tuple[str, str], list[float]], dataset="digits", swept=None, status=None) -> pd.DataFrame:
+    """A final.csv: ``values[(variant, cell)]`` is the metric per seed; ``swept[cell]`` its swept values."""
+    rows = []
+    swept = swept or {}
+    for (variant, cell), vals in values.items():
+        for seed, v in enumerate(vals):
+            s = swept.get(cell, {})
+            rows.append({"experiment": "e", "family": "subspace", "cell": cell, "dataset": dataset, "net": "small",
+                         "variant": variant, "swept": " ".join(s), "seed": seed,
+                         "status": (status or {}).get((cell, seed), "ok"), "final_test_acc": v, **s})
+    return pd.DataFrame(rows)
+
+
+OPTIONS = {"alpha": 0.05, "confidence": 0.95, "n_resamples": 2000, "random_state": 0}
+
+
+def test_paired_row_matches_hand_computed_statistics_and_scipy():
+    b = [0.80, 0.81, 0.79, 0.82, 0.80, 0.78, 0.83, 0.81, 0.80, 0.79]
+    diff = [0.010, 0.020, 0.015, 0.030, 0.005, 0.012, 0.018, 0.022, 0.011, 0.025]  # all positive
+    a = [x + d for x, d in zip(b, diff)]
+    final = final_table({("A", "ca"): a, ("B", "cb"): b})
+    table = V.compare(final, [V.Test("A", "B")], OPTIONS, {})
+    assert len(table) == 1 and list(table.columns) == V.COLUMNS
+    r = table.iloc[0]
+    assert r["n_pairs"] == 10 and r["n_dropped"] == 0 and r["paired"]
+    assert r["mean_diff"] == pytest.approx(np.mean(diff))
+    # every difference positive: only the all-plus and all-minus sign patterns are as extreme, p = 2 / 2^10
+    assert r["p"] == pytest.approx(2 / 2**10) and r["p_holm"] == pytest.approx(2 / 2**10)
+    assert r["p_wilcoxon"] == pytest.approx(stats.wilcoxon(np.array(a) - np.array(b)).pvalue)
+    assert r["ci_low"] < r["mean_diff"] < r["ci_high"] and r["ci_low"] > 0
+    assert r["prob_improvement"] == pytest.approx(np.mean([[(x > y) + 0.5 * (x == y) for y in b] for x in a]))
+    assert bool(r["significant"]) and not bool(r["cannot_reach"]) and r["metric"] == "final_test_acc"
+
+
+def test_diverged_seed_drops_its_pair_and_says_so():
+    final = final_table({("A", "ca"): [0.9, 0.8, 0.7, 0.6], ("B", "cb"): [0.5, 0.5, 0.5, 0.5]},
+                        status={("ca", 2): "diverged"})
+    r = V.compare(final, [V.Test("A", "B")], OPTIONS, {}).iloc[0]
+    assert r["n_pairs"] == 3 and r["n_dropped"] == 1
+    assert r["mean_diff"] == pytest.approx(np.mean([0.4, 0.3, 0.1]))
+
+
+def test_holm_over_all_rows_and_the_power_flag():
+    rng = np.random.default_rng(0)
+    b = list(rng.normal(0.8, 0.01, 5))
+    final = final_table({("A", "ca"): [x + 0.05 for x in b], ("C", "cc"): [x + 0.01 for x in b],
+                         ("B", "cb"): b})
+    table = V.compare(final, [V.Test("A", "B"), V.Test("C", "B")], OPTIONS, {})
+    assert list(table["m"]) == [2, 2]
+    # 5 pairs: the smallest exact p is 2/32 = 0.0625 > 0.05 already before Holm
+    assert list(table["p"]) == pytest.approx([0.0625, 0.0625])
+    assert list(table["p_holm"]) == pytest.approx([0.125, 0.125])
+    assert table["cannot_reach"].all() and not table["significant"].any()
+
+
+def test_unpaired_comparison_uses_welch_and_mann_whitney():
+    a, b = [0.9, 0.85, 0.88, 0.92], [0.8, 0.82, 0.79, 0.81, 0.83]
+    final = final_table({("A", "ca"): a, ("B", "cb"): b})
+    r = V.compare(final, [V.Test("A", "B", paired=False)], OPTIONS, {}).iloc[0]
+    assert not r["paired"] and (r["n_a"], r["n_b"]) == (4, 5)
+    assert r["p"] == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    assert r["p_mann_whitney"] == pytest.approx(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+    assert r["p_min_attainable"] == pytest.approx(2 / math.comb(9, 4))
+
+
+def test_match_pairs_equal_settings_and_a_one_sided_sweep_pairs_every_value():
+    swept = {"a10": {"d": 10}, "a20": {"d": 20}, "b10": {"d": 10}, "b20": {"d": 20}}
+    vals = [0.5, 0.6, 0.7]
+    final = final_table({("sparse", "a10"): vals, ("sparse", "a20"): vals, ("dense", "b10"): vals,
+                         ("dense", "b20"): vals, ("direct", "dir"): vals}, swept=swept)
+    t = V.compare(final, [V.Test("sparse", "dense"), V.Test("sparse", "direct")], OPTIONS, {})
+    assert list(zip(t["a_cell"], t["b_cell"])) == [("a10", "b10"), ("a20", "b20"), ("a10", "dir"), ("a20", "dir")]
+    assert list(t["setting"]) == ["d=10", "d=20", "a: d=10", "a: d=20"]
+    assert (t["mean_diff"] == 0).all() and (t["p"] == 1).all()
+
+
+def test_auto_metric_prefers_the_families_first_column_and_falls_back_per_row():
+    final = final_table({("A", "ca"): [0.1, 0.2, 0.3], ("B", "cb"): [0.0, 0.0, 0.0]})
+    final["final_test_acc"] = np.nan  # a regression task: no accuracy
+    final["final_test_loss"] = [1.0, 2.0, 3.0, 0.5, 0.5, 0.5]
+    final["final_hard_test_loss"] = [0.9, 1.9, 2.9, np.nan, np.nan, np.nan]  # B has no hardened net
+    auto = FAMILIES["sharing"].auto_metric
+    r = V.compare(final, [V.Test("A", "B")], OPTIONS, FAMILIES["sharing"].metrics, auto).iloc[0]
+    assert r["metric"] == "final_hard_test_loss|final_test_loss" and r["direction"] == "lower"
+    assert r["mean_diff"] == pytest.approx(np.mean([0.4, 1.4, 2.4]))
+    assert r["prob_improvement"] == 0.0  # A's loss is higher in every pair: never better
+
+
+def test_aggregate_over_datasets_is_the_iqm_of_pooled_runs():
+    parts = []
+    for ds, shift in (("digits", 0.0), ("mnist1d", -0.2)):
+        parts.append(final_table({("A", f"{ds}a"): [0.9 + shift, 0.91 + shift, 0.95 + shift, 0.7 + shift],
+                                  ("B", f"{ds}b"): [0.8 + shift, 0.85 + shift, 0.84 + shift, 0.86 + shift]},
+                                 dataset=ds))
+    final = pd.concat(parts, ignore_index=True)
+    table = V.compare(final, [V.Test("A", "B")], OPTIONS, {})
+    pooled = V.aggregate(final, table, OPTIONS)
+    assert len(pooled) == 1
+    r = pooled.iloc[0]
+    a_all = final.loc[final["variant"] == "A", "final_test_acc"]
+    assert r["iqm_a"] == pytest.approx(stats.trim_mean(a_all, 0.25))
+    assert r["iqm_a_lo"] <= r["iqm_a"] <= r["iqm_a_hi"] and r["n_tasks"] == 2 and r["n_runs_a"] == 8
+    # per dataset P(A > B) = 12/16 (A's 0.7 run loses to every B run), averaged
+    assert r["mean_prob_improvement"] == pytest.approx(0.75)
+
+
+def quick(**experiments) -> dict:
+    cfg = load_config(REPO / "config.yaml", REPO / "config" / "quick.yaml")
+    for name, value in experiments.items():
+        cfg["experiments"][name].update(value)
+    return cfg
+
+
+def test_every_quick_experiment_gets_comparisons_from_its_family_defaults():
+    cfg = validate(quick())
+    cells = expand(cfg)
+    for name in cells:
+        exp = cfg["experiments"][name]
+        tests = V.tests_of(exp, exp["variants"], FAMILIES[exp["family"]].default_comparisons(exp))
+        pairs = [p for _, t in tests for p in V.resolve(t, V.cells_from_config(cells[name]))]
+        if name != "feedback-published":  # one variant: nothing to compare (the family's analysis compares nets)
+            assert pairs, name
+
+
+@pytest.mark.parametrize("test, fragment", [
+    ({"a": "nope", "b": "direct"}, "comparisons.tests[0].a: no variant 'nope' in this experiment"),
+    ({"a": "direct"}, "give either `a` and `b`"),
+    ({"a": "direct", "b": "direct"}, "a and b are both 'direct'"),
+    ({"reference": "direct", "a": "dense"}, "give either `a` and `b`"),
+    ({"a": "dense", "b": "direct", "metric": "final_test_accuracy"},
+     "'final_test_accuracy' is not a metric the pipeline knows the direction of"),
+    ({"a": "dense", "b": "sparse", "match": ["k"]}, "variant 'dense' has no option 'k'"),
+    ({"a": "dense", "b": "qr", "match": ["lr"]}, "pairs no cells"),
+])
+def test_bad_comparison_fails_validation_naming_the_key(test, fragment):
+    cfg = quick(subspace={"comparisons": {"tests": [test]}})
+    if test.get("match") == ["lr"]:  # qr trains with another lr than dense: lr-matched pairs do not exist
+        for v in cfg["experiments"]["subspace"]["variants"]:
+            if v["name"] == "qr":
+                v["train"] = {**(v.get("train") or {}), "lr": 0.5}
+    with pytest.raises(ConfigError, match="experiments.subspace") as e:
+        validate(cfg)
+    assert fragment in str(e.value)
+
+
+def test_comparisons_false_and_unknown_option_keys():
+    cfg = validate(quick(subspace={"comparisons": False}))
+    assert V.spec(cfg["experiments"]["subspace"], [{"a": "dense", "b": "direct"}])["tests"] == []
+    with pytest.raises(ConfigError, match="alpha"):
+        validate(quick(subspace={"comparisons": {"alpha": 1.5}}))
+    with pytest.raises(ConfigError, match="tets"):
+        validate(quick(subspace={"comparisons": {"tets": []}}))
+
+
+def test_spec_round_trips_and_declared_tests_come_before_defaults():
+    cfg = validate(quick(subspace={"comparisons": {"tests": [{"a": "sparse", "b": "fastfood", "match": ["d"]}],
+                                                   "alpha": 0.01}}))
+    exp = cfg["experiments"]["subspace"]
+    data = V.spec(exp, FAMILIES["subspace"].default_comparisons(exp))
+    tests, options = V.from_spec(data)
+    assert tests[0] == V.Test("sparse", "fastfood", match=("d",)) and options["alpha"] == 0.01
+    assert V.Test("sparse", "dense", match=("d",)) in tests  # the family's default: each projection vs dense
