@@ -123,6 +123,9 @@ class Family:
         run_files: per-seed files a training job of this family writes besides ``metrics.csv`` and
             ``summary.json`` (declared as the job's outputs).
         analysis_files: the tables ``weightspace analyze`` writes into ``results/<experiment>/``.
+        dataset_kinds: datasets it defines from a description, ``{kind: "module:function"}``; the function
+            is called as ``f(name, description)`` and returns a :class:`~weightspace.data.DatasetInfo`
+            whose ``spec`` is ``{kind: description}`` (see :meth:`datasets`).
     """
 
     name: str
@@ -132,6 +135,7 @@ class Family:
     run_files: tuple[str, ...] = ()
     analysis_files: tuple[str, ...] = ()
     folder: Path = field(default_factory=Path)
+    dataset_kinds: dict[str, str] = field(default_factory=dict)
     _schema: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- config ----------------------------------------------------------------------------------
@@ -145,6 +149,15 @@ class Family:
             path = self.folder / "schema.yaml"
             self._schema = (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
         return self._schema
+
+    def datasets(self, config: dict) -> dict[str, "DatasetInfo"]:
+        """The datasets a config defines through this family's top-level keys (``config:`` in its schema.yaml),
+        by name; descriptions too broken to make a record are left out (its checks report them)."""
+        return {}
+
+    def check_config(self, config: dict) -> list[str]:
+        """Problems of this family's top-level keys that the schema cannot express (one line each)."""
+        return []
 
     def check_experiment(self, where: str, exp: dict, config: dict) -> list[str]:
         """Problems of an experiment of this family that the schema cannot express (one line each)."""

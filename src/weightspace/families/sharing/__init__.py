@@ -4,6 +4,8 @@
 ``reparam.py``     soft sharing (entropy, low-index prior, annealing, straight-through), its
                    hardening, HashedNets, k-means (Deep Compression), the teacher's known sharing
 ``memory.py``      which tensors are shared, and memory (torch-free, for config checks)
+``teachers.py``    teacher tasks from the config (structure kinds, values, sizes; torch-free)
+``meta.py``        meta-learned sharing: A shared across tasks of one structure, v per task
 ``structure.py``   scoring a learned sharing against ground truth; spatial agreement on images
 ``analysis.py``    ``sharing_summary.csv`` from ``final.csv``
 ``tables.py``      ``structure.tex``
@@ -71,6 +73,34 @@ class SharingFamily(Family):
         out += [str(folder / f"dynamics__{d}__{n}__{v}.png") for d, n, v in learned]
         return out
 
+    def datasets(self, config: dict) -> dict:
+        from weightspace.families.sharing import teachers
+
+        out = {}
+        specs = config.get("teachers") if isinstance(config, dict) else None
+        for name, spec in (specs or {}).items() if isinstance(specs, dict) else ():
+            try:
+                for dname, dspec in teachers.expand_names(name, spec).items():
+                    if not teachers.spec_problems("", dspec):
+                        out[dname] = teachers.info(dname, dspec)
+            except Exception:  # noqa: BLE001 - a broken description: the schema and check_config say what is wrong
+                continue
+        return out
+
+    def check_config(self, config: dict) -> list[str]:
+        from weightspace.families.sharing import teachers
+
+        problems = []
+        for name, spec in (config.get("teachers") or {}).items():
+            problems += teachers.spec_problems(f"teachers.{name}", spec)
+            if not problems:
+                try:
+                    teachers.teacher_arrays(spec if not isinstance(spec["n_train"], list) else
+                                            {**spec, "n_train": spec["n_train"][0]})
+                except ValueError as e:
+                    problems.append(f"teachers.{name}: {e}")
+        return problems
+
     def examine(self, reparam, data) -> list[tuple[dict, dict]]:
         from weightspace.families.sharing.structure import reparam_structure
 
@@ -101,4 +131,5 @@ FAMILY = SharingFamily(
     run_files=("structure.npz",),
     analysis_files=("sharing_summary.csv",),
     folder=Path(__file__).parent,
+    dataset_kinds={"teacher": "weightspace.families.sharing.teachers:info"},
 )

@@ -24,6 +24,8 @@ SHARING_METRICS = [
     "homogeneity",
     "completeness",
     "partition_distance",
+    "ari_support_value",
+    "partition_distance_value",
     "n_groups_learned",
     "equivariance_error",
     "equivariance_error_soft",

@@ -14,10 +14,16 @@ def _say(paths) -> None:
 
 
 def plot_structure(args) -> None:
-    from weightspace.data import teacher_weights
+    import numpy as np
+
     from weightspace.families.sharing.plots import structure_figure
 
-    _, groups = teacher_weights(args.dataset)
+    with np.load(args.npz) as d:
+        groups = d["groups"] if "groups" in d else None  # the truth, saved beside the run since issue 16
+    if groups is None:
+        from weightspace.data import teacher_weights
+
+        _, groups = teacher_weights(args.dataset)
     _say(structure_figure(args.npz, groups, args.title or args.dataset, args.out))
 
 
@@ -59,7 +65,7 @@ def add(groups: CliGroups) -> None:
 
     f = groups.plot.add_parser("structure", help="sharing: learned vs true sharing of a teacher layer, co-assignment")
     f.add_argument("--npz", required=True, help="a seed's structure.npz")
-    f.add_argument("--dataset", required=True, choices=[d.name for d in DATASETS.values() if d.structure])
+    f.add_argument("--dataset", required=True, help="the teacher (its truth is read from the npz when saved there)")
     f.add_argument("--title")
     f.add_argument("--out", required=True)
     f.set_defaults(func=plot_structure)
