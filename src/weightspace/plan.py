@@ -102,7 +102,7 @@ def plan(config: dict, measure: bool = False, device: str = "cpu", log: Callable
             rows.append({
                 "experiment": exp, "cell": cid, "dataset": c["dataset"], "net": c["net"]["name"],
                 "variant": c["variant"]["name"], "reparam": c["variant"]["reparam"],
-                "size": f"{key}={c['variant'][key]}" if key else "",
+                "size": f"{key}={c['variant'][key]}" if key and key in c["variant"] else "",
                 "_size": c["variant"].get(key) if key else None,
                 "runs": seeds, "steps": steps, "evals": evals, "_key": _group_key(c), "_cell": c,
             })
