@@ -31,7 +31,19 @@ __all__ = ["FAMILY", "SharingFamily"]
 _MODULE = "weightspace.families.sharing.reparam"
 
 
+def _check_size(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str]]:
+    """Exactly one of k (unique values per shared tensor) and budget (a fraction of each tensor's weights)."""
+    has_k, has_budget = variant.get("k") is not None, variant.get("budget") is not None
+    if has_k == has_budget:
+        return [("", f"give k (unique values per shared tensor) or budget (a fraction of each shared tensor's "
+                     f"weights), {'not both' if has_k else 'one of them'}")]
+    return []
+
+
 def _check_kmeans(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str]]:
+    problems = _check_size(variant, cell, net, dataset)
+    if problems:
+        return problems
     epochs = cell["train"]["epochs"]
     if variant["pretrain_epochs"] >= epochs:
         return [("pretrain_epochs", f"{variant['pretrain_epochs']} leaves no epoch to fine-tune the values "
@@ -51,6 +63,18 @@ def _check_known(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str
     return []
 
 
+def sweeps(cells: dict[str, dict]) -> list[tuple[str, str]]:
+    """(teacher, net) pairs of an experiment that has a teacher at two or more sample sizes (<teacher>-n<N>)."""
+    import re
+
+    seen: dict[tuple[str, str], set] = {}
+    for c in cells.values():
+        m = re.fullmatch(r"(.+)-n(\d+)", c["dataset"])
+        if m:
+            seen.setdefault((m.group(1), c["net"]["name"]), set()).add(int(m.group(2)))
+    return sorted(key for key, ns in seen.items() if len(ns) > 1)
+
+
 class SharingFamily(Family):
     """Structure recovered on teachers, structure metrics, accuracy against unique values."""
 
@@ -63,15 +87,33 @@ class SharingFamily(Family):
         for cid, c in cells.items():
             reparam, teacher = c["variant"]["reparam"], DATASETS[c["dataset"]].structure is not None
             if teacher and reparam in forms:
+                if not exp.get("structure_figures", True):
+                    continue
                 out.append(str(folder / f"structure__{cid}.png"))
             elif not teacher and reparam in ("sharing", "kmeans"):  # the forms that learn an assignment
                 out.append(str(folder / f"maps__{cid}.png"))
-        pairs = sorted({(c["dataset"], c["net"]["name"]) for c in cells.values()})
+        pairs = sorted({(c["dataset"], c["net"]["name"]) for c in cells.values()}) \
+            if exp.get("per_dataset_figures", True) else []
         out += [str(folder / f"tradeoff__{d}__{n}.png") for d, n in pairs]
         learned = sorted({(c["dataset"], c["net"]["name"], c["variant"]["name"]) for c in cells.values()
-                          if c["variant"]["reparam"] == "sharing"})
+                          if c["variant"]["reparam"] == "sharing" and exp.get("per_dataset_figures", True)})
         out += [str(folder / f"dynamics__{d}__{n}__{v}.png") for d, n, v in learned]
+        out += [str(folder / f"sweep__{t}__{n}.png") for t, n in sweeps(cells)]
+        budgets = sorted({(c["dataset"], c["net"]["name"]) for c in cells.values() if "budget" in c["variant"]})
+        out += [str(folder / f"budget__{d}__{n}.png") for d, n in budgets]
+        if exp.get("meta"):
+            out.append(str(folder / "meta.png"))
         return out
+
+    def check_experiment(self, where: str, exp: dict, config: dict) -> list[str]:
+        from weightspace.data import DATASETS
+
+        meta = exp.get("meta")
+        if meta and (meta["teacher"] not in DATASETS or DATASETS[meta["teacher"]].structure is None):
+            teachers = ", ".join(d.name for d in DATASETS.values() if d.structure)
+            return [f"{where}.meta.teacher: {meta['teacher']!r} is not a teacher; choose one of: {teachers} "
+                    f"(or define it under teachers)"]
+        return []
 
     def datasets(self, config: dict) -> dict:
         from weightspace.families.sharing import teachers
@@ -123,8 +165,8 @@ FAMILY = SharingFamily(
     name="sharing",
     description="learned weight sharing: structure recovered, structure metrics, accuracy vs unique values",
     reparams=(
-        ReparamSpec("sharing", f"{_MODULE}:build_soft", memory.soft_sharing_bytes, size_key="k"),
-        ReparamSpec("hashed", f"{_MODULE}:build_hashed", memory.hashed_bytes, size_key="k"),
+        ReparamSpec("sharing", f"{_MODULE}:build_soft", memory.soft_sharing_bytes, _check_size, size_key="k"),
+        ReparamSpec("hashed", f"{_MODULE}:build_hashed", memory.hashed_bytes, _check_size, size_key="k"),
         ReparamSpec("kmeans", f"{_MODULE}:build_kmeans", memory.kmeans_bytes, _check_kmeans, size_key="k"),
         ReparamSpec("known", f"{_MODULE}:build_known", memory.known_bytes, _check_known),
     ),

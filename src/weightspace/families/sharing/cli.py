@@ -60,6 +60,30 @@ def table_structure(args) -> None:
     print(f"wrote {args.out}", file=sys.stderr)
 
 
+def plot_sweep(args) -> None:
+    import pandas as pd
+
+    from weightspace.families.sharing.sweep_plots import sweep_figure
+
+    _say(sweep_figure(pd.read_csv(args.summary), args.teacher, args.net, args.out, args.inputs))
+
+
+def plot_meta(args) -> None:
+    import pandas as pd
+
+    from weightspace.families.sharing.sweep_plots import meta_figure
+
+    _say(meta_figure(pd.read_csv(args.summary), args.out, args.title or ""))
+
+
+def plot_budget(args) -> None:
+    import pandas as pd
+
+    from weightspace.families.sharing.sweep_plots import budget_figure
+
+    _say(budget_figure(pd.read_csv(args.summary), args.dataset, args.net, args.out))
+
+
 def add(groups: CliGroups) -> None:
     from weightspace.data import DATASETS
 
@@ -88,6 +112,26 @@ def add(groups: CliGroups) -> None:
     f.add_argument("--variant", required=True)
     f.add_argument("--out", required=True)
     f.set_defaults(func=plot_dynamics)
+
+    f = groups.plot.add_parser("sweep", help="sharing: recovery and test MSE vs training examples (a teacher's sweep)")
+    f.add_argument("--summary", required=True, help="sharing_summary.csv from `weightspace analyze`")
+    f.add_argument("--teacher", required=True, help="the sweep's teacher (datasets <teacher>-n<N>)")
+    f.add_argument("--net", required=True)
+    f.add_argument("--inputs", type=int, help="inputs per output (marked: below it, direct is underdetermined)")
+    f.add_argument("--out", required=True)
+    f.set_defaults(func=plot_sweep)
+    f = groups.plot.add_parser("meta", help="sharing: meta-learned vs single-task sharing, vs examples per task")
+    f.add_argument("--summary", required=True, help="meta_summary.csv")
+    f.add_argument("--title")
+    f.add_argument("--out", required=True)
+    f.set_defaults(func=plot_meta)
+
+    f = groups.plot.add_parser("budget", help="sharing: test metric vs parameters stored, budgets and fixed k")
+    f.add_argument("--summary", required=True, help="sharing_summary.csv from `weightspace analyze`")
+    f.add_argument("--dataset", required=True)
+    f.add_argument("--net", required=True)
+    f.add_argument("--out", required=True)
+    f.set_defaults(func=plot_budget)
 
     t = groups.table.add_parser("structure", help="sharing: structure metrics per cell")
     t.add_argument("--in", dest="input", required=True, help="sharing_summary.csv from `weightspace analyze`")

@@ -185,6 +185,18 @@ def spatial_agreement(assign: np.ndarray, input_shape: tuple[int, ...]) -> dict[
             "spatial_excess": float((agreement - chance).mean())}
 
 
+def stored_params(reparam) -> int:
+    """Numbers a trained net of this form stores per seed: the unique values of each shared tensor plus every
+    unshared tensor (the assignment indices, or a hash seed, not counted); a direct net: all its weights."""
+    net = reparam.net
+    ks = getattr(reparam, "ks", None)
+    if ks is None and getattr(reparam, "kind", "") == "known":
+        ks = {reparam.shared[0]: reparam.n_groups}
+    if not ks:
+        return int(net.n_params)
+    return int(sum(ks.values()) + sum(w.numel for n, w in net.spec.items() if n not in ks))
+
+
 def reparam_structure(reparam, data, zero_tol: float = 0.05) -> list[tuple[dict, dict]]:
     """Per seed: (metrics, arrays) of the sharing structure a trained reparameterization learned.
 
@@ -219,12 +231,12 @@ def reparam_structure(reparam, data, zero_tol: float = 0.05) -> list[tuple[dict,
         arrays = {"assign": a.astype(np.int32), "w_soft": w_soft.astype(np.float32), "w_hard": w_hard.astype(np.float32)}
         if data.structure:
             arrays["groups"] = np.asarray(data.structure["groups"], dtype=np.int32)  # the truth, for the figure
-        metrics: dict = {}
+        metrics: dict = {"params_stored": stored_params(reparam)}
         if data.structure:
             groups = data.structure["groups"]
             # without sharing every entry is its own group
             learned = a if a.size else np.arange(w_hard.size).reshape(w_hard.shape)
-            metrics = score_structure(groups, learned, w_hard, zero_tol)
+            metrics.update(score_structure(groups, learned, w_hard, zero_tol))
             value_groups = data.structure.get("value_groups")
             if value_groups is not None and not np.array_equal(value_groups, groups):
                 # repeated values: the ground truth is ambiguous; also scored against the partition by value
@@ -234,6 +246,6 @@ def reparam_structure(reparam, data, zero_tol: float = 0.05) -> list[tuple[dict,
             metrics["equivariance_error"] = equivariance_error(w_hard, data.structure)
             metrics["equivariance_error_soft"] = equivariance_error(w_soft, data.structure)
         elif a.size and a.shape[1] == int(np.prod(data.input_shape)) and len(data.input_shape) >= 2:
-            metrics = spatial_agreement(a, data.input_shape)
+            metrics.update(spatial_agreement(a, data.input_shape))
         out.append((metrics, arrays))
     return out

@@ -36,14 +36,12 @@ than the data). The two built-in teachers (``conv1d_teacher``, ``conv2d_teacher`
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 __all__ = ["DEFAULT_TEACHERS", "TEACHER_LAYER", "KINDS", "resolve", "teacher_arrays", "structure_groups",
            "conv_groups", "conv1d_groups", "conv2d_groups", "permutation_groups", "circulant_groups",
            "random_groups", "distinct_values", "value_partition", "spec_problems", "expand_names", "info",
-           "load", "budget_k"]
+           "load"]
 
 #: the student's weight a teacher's structure is about (the first layer of an fc net)
 TEACHER_LAYER = "fc1.weight"
@@ -249,11 +247,6 @@ def expand_names(name: str, spec: dict) -> dict[str, dict]:
     if isinstance(n, list):
         return {f"{name}-n{v}": {**spec, "n_train": int(v)} for v in n}
     return {name: spec}
-
-
-def budget_k(numel: int, budget: float) -> int:
-    """Unique values of a tensor of ``numel`` weights under a budget (fraction of its weights): at least 1."""
-    return max(1, min(numel, int(math.floor(budget * numel + 0.5))))
 
 
 def info(name: str, spec: dict):
