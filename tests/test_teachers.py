@@ -276,8 +276,8 @@ def test_issue16_experiments_run_through_the_workflow(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     figs = repo / "figures" / "quick"
     for name in ("sharing-sweep/sweep__conv1d-sweep__linear", "sharing-sweep/meta",
-                 "sharing-kinds/structure__permutation__linear__learned__k16",
-                 "sharing-kinds/structure__random-conv1d__linear__learned__k16",
+                 "sharing-kinds/structure__permutation__linear__learned",
+                 "sharing-kinds/structure__random-conv1d__linear__learned",
                  "sharing-budget/budget__conv1d-sweep-n128__linear"):
         assert (figs / f"{name}.png").read_bytes()[:4] == b"\x89PNG", name
         assert (figs / f"{name}.pdf").exists(), name

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from weightspace.errors import WeightspaceError
-from weightspace.plots import plt, save_figure
+from weightspace.plots import plain_log_ticks, plt, save_figure
 
 __all__ = ["sweep_table", "sweep_figure", "meta_figure", "first_exceeding", "budget_figure"]
 
@@ -56,17 +56,26 @@ def _figure(d: pd.DataFrame, x: str, xlabel: str, group: str, title: str, out, m
     for ax, (metric, label) in zip(axes, _PANELS):
         _lines(ax, d, x, metric, group)
         ax.set_xscale("log", base=2)
+        plain_log_ticks(ax, "x")
         ax.set_xlabel(xlabel)
         ax.set_title(label, fontsize=10)
+        # the axis follows the means; wide intervals (few seeds) are cut at its edge, not allowed to flatten it
+        means = d[f"{metric}_mean"].to_numpy(dtype=float) if f"{metric}_mean" in d else np.array([])
+        means = means[np.isfinite(means)]
         if metric == "test_mse":
             ax.set_yscale("log")
+            pos = means[means > 0]
+            if pos.size:
+                ax.set_ylim(pos.min() / 3, pos.max() * 3)
+        else:
+            ax.set_ylim(min(-0.05, means.min() - 0.05) if means.size else -0.05, 1.05)
         if marker_x is not None:
             ax.axvline(marker_x, color="grey", ls=":", lw=1)
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=8, frameon=False,
                bbox_to_anchor=(0.5, -0.12 - 0.05 * (len(labels) // 7)))
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(title + "\n(intervals cut at the axes, which follow the means)", fontsize=10, y=1.08)
     return save_figure(fig, out)
 
 
