@@ -152,7 +152,7 @@ def test_config_teachers_registered_and_carried_by_cells():
     ({"kind": "permutation", "n_train": 8}, "teachers.bad: kind permutation needs n"),
     ({"kind": "permutation", "n": 4, "kernel": 3, "n_train": 8}, "teachers.bad.kernel: not a key of kind permutation"),
     ({"kind": "conv1d", "input": [8], "kernel": 3, "values": "repeated", "n_train": 8}, "needs n_values"),
-    ({"kind": "conv1d", "input": [8], "kernel": 3, "n_train": [8, 64], "epoch_size": 32}, "teachers.bad.epoch_size"),
+    ({"kind": "conv1d", "input": [8], "kernel": 3, "n_train": 8, "n_values": 2}, "teachers.bad.n_values: only"),
     ({"kind": "circulant", "n": 30, "n_train": 8, "min_gap": 0.5}, "lower min_gap"),
     ({"kind": "hexagonal", "n": 3, "n_train": 8}, "teachers.bad.kind: 'hexagonal' is not allowed"),
     ({"kind": "conv1d", "input": [8], "kernel": 3, "n_train": 8, "nosie": 0.1}, "unknown key 'nosie'"),

@@ -66,6 +66,7 @@ def count_jobs(config: dict) -> dict[str, int]:
         e = config["experiments"][exp]
         figures = FAMILIES[e["family"]].outputs(exp, cells, e, Path(config["figures_dir"]))
         extra = 1 if e.get("cost") else 0  # a benchmark job feeds the cost figure
+        extra += FAMILIES[e["family"]].extra_jobs(e)
         jobs[exp] = len(cells) + 2 + len(figures) + extra
         datasets |= {c["dataset"] for c in cells.values()}
     jobs["(data)"] = len(datasets)

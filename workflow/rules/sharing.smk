@@ -112,12 +112,6 @@ rule plot_dynamics:
 # ---- issue 16: sample-size sweeps and meta-learned sharing ----
 
 
-def _sweep_inputs(w):
-    """Inputs per output of a sweep's teacher (the first layer's fan-in), marked on the sweep figure."""
-    d = next(n for n in DATASETS if re.fullmatch(rf"{re.escape(w.teacher)}-n\d+", n))
-    return int(__import__("math").prod(DATASETS[d].input_shape))
-
-
 rule plot_sweep:
     input:
         RESULTS / "{experiment}" / "sharing_summary.csv",
@@ -137,7 +131,7 @@ rule plot_sweep:
         ENV
     params:
         ws=WS,
-        inputs=_sweep_inputs,
+        inputs=lambda w: FAMILIES["sharing"].sweep_inputs(w.teacher),
     shell:
         "{params.ws} plot sweep --summary {input} --teacher {wildcards.teacher} --net {wildcards.net}"
         " --inputs {params.inputs} --out {output.pdf} > {log} 2>&1"
@@ -153,16 +147,13 @@ rule meta_sharing:
         ENV
     threads: 1
     params:
-        py=WS.replace(" -m weightspace", ""),
+        ws=WS,
         spec=lambda w: json.dumps(
-            __import__("weightspace.families.sharing.meta", fromlist=["teacher_spec"]).teacher_spec(
-                experiment_config(w.experiment)["meta"]["teacher"]
-            ),
-            sort_keys=True,
+            FAMILIES["sharing"].teacher_spec(experiment_config(w.experiment)["meta"]["teacher"]), sort_keys=True
         ),
         options=lambda w: json.dumps(experiment_config(w.experiment)["meta"], sort_keys=True),
     shell:
-        "OMP_NUM_THREADS={threads} {params.py} -m weightspace.families.sharing.meta --spec-json {params.spec:q}"
+        "OMP_NUM_THREADS={threads} {params.ws} bench meta-sharing --spec-json {params.spec:q}"
         " --options-json {params.options:q} --out {output.rows} --summary {output.summary}"
         " --threads {threads} > {log} 2>&1"
 

@@ -169,6 +169,10 @@ class Family:
         """The figure and table files an experiment of this family produces (what ``rule all`` asks for)."""
         return []
 
+    def extra_jobs(self, exp: dict) -> int:
+        """Jobs an experiment runs besides training, aggregation, analysis and the :meth:`outputs` (plan counts them)."""
+        return 0
+
     # -- after training (torch) ------------------------------------------------------------------
 
     def examine(self, reparam, data) -> list[tuple[dict, dict[str, dict]]]:

@@ -105,6 +105,27 @@ class SharingFamily(Family):
             out.append(str(folder / "meta.png"))
         return out
 
+    def sweep_inputs(self, teacher: str) -> int:
+        """Inputs per output of a sweep's teacher (datasets <teacher>-n<N>): below it, a direct row is underdetermined."""
+        import math
+        import re
+
+        from weightspace.data import DATASETS
+
+        name = next(n for n in DATASETS if re.fullmatch(rf"{re.escape(teacher)}-n\d+", n))
+        return math.prod(DATASETS[name].input_shape)
+
+    def teacher_spec(self, name: str) -> dict:
+        """The description of a registered teacher (built in, or from the config's teachers)."""
+        from weightspace.families.sharing import teachers
+        from weightspace.data import DATASETS
+
+        info = DATASETS[name]
+        return info.spec["teacher"] if info.spec else teachers.DEFAULT_TEACHERS[name]
+
+    def extra_jobs(self, exp: dict) -> int:
+        return 1 if exp.get("meta") else 0  # meta_sharing feeds the meta figure
+
     def check_experiment(self, where: str, exp: dict, config: dict) -> list[str]:
         from weightspace.data import DATASETS
 

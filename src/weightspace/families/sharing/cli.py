@@ -84,6 +84,13 @@ def plot_budget(args) -> None:
     _say(budget_figure(pd.read_csv(args.summary), args.dataset, args.net, args.out))
 
 
+def bench_meta(args) -> None:
+    from weightspace.families.sharing.meta import main
+
+    main(["--spec-json", args.spec_json, "--options-json", args.options_json, "--out", args.out,
+          "--summary", args.summary, "--threads", str(args.threads)])
+
+
 def add(groups: CliGroups) -> None:
     from weightspace.data import DATASETS
 
@@ -132,6 +139,15 @@ def add(groups: CliGroups) -> None:
     f.add_argument("--net", required=True)
     f.add_argument("--out", required=True)
     f.set_defaults(func=plot_budget)
+
+    b = groups.bench.add_parser("meta-sharing", help="sharing: meta-learned vs single-task sharing on tasks of a "
+                                                     "teacher's structure (meta.csv, meta_summary.csv)")
+    b.add_argument("--spec-json", required=True, help="the teacher's description")
+    b.add_argument("--options-json", required=True, help="the experiment's meta key")
+    b.add_argument("--out", required=True)
+    b.add_argument("--summary", required=True)
+    b.add_argument("--threads", type=int, default=1)
+    b.set_defaults(func=bench_meta)
 
     t = groups.table.add_parser("structure", help="sharing: structure metrics per cell")
     t.add_argument("--in", dest="input", required=True, help="sharing_summary.csv from `weightspace analyze`")

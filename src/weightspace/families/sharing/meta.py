@@ -211,14 +211,6 @@ def summarize(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
 
 
 
-def teacher_spec(name: str) -> dict:
-    """The description of a registered teacher (built in, or registered from a config)."""
-    from weightspace.data import DATASETS
-
-    info = DATASETS[name]
-    return info.spec["teacher"] if info.spec else teachers.DEFAULT_TEACHERS[name]
-
-
 def main(argv: list[str] | None = None) -> None:
     """``python -m weightspace.families.sharing.meta --spec-json S --options-json O --out meta.csv --summary s.csv``"""
     import argparse
