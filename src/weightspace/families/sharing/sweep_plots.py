@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -124,11 +125,22 @@ def budget_figure(summary: pd.DataFrame, dataset: str, net: str, out: str | Path
         if "budget" in g and g["budget"].notna().any():
             for _, r in g.iterrows():
                 if pd.notna(r.get("budget")):
-                    ax.annotate(f"{r['budget']:g}", (r["params_stored_mean"], r[f"{y}_mean"]), fontsize=6,
+                    frac = Fraction(float(r["budget"])).limit_denominator(1024)
+                    ax.annotate(f"{frac.numerator}/{frac.denominator}" if frac.numerator == 1 else f"{r['budget']:g}",
+                                (r["params_stored_mean"], r[f"{y}_mean"]), fontsize=7,
                                 xytext=(3, 3), textcoords="offset points", color=color)
     ax.set_xscale("log")
+    plain_log_ticks(ax, "x")
     if not acc:
         ax.set_yscale("log")
+        lo, hi = ax.get_ylim()
+        if hi / lo > 10:
+            plain_log_ticks(ax, "y")
+        else:  # within a decade: label the minor ticks too, plainly
+            from matplotlib.ticker import FuncFormatter
+
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+            ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
     ax.set_xlabel("parameters stored (unique values + unshared tensors; indices not counted)")
     ax.set_ylabel("hard-net test accuracy" if acc else "hard-net test MSE")
     ax.set_title(f"{dataset} / {net}: compression budgets (labels: fraction of each tensor's weights)", fontsize=9)
