@@ -176,12 +176,22 @@ def test_the_walk_finds_the_numeric_keys_of_every_part_of_the_schema():
 # the generated cases
 
 
+#: options that replace another (a sharing variant takes k or budget, not both): set one, the other goes
+EXCLUSIVE = {"budget": "k"}
+#: options that need another (a teacher's n_values is for values: repeated)
+REQUIRES = {"n_values": {"values": "repeated"}}
+
+
 def with_value(key: NumericKey, value) -> dict:
     cfg = copy.deepcopy(BASE)
     node = cfg
     for part in key.path[:-1]:
         node = node[part]
     node[key.path[-1]] = [value] if key.form == "list" else value
+    if isinstance(node, dict) and key.path[-1] in EXCLUSIVE:
+        node.pop(EXCLUSIVE[key.path[-1]], None)
+    if isinstance(node, dict):
+        node.update(REQUIRES.get(key.path[-1], {}))
     return cfg
 
 

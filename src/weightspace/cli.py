@@ -230,7 +230,8 @@ def cmd_data(args) -> None:
     from weightspace.io import write_json
 
     for name in args.datasets:
-        ds = data.load(name, args.data_dir, download=not args.no_download, verify=not args.no_verify)
+        spec = json.loads(args.spec_json) if args.spec_json else None
+        ds = data.load(name, args.data_dir, download=not args.no_download, verify=not args.no_verify, spec=spec)
         info = {
             "name": name,
             "checksum": ds.checksum,
@@ -355,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-download", action="store_true")
     d.add_argument("--no-verify", action="store_true")
     d.add_argument("--stamp", help="also write the dataset info as JSON here (one dataset only)")
+    d.add_argument("--spec-json", help="a config-defined dataset's description (as a cell's dataset_spec)")
     d.set_defaults(func=cmd_data)
     return p
 

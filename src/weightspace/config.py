@@ -76,6 +76,10 @@ def _schema() -> dict:
     defs["experiment"]["allOf"] = []
     for family in FAMILIES.values():
         fragment = family.schema()
+        for key, d in (fragment.get("config") or {}).items():  # top-level keys a family adds (sharing: teachers)
+            if key in schema["properties"]:
+                raise RuntimeError(f"family {family.name!r} redefines the top-level key {key!r} of the config schema")
+            schema["properties"][key] = d
         for name, d in (fragment.get("$defs") or {}).items():
             if name in defs:
                 raise RuntimeError(f"family {family.name!r} redefines $defs/{name} of the config schema")
@@ -429,6 +433,11 @@ def validate(config: dict) -> dict:
     """
     if not isinstance(config, dict):
         raise ConfigError(f"the config must be a mapping, got {type(config).__name__}")
+    from weightspace.data import register_config
+    from weightspace.families import FAMILIES
+
+    if register_config(config):  # datasets the config defines (the sharing family's teachers): names the schema knows
+        _schema.cache_clear()
     schema = _schema()
     found: list[tuple[list, str]] = []
     config = _check_numbers(config, schema, schema, [], config, found)
@@ -437,7 +446,9 @@ def validate(config: dict) -> dict:
     if problems:
         raise ConfigError(_problem_text(problems))
     config = _defaults(config)
-    problems = []
+    problems = [p for family in FAMILIES.values() for p in family.check_config(config)]
+    if problems:
+        raise ConfigError(_problem_text(problems))
     for name, exp in config["experiments"].items():
         problems += _check_experiment(name, exp, config)
     if not problems:
@@ -614,6 +625,7 @@ def _expand(config: dict) -> dict[str, dict[str, dict]]:
                             swept = dict(zip(okeys, ocombo)) | dict(zip(tkeys, tcombo))
                             cid = cell_id(dataset, net_name, variant["name"], swept)
                             cells[cid] = {
+                                **({"dataset_spec": DATASETS[dataset].spec} if DATASETS[dataset].spec else {}),
                                 "experiment": exp_name,
                                 "family": exp["family"],
                                 "cell": cid,

@@ -27,20 +27,23 @@ Sources
     generated offline with the ``mnist1d`` package's ``make_dataset`` (4000
     train / 1000 test sequences of length 40); the shuffled variant applies
     one fixed permutation to the 40 positions, destroying spatial locality.
-``conv1d_teacher``, ``conv2d_teacher``
+``conv1d_teacher``, ``conv2d_teacher`` and the config's ``teachers``
     regression tasks with a known weight-sharing structure: inputs x ~ N(0, 1)
     and targets y = W x + 0.01 noise, W a valid convolution written as a
     matrix (1-D: length 32, kernel 5, 28 outputs; 2-D: 10x10 images, 3x3
     kernel, 8x8 outputs; N(0, 1) taps at least 0.2 apart and from 0); 8192
     train / 2048 test examples, generated from a fixed seed. Their :attr:`Dataset.structure` holds the ground-truth groups
-    of W (tap index, -1 outside the support).
+    of W (tap index, -1 outside the support). The sharing family makes them
+    (``families/sharing/teachers.py``: more structure kinds, sizes, values);
+    a dataset defined in the config is registered by :func:`register_config`
+    and carries its description (:attr:`DatasetInfo.spec`), which a cell
+    passes to :func:`load` in the training job.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import math
 import os
 import zlib
 from dataclasses import dataclass
@@ -57,10 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover - torch is imported where tensors are made
 from weightspace.io import atomic_write, file_lock, read_json, write_json
 
 __all__ = ["Dataset", "DatasetInfo", "DATASETS", "load", "resolve_data_dir", "teacher_weights", "conv1d_groups",
-           "conv2d_groups"]
-
-#: the student's weight a teacher's structure is about (the first layer of an fc net)
-TEACHER_LAYER = "fc1.weight"
+           "conv2d_groups", "register", "register_config", "from_spec"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,8 @@ class DatasetInfo:
         structure: a teacher's known weight-sharing structure, ``{"layer", "input", "kernel"}``
             (the student's weight it is about, the input shape, the kernel size), else None.
         about: one line for docs and listings.
+        spec: for a dataset defined in the config, ``{family dataset kind: description}`` (JSON), from which
+            :func:`from_spec` makes this record again in another process (a training job); else None.
     """
 
     name: str
@@ -88,13 +90,7 @@ class DatasetInfo:
     load: Callable[[Path, bool, bool], "Dataset"]
     structure: dict | None = None
     about: str = ""
-
-
-def _teacher_info(name: str, shape: tuple[int, ...], kernel: int, about: str) -> DatasetInfo:
-    spatial = shape[1:]
-    outputs = math.prod(n - kernel + 1 for n in spatial)
-    return DatasetInfo(name, shape, outputs, 8192, 2048, "regression", lambda root, dl, v: _load_teacher(name),
-                       {"layer": TEACHER_LAYER, "input": shape, "kernel": kernel}, about)
+    spec: dict | None = None
 
 
 #: every dataset, by name
@@ -119,8 +115,6 @@ DATASETS: dict[str, DatasetInfo] = {
         DatasetInfo("mnist1d_shuffled", (1, 40), 10, 4000, 1000, "classification",
                     lambda root, dl, v: _finish("mnist1d_shuffled", *_load_mnist1d(root, shuffled=True)), None,
                     "MNIST-1D with its 40 positions permuted once (no spatial locality)"),
-        _teacher_info("conv1d_teacher", (1, 32), 5, "y = conv1d(x) + noise: length 32, kernel 5 (regression)"),
-        _teacher_info("conv2d_teacher", (1, 10, 10), 3, "y = conv2d(x) + noise: 10x10, kernel 3 (regression)"),
     )
 }
 
@@ -226,6 +220,7 @@ def load(
     device: "torch.device | str" = "cpu",
     download: bool = True,
     verify: bool = True,
+    spec: dict | None = None,
 ) -> Dataset:
     """Load dataset ``name`` as normalized tensors on ``device``.
 
@@ -235,11 +230,15 @@ def load(
         device: where the tensors go.
         download: allow torchvision to download missing files.
         verify: check file contents against the published checksums.
+        spec: a config-defined dataset's description (:attr:`DatasetInfo.spec`, as a cell carries it):
+            registered under ``name`` first.
 
     Raises:
         DataError: unknown name; files missing (with the list of expected
             paths), corrupted or truncated (naming the file and checksum).
     """
+    if spec is not None:
+        register(from_spec(name, spec))
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
     return DATASETS[name].load(resolve_data_dir(data_dir), download, verify).to(device)
@@ -608,78 +607,70 @@ def _load_mnist1d(root: Path, shuffled: bool):
 
 
 # ----------------------------------------------------------------------------------------------
-# teacher tasks with a known sharing structure
+# datasets a family defines (the sharing family's teachers): built-in ones, and those of a config
 
 
-def conv1d_groups(L: int, K: int) -> np.ndarray:
-    """Ground-truth groups of a valid 1-D convolution as an (L-K+1, L) matrix: tap index, -1 outside."""
-    out = np.full((L - K + 1, L), -1, dtype=np.int64)
-    for o in range(L - K + 1):
-        out[o, o : o + K] = np.arange(K)
-    return out
+def register(info: DatasetInfo) -> None:
+    """Add (or replace) a dataset of the registry."""
+    DATASETS[info.name] = info
 
 
-def conv2d_groups(H: int, W: int, k: int) -> np.ndarray:
-    """Ground truth of a valid 2-D convolution: ((H-k+1)(W-k+1), H W), tap index r*k+c, -1 outside."""
-    Ho, Wo = H - k + 1, W - k + 1
-    out = np.full((Ho, Wo, H, W), -1, dtype=np.int64)
-    for i in range(Ho):
-        for j in range(Wo):
-            out[i, j, i : i + k, j : j + k] = np.arange(k * k).reshape(k, k)
-    return out.reshape(Ho * Wo, H * W)
+def from_spec(name: str, spec: dict) -> DatasetInfo:
+    """The record of a config-defined dataset from its :attr:`DatasetInfo.spec` (``{kind: description}``)."""
+    from weightspace.families import FAMILIES
+
+    (kind, description), = spec.items()
+    for family in FAMILIES.values():
+        if kind in family.dataset_kinds:
+            module, func = family.dataset_kinds[kind].split(":")
+            import importlib
+
+            return getattr(importlib.import_module(module), func)(name, description)
+    raise DataError(f"dataset {name!r}: no family defines datasets of kind {kind!r}")
+
+
+def register_config(config: dict) -> bool:
+    """Register the datasets a config defines (each family's :meth:`~weightspace.families.base.Family.datasets`);
+    descriptions that do not make a record are left to the config's checks. Returns whether the registry changed."""
+    from weightspace.families import FAMILIES
+
+    changed = False
+    for family in FAMILIES.values():
+        for info in family.datasets(config).values():
+            old = DATASETS.get(info.name)
+            if old is None or old.spec != info.spec:
+                register(info)
+                changed = True
+    return changed
 
 
 def teacher_weights(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(W, groups) of a teacher: W (out, in) float64, groups (out, in) tap index or -1."""
-    st = DATASETS[name].structure
-    shape, k = st["input"], st["kernel"]
-    taps = k if len(shape) == 2 else k * k
-    groups = conv1d_groups(shape[1], k) if len(shape) == 2 else conv2d_groups(shape[1], shape[2], k)
-    kernel = _distinct_kernel(taps)
-    W = np.where(groups >= 0, kernel[np.maximum(groups, 0)], 0.0)
-    return W, groups
+    """(W, groups) of a registered teacher: W (out, in) float64, groups (out, in) tap index or -1."""
+    from weightspace.families.sharing import teachers
+
+    info = DATASETS[name]
+    spec = info.spec["teacher"] if info.spec else teachers.DEFAULT_TEACHERS[name]
+    t = teachers.teacher_arrays(spec)
+    return t["W"], t["groups"]
 
 
-def _distinct_kernel(taps: int, min_gap: float = 0.2, seed: int = 20181101) -> np.ndarray:
-    """N(0, 1) taps, redrawn until every two taps, and every tap and 0, differ by at least ``min_gap``.
+def conv1d_groups(L: int, K: int) -> np.ndarray:
+    from weightspace.families.sharing.teachers import conv1d_groups as f
 
-    Otherwise two taps of (almost) equal value would make "which entries share"
-    ambiguous, and no method could be scored for telling them apart.
-    """
-    rng = np.random.default_rng(seed)
-    while True:
-        kernel = rng.normal(size=taps)
-        vals = np.sort(np.append(kernel, 0.0))
-        if np.diff(vals).min() >= min_gap:
-            return kernel
+    return f(L, K)
 
 
-def _load_teacher(name: str, n_train: int = 8192, n_test: int = 2048, noise: float = 0.01) -> Dataset:
-    """y = W x + noise with x ~ N(0, 1): inputs are already standardized and are not rescaled."""
-    import torch
+def conv2d_groups(H: int, W: int, k: int) -> np.ndarray:
+    from weightspace.families.sharing.teachers import conv2d_groups as f
 
-    W, groups = teacher_weights(name)
-    shape, k = DATASETS[name].structure["input"], DATASETS[name].structure["kernel"]
-    rng = np.random.default_rng(7)
-    x = rng.normal(size=(n_train + n_test, W.shape[1]))
-    y = x @ W.T + noise * rng.normal(size=(n_train + n_test, W.shape[0]))
-    x = x.astype(np.float32).reshape(-1, *shape)
-    y = y.astype(np.float32)
-    return Dataset(
-        name=name,
-        x_train=torch.from_numpy(x[:n_train]),
-        y_train=torch.from_numpy(y[:n_train]),
-        x_test=torch.from_numpy(x[n_train:]),
-        y_test=torch.from_numpy(y[n_train:]),
-        n_outputs=W.shape[0],
-        checksum=_checksum(x, y),
-        source=f"generated: y = conv(x) + {noise} N(0,1), {n_train} train / {n_test} test",
-        task="regression",
-        structure={
-            "layer": TEACHER_LAYER,
-            "groups": groups,
-            "teacher": W,
-            "in_shape": tuple(shape[1:]),
-            "out_shape": tuple(n - k + 1 for n in shape[1:]),
-        },
-    )
+    return f(H, W, k)
+
+
+def _builtin() -> None:
+    from weightspace.families.sharing import teachers
+
+    for name, spec in teachers.DEFAULT_TEACHERS.items():
+        register(teachers.info(name, spec))
+
+
+_builtin()

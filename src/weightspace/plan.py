@@ -67,6 +67,7 @@ def count_jobs(config: dict) -> dict[str, int]:
         e = config["experiments"][exp]
         figures = FAMILIES[e["family"]].outputs(exp, cells, e, Path(config["figures_dir"]))
         extra = 1 if e.get("cost") else 0  # a benchmark job feeds the cost figure
+        extra += FAMILIES[e["family"]].extra_jobs(e)
         jobs[exp] = len(cells) + 3 + len(figures) + extra
         datasets |= {c["dataset"] for c in cells.values()}
     jobs["(data)"] = len(datasets)
@@ -103,7 +104,7 @@ def plan(config: dict, measure: bool = False, device: str = "cpu", log: Callable
             rows.append({
                 "experiment": exp, "cell": cid, "dataset": c["dataset"], "net": c["net"]["name"],
                 "variant": c["variant"]["name"], "reparam": c["variant"]["reparam"],
-                "size": f"{key}={c['variant'][key]}" if key else "",
+                "size": f"{key}={c['variant'][key]}" if key and key in c["variant"] else "",
                 "_size": c["variant"].get(key) if key else None,
                 "runs": seeds, "steps": steps, "evals": evals, "_key": _group_key(c), "_cell": c,
             })

@@ -130,7 +130,8 @@ def run_cell(
     state: dict = {}
     with _stop_on_signals(state), _exclusive(ckpt_dir, cell):
         t0 = time.perf_counter()
-        ds = data_mod.load(cell["dataset"], data_dir, device=dev, download=download, verify=verify)
+        ds = data_mod.load(cell["dataset"], data_dir, device=dev, download=download, verify=verify,
+                           spec=cell.get("dataset_spec"))
         load_s = time.perf_counter() - t0
         prov = provenance(dev)
         batches = seed_batches(cell, ds.input_shape, ds.n_outputs, list(seeds), memory_limit_gib)

@@ -16,5 +16,8 @@ rule prepare_data:
     params:
         ws=WS,
         flags=data_flags(),
+        spec=lambda w: (
+            f"--spec-json {shlex.quote(json.dumps(DATASETS[w.dataset].spec))}" if DATASETS[w.dataset].spec else ""
+        ),
     shell:
-        "{params.ws} data {wildcards.dataset} {params.flags} --stamp {output} > {log} 2>&1"
+        "{params.ws} data {wildcards.dataset} {params.flags} {params.spec} --stamp {output} > {log} 2>&1"

@@ -117,3 +117,98 @@ rule plot_dynamics:
     shell:
         "{params.ws} plot dynamics --curves {input} --dataset {wildcards.dataset} --net {wildcards.net}"
         " --variant {wildcards.variant} --out {output.pdf} > {log} 2>&1"
+
+
+# ---- issue 16: sample-size sweeps and meta-learned sharing ----
+
+
+rule plot_sweep:
+    input:
+        RESULTS / "{experiment}" / "sharing_summary.csv",
+    output:
+        pdf=FIGURES / "{experiment}" / "sweep__{teacher}__{net}.pdf",
+        png=report(
+            FIGURES / "{experiment}" / "sweep__{teacher}__{net}.png",
+            caption="../report/sweep.rst",
+            category="sharing family",
+            subcategory="{experiment}: sample-size sweep",
+        ),
+    log:
+        RESULTS / "logs" / "figures" / "{experiment}" / "sweep__{teacher}__{net}.log",
+    wildcard_constraints:
+        teacher=r"[A-Za-z][A-Za-z0-9_-]*",
+    conda:
+        ENV
+    params:
+        ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
+        inputs=lambda w: FAMILIES["sharing"].sweep_inputs(w.teacher),
+    shell:
+        "{params.ws} plot sweep --summary {input} --teacher {wildcards.teacher} --net {wildcards.net}"
+        " --inputs {params.inputs} --out {output.pdf} > {log} 2>&1"
+
+
+rule meta_sharing:
+    output:
+        rows=RESULTS / "{experiment}" / "meta.csv",
+        summary=RESULTS / "{experiment}" / "meta_summary.csv",
+    log:
+        RESULTS / "logs" / "meta" / "{experiment}.log",
+    conda:
+        ENV
+    threads: 1
+    params:
+        ws=WS,
+        spec=lambda w: json.dumps(
+            FAMILIES["sharing"].teacher_spec(experiment_config(w.experiment)["meta"]["teacher"]), sort_keys=True
+        ),
+        options=lambda w: json.dumps(experiment_config(w.experiment)["meta"], sort_keys=True),
+    shell:
+        "OMP_NUM_THREADS={threads} {params.ws} bench meta-sharing --spec-json {params.spec:q}"
+        " --options-json {params.options:q} --out {output.rows} --summary {output.summary}"
+        " --threads {threads} > {log} 2>&1"
+
+
+rule plot_meta:
+    input:
+        RESULTS / "{experiment}" / "meta_summary.csv",
+    output:
+        pdf=FIGURES / "{experiment}" / "meta.pdf",
+        png=report(
+            FIGURES / "{experiment}" / "meta.png",
+            caption="../report/meta.rst",
+            category="sharing family",
+            subcategory="{experiment}: meta-learned sharing",
+        ),
+    log:
+        RESULTS / "logs" / "figures" / "{experiment}" / "meta.log",
+    conda:
+        ENV
+    params:
+        ws=WS,
+        title=lambda w: f"{w.experiment}: meta-learned sharing on {experiment_config(w.experiment)['meta']['teacher']}",
+    shell:
+        "{params.ws} plot meta --summary {input} --title {params.title:q} --out {output.pdf} > {log} 2>&1"
+
+
+rule plot_budget:
+    input:
+        RESULTS / "{experiment}" / "sharing_summary.csv",
+    output:
+        pdf=FIGURES / "{experiment}" / "budget__{dataset}__{net}.pdf",
+        png=report(
+            FIGURES / "{experiment}" / "budget__{dataset}__{net}.png",
+            caption="../report/budget.rst",
+            category="sharing family",
+            subcategory="{experiment}: compression budgets",
+        ),
+    log:
+        RESULTS / "logs" / "figures" / "{experiment}" / "budget__{dataset}__{net}.log",
+    conda:
+        ENV
+    params:
+        ws=WS,
+        n_seeds=lambda w: len(experiment_seeds(w.experiment)),
+    shell:
+        "{params.ws} plot budget --summary {input} --dataset {wildcards.dataset} --net {wildcards.net}"
+        " --out {output.pdf} > {log} 2>&1"

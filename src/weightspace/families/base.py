@@ -128,6 +128,9 @@ class Family:
         auto_metric: what ``metric: auto`` of a comparison means: column groups with their direction; the
             first group with a value for a dataset's rows is used, within it the first non-missing column of
             each row (e.g. the hardened net's accuracy, else the net's own).
+        dataset_kinds: datasets it defines from a description, ``{kind: "module:function"}``; the function
+            is called as ``f(name, description)`` and returns a :class:`~weightspace.data.DatasetInfo`
+            whose ``spec`` is ``{kind: description}`` (see :meth:`datasets`).
     """
 
     name: str
@@ -140,6 +143,7 @@ class Family:
     auto_metric: tuple[tuple[tuple[str, ...], str], ...] = ((("final_test_acc",), "higher"),
                                                            (("final_test_loss",), "lower"))
     folder: Path = field(default_factory=Path)
+    dataset_kinds: dict[str, str] = field(default_factory=dict)
     _schema: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- config ----------------------------------------------------------------------------------
@@ -153,6 +157,15 @@ class Family:
             path = self.folder / "schema.yaml"
             self._schema = (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
         return self._schema
+
+    def datasets(self, config: dict) -> dict[str, "DatasetInfo"]:
+        """The datasets a config defines through this family's top-level keys (``config:`` in its schema.yaml),
+        by name; descriptions too broken to make a record are left out (its checks report them)."""
+        return {}
+
+    def check_config(self, config: dict) -> list[str]:
+        """Problems of this family's top-level keys that the schema cannot express (one line each)."""
+        return []
 
     def check_experiment(self, where: str, exp: dict, config: dict) -> list[str]:
         """Problems of an experiment of this family that the schema cannot express (one line each)."""
@@ -172,6 +185,10 @@ class Family:
     def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
         """The figure and table files an experiment of this family produces (what ``rule all`` asks for)."""
         return []
+
+    def extra_jobs(self, exp: dict) -> int:
+        """Jobs an experiment runs besides training, aggregation, analysis and the :meth:`outputs` (plan counts them)."""
+        return 0
 
     # -- after training (torch) ------------------------------------------------------------------
 

@@ -4,6 +4,8 @@
 ``reparam.py``     soft sharing (entropy, low-index prior, annealing, straight-through), its
                    hardening, HashedNets, k-means (Deep Compression), the teacher's known sharing
 ``memory.py``      which tensors are shared, and memory (torch-free, for config checks)
+``teachers.py``    teacher tasks from the config (structure kinds, values, sizes; torch-free)
+``meta.py``        meta-learned sharing: A shared across tasks of one structure, v per task
 ``structure.py``   scoring a learned sharing against ground truth; spatial agreement on images
 ``analysis.py``    ``sharing_summary.csv`` from ``final.csv``
 ``tables.py``      ``structure.tex``
@@ -29,7 +31,19 @@ __all__ = ["FAMILY", "SharingFamily"]
 _MODULE = "weightspace.families.sharing.reparam"
 
 
+def _check_size(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str]]:
+    """Exactly one of k (unique values per shared tensor) and budget (a fraction of each tensor's weights)."""
+    has_k, has_budget = variant.get("k") is not None, variant.get("budget") is not None
+    if has_k == has_budget:
+        return [("", f"give k (unique values per shared tensor) or budget (a fraction of each shared tensor's "
+                     f"weights), {'not both' if has_k else 'one of them'}")]
+    return []
+
+
 def _check_kmeans(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str]]:
+    problems = _check_size(variant, cell, net, dataset)
+    if problems:
+        return problems
     epochs = cell["train"]["epochs"]
     if variant["pretrain_epochs"] >= epochs:
         return [("pretrain_epochs", f"{variant['pretrain_epochs']} leaves no epoch to fine-tune the values "
@@ -49,14 +63,29 @@ def _check_known(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str
     return []
 
 
+def sweeps(cells: dict[str, dict]) -> list[tuple[str, str]]:
+    """(teacher, net) pairs of an experiment that has a teacher at two or more sample sizes (<teacher>-n<N>)."""
+    import re
+
+    seen: dict[tuple[str, str], set] = {}
+    for c in cells.values():
+        m = re.fullmatch(r"(.+)-n(\d+)", c["dataset"])
+        if m:
+            seen.setdefault((m.group(1), c["net"]["name"]), set()).add(int(m.group(2)))
+    return sorted(key for key, ns in seen.items() if len(ns) > 1)
+
+
 class SharingFamily(Family):
     """Structure recovered on teachers, structure metrics, accuracy against unique values."""
 
     def default_comparisons(self, exp: dict) -> list[dict]:
-        """Every variant against direct training; the variants with a budget k against each other at equal k,
-        on the (hardened) test metric and, on teachers, on structure recovery (ARI on the support)."""
-        budget = [v["name"] for v in exp["variants"] if "k" in v]
-        pairs = [{"a": a, "b": b, "match": ["k"]} for i, a in enumerate(budget) for b in budget[i + 1:]]
+        """Every variant against direct training; the variants with a budget (k, or a fraction) against each other
+        at an equal budget, on the (hardened) test metric and, on teachers, on structure recovery (ARI on the
+        support)."""
+        pairs = []
+        for key in ("k", "budget"):  # a budget as a number of values, or as a fraction of each tensor
+            sized = [v["name"] for v in exp["variants"] if key in v]
+            pairs += [{"a": a, "b": b, "match": [key]} for i, a in enumerate(sized) for b in sized[i + 1:]]
         return (super().default_comparisons(exp) + pairs
                 + [{**p, "metric": "ari_support"} for p in pairs])
 
@@ -69,15 +98,82 @@ class SharingFamily(Family):
         for cid, c in cells.items():
             reparam, teacher = c["variant"]["reparam"], DATASETS[c["dataset"]].structure is not None
             if teacher and reparam in forms:
+                if not exp.get("structure_figures", True):
+                    continue
                 out.append(str(folder / f"structure__{cid}.png"))
             elif not teacher and reparam in ("sharing", "kmeans"):  # the forms that learn an assignment
                 out.append(str(folder / f"maps__{cid}.png"))
-        pairs = sorted({(c["dataset"], c["net"]["name"]) for c in cells.values()})
+        pairs = sorted({(c["dataset"], c["net"]["name"]) for c in cells.values()}) \
+            if exp.get("per_dataset_figures", True) else []
         out += [str(folder / f"tradeoff__{d}__{n}.png") for d, n in pairs]
         learned = sorted({(c["dataset"], c["net"]["name"], c["variant"]["name"]) for c in cells.values()
-                          if c["variant"]["reparam"] == "sharing"})
+                          if c["variant"]["reparam"] == "sharing" and exp.get("per_dataset_figures", True)})
         out += [str(folder / f"dynamics__{d}__{n}__{v}.png") for d, n, v in learned]
+        out += [str(folder / f"sweep__{t}__{n}.png") for t, n in sweeps(cells)]
+        budgets = sorted({(c["dataset"], c["net"]["name"]) for c in cells.values() if "budget" in c["variant"]})
+        out += [str(folder / f"budget__{d}__{n}.png") for d, n in budgets]
+        if exp.get("meta"):
+            out.append(str(folder / "meta.png"))
         return out
+
+    def sweep_inputs(self, teacher: str) -> int:
+        """Inputs per output of a sweep's teacher (datasets <teacher>-n<N>): below it, a direct row is underdetermined."""
+        import math
+        import re
+
+        from weightspace.data import DATASETS
+
+        name = next(n for n in DATASETS if re.fullmatch(rf"{re.escape(teacher)}-n\d+", n))
+        return math.prod(DATASETS[name].input_shape)
+
+    def teacher_spec(self, name: str) -> dict:
+        """The description of a registered teacher (built in, or from the config's teachers)."""
+        from weightspace.families.sharing import teachers
+        from weightspace.data import DATASETS
+
+        info = DATASETS[name]
+        return info.spec["teacher"] if info.spec else teachers.DEFAULT_TEACHERS[name]
+
+    def extra_jobs(self, exp: dict) -> int:
+        return 1 if exp.get("meta") else 0  # meta_sharing feeds the meta figure
+
+    def check_experiment(self, where: str, exp: dict, config: dict) -> list[str]:
+        from weightspace.data import DATASETS
+
+        meta = exp.get("meta")
+        if meta and (meta["teacher"] not in DATASETS or DATASETS[meta["teacher"]].structure is None):
+            teachers = ", ".join(d.name for d in DATASETS.values() if d.structure)
+            return [f"{where}.meta.teacher: {meta['teacher']!r} is not a teacher; choose one of: {teachers} "
+                    f"(or define it under teachers)"]
+        return []
+
+    def datasets(self, config: dict) -> dict:
+        from weightspace.families.sharing import teachers
+
+        out = {}
+        specs = config.get("teachers") if isinstance(config, dict) else None
+        for name, spec in (specs or {}).items() if isinstance(specs, dict) else ():
+            try:
+                for dname, dspec in teachers.expand_names(name, spec).items():
+                    if not teachers.spec_problems("", dspec):
+                        out[dname] = teachers.info(dname, dspec)
+            except Exception:  # noqa: BLE001 - a broken description: the schema and check_config say what is wrong
+                continue
+        return out
+
+    def check_config(self, config: dict) -> list[str]:
+        from weightspace.families.sharing import teachers
+
+        problems = []
+        for name, spec in (config.get("teachers") or {}).items():
+            problems += teachers.spec_problems(f"teachers.{name}", spec)
+            if not problems:
+                try:
+                    teachers.teacher_arrays(spec if not isinstance(spec["n_train"], list) else
+                                            {**spec, "n_train": spec["n_train"][0]})
+                except ValueError as e:
+                    problems.append(f"teachers.{name}: {e}")
+        return problems
 
     def examine(self, reparam, data) -> list[tuple[dict, dict]]:
         from weightspace.families.sharing.structure import reparam_structure
@@ -101,8 +197,8 @@ FAMILY = SharingFamily(
     name="sharing",
     description="learned weight sharing: structure recovered, structure metrics, accuracy vs unique values",
     reparams=(
-        ReparamSpec("sharing", f"{_MODULE}:build_soft", memory.soft_sharing_bytes, size_key="k"),
-        ReparamSpec("hashed", f"{_MODULE}:build_hashed", memory.hashed_bytes, size_key="k"),
+        ReparamSpec("sharing", f"{_MODULE}:build_soft", memory.soft_sharing_bytes, _check_size, size_key="k"),
+        ReparamSpec("hashed", f"{_MODULE}:build_hashed", memory.hashed_bytes, _check_size, size_key="k"),
         ReparamSpec("kmeans", f"{_MODULE}:build_kmeans", memory.kmeans_bytes, _check_kmeans, size_key="k"),
         ReparamSpec("known", f"{_MODULE}:build_known", memory.known_bytes, _check_known),
     ),
@@ -114,4 +210,5 @@ FAMILY = SharingFamily(
     auto_metric=((("final_hard_test_acc", "final_test_acc"), "higher"),
                  (("final_hard_test_loss", "final_test_loss"), "lower")),
     folder=Path(__file__).parent,
+    dataset_kinds={"teacher": "weightspace.families.sharing.teachers:info"},
 )

@@ -24,6 +24,9 @@ SHARING_METRICS = [
     "homogeneity",
     "completeness",
     "partition_distance",
+    "params_stored",
+    "ari_support_value",
+    "partition_distance_value",
     "n_groups_learned",
     "equivariance_error",
     "equivariance_error_soft",
@@ -49,7 +52,7 @@ def sharing_summary(final: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
     for cell, g in final.groupby("cell", sort=False):
         ok = g[g["status"] == "ok"]
         first = g.iloc[0]
-        row = {key: first.get(key, np.nan) for key in ("dataset", "net", "variant", "reparam", "k")}
+        row = {key: first.get(key, np.nan) for key in ("dataset", "net", "variant", "reparam", "k", "budget")}
         row.update(setting=first["setting"], cell=cell, n_ok=len(ok), n_diverged=int((g["status"] == "diverged").sum()))
         for m in SHARING_METRICS:
             if m in g:

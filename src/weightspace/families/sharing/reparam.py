@@ -50,6 +50,15 @@ def _key(name: str) -> str:
     return name.replace(".", "__")
 
 
+def _per_tensor(k: int | dict[str, int], shared: list[str]) -> dict[str, int]:
+    """Unique values per shared tensor: one ``k`` for all, or a dict (a budget's k per tensor)."""
+    ks = dict(k) if isinstance(k, dict) else {name: int(k) for name in shared}
+    bad = {n: v for n, v in ks.items() if v < 1}
+    if bad:
+        raise ValueError(f"k must be >= 1, got {bad}")
+    return ks
+
+
 
 
 class SharingForm(Reparam):
@@ -134,9 +143,8 @@ class SoftSharing(_Mixed):
         device: torch.device | str = "cpu",
     ):
         super().__init__(net, seeds, share_biases, device)
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
-        self.k = k
+        self.ks = _per_tensor(k, self.shared)
+        self.k = max(self.ks.values(), default=1)
         self.tau0, self.tau_final = float(tau), float(tau_final if tau_final is not None else tau)
         self.tau = self.tau0
         self.lambda_entropy, self.lambda_prior = float(lambda_entropy), float(lambda_prior)
@@ -146,14 +154,13 @@ class SoftSharing(_Mixed):
         self.v = nn.ParameterDict()
         for name in self.shared:
             spec = net.spec[name]
+            k = self.ks[name]
             bound = 1.0 / math.sqrt(spec.fan_in)
             A = torch.stack([torch.randn(spec.numel, k, generator=g) * init_logit_std for g in gens])
             v = torch.stack([torch.empty(k).uniform_(-bound, bound, generator=g) for g in gens])
             self.A[_key(name)] = nn.Parameter(A.to(device))  # (S, n, k)
             self.v[_key(name)] = nn.Parameter(v.to(device))  # (S, k)
         del self._init
-        self.register_buffer("slot_index", torch.arange(k, dtype=torch.float32, device=device) / max(1, k - 1),
-                             persistent=False)
         self._probs: dict[str, tuple[Tensor, Tensor]] = {}
 
     def on_step(self, step: int, total: int) -> None:
@@ -167,7 +174,7 @@ class SoftSharing(_Mixed):
         p = logp.exp()
         self._probs[name] = (p, logp)
         if self.straight_through:
-            hard = F.one_hot(logits.argmax(-1), self.k).to(p.dtype)
+            hard = F.one_hot(logits.argmax(-1), logits.shape[-1]).to(p.dtype)
             p = hard + p - p.detach()
         return torch.bmm(p, self.v[key].unsqueeze(-1)).squeeze(-1)
 
@@ -176,9 +183,10 @@ class SoftSharing(_Mixed):
         ent, prior, n_total = 0.0, 0.0, 0
         for name in self.shared:
             p, logp = self._probs[name]
-            n = p.shape[1]
+            n, k = p.shape[1], p.shape[-1]
+            slot_index = torch.arange(k, dtype=p.dtype, device=p.device) / max(1, k - 1)
             ent = ent + (-(p * logp).sum(-1)).sum(-1)  # (S,)
-            prior = prior + (p * self.slot_index).sum(-1).sum(-1)
+            prior = prior + (p * slot_index).sum(-1).sum(-1)
             n_total += n
         return ent / n_total, prior / n_total
 
@@ -248,11 +256,13 @@ class Hashed(_Mixed):
     def __init__(self, net: Net, seeds: list[int], k: int, share_biases: bool = False,
                  device: torch.device | str = "cpu"):
         super().__init__(net, seeds, share_biases, device)
-        self.k = k
+        self.ks = _per_tensor(k, self.shared)
+        self.k = max(self.ks.values(), default=1)
         gens = generators(seeds, "hash")
         self.v = nn.ParameterDict()
         for name in self.shared:
             spec = net.spec[name]
+            k = self.ks[name]
             bound = 1.0 / math.sqrt(spec.fan_in)
             h = torch.stack([torch.randint(0, k, (spec.numel,), generator=g) for g in gens])
             xi = torch.stack([torch.randint(0, 2, (spec.numel,), generator=g) for g in gens]).float() * 2 - 1
@@ -309,12 +319,14 @@ class KMeansSharing(SharingForm):
         super().__init__(net, seeds)
         if not 0 < pretrain_fraction < 1:
             raise ValueError(f"pretrain_fraction must be in (0, 1), got {pretrain_fraction}")
-        self.k, self.pretrain_fraction = k, pretrain_fraction
+        self.pretrain_fraction = pretrain_fraction
         self.shared = shared_names(net, share_biases)
+        self.ks = _per_tensor(k, self.shared)
+        self.k = max(self.ks.values(), default=1)
         init = net.init(generators(seeds, "init"), device)
         self.theta = nn.Parameter(net.flatten(init))
         S = len(seeds)
-        self.v = nn.ParameterDict({_key(n): nn.Parameter(torch.zeros(S, k, device=device)) for n in self.shared})
+        self.v = nn.ParameterDict({_key(n): nn.Parameter(torch.zeros(S, self.ks[n], device=device)) for n in self.shared})
         for n in self.shared:  # learned from training, so saved with checkpoints
             self.register_buffer(f"assign_{_key(n)}", torch.zeros(S, net.spec[n].numel, dtype=torch.long, device=device))
         self.register_buffer("phase", torch.zeros((), dtype=torch.long, device=device))
@@ -327,7 +339,7 @@ class KMeansSharing(SharingForm):
     def cluster(self) -> None:
         weights = self.net.unflatten(self.theta)
         for n in self.shared:
-            c, a = kmeans_1d(weights[n].reshape(self.n_seeds, -1), self.k)
+            c, a = kmeans_1d(weights[n].reshape(self.n_seeds, -1), self.ks[n])
             self.v[_key(n)].copy_(c)
             getattr(self, f"assign_{_key(n)}").copy_(a)
         self.phase.fill_(1)
@@ -386,11 +398,18 @@ class KnownSharing(_Mixed):
 # the registry's builders (weightspace.families.REPARAMS)
 
 
+def _variant_k(variant: dict, net: Net) -> int | dict[str, int]:
+    """``k``, or the k per shared tensor of a ``budget``."""
+    from weightspace.families.sharing.memory import tensor_ks
+
+    return int(variant["k"]) if variant.get("budget") is None else tensor_ks(variant, net)
+
+
 def build_soft(variant: dict, net: Net, seeds: list[int], device, context: dict) -> SoftSharing:
     return SoftSharing(
         net,
         seeds,
-        int(variant["k"]),
+        _variant_k(variant, net),
         tau=variant.get("tau", 1.0),
         tau_final=variant.get("tau_final"),
         lambda_entropy=variant.get("lambda_entropy", 0.0),
@@ -403,14 +422,14 @@ def build_soft(variant: dict, net: Net, seeds: list[int], device, context: dict)
 
 
 def build_hashed(variant: dict, net: Net, seeds: list[int], device, context: dict) -> Hashed:
-    return Hashed(net, seeds, int(variant["k"]), share_biases=variant.get("share_biases", False), device=device)
+    return Hashed(net, seeds, _variant_k(variant, net), share_biases=variant.get("share_biases", False), device=device)
 
 
 def build_kmeans(variant: dict, net: Net, seeds: list[int], device, context: dict) -> KMeansSharing:
     epochs = context.get("epochs")
     if not epochs:
         raise ValueError("kmeans needs the number of training epochs")
-    return KMeansSharing(net, seeds, int(variant["k"]), variant["pretrain_epochs"] / epochs,
+    return KMeansSharing(net, seeds, _variant_k(variant, net), variant["pretrain_epochs"] / epochs,
                          share_biases=variant.get("share_biases", False), device=device)
 
 

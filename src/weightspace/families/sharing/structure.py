@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from weightspace.data import conv1d_groups, conv2d_groups  # noqa: F401 (re-exported: the teachers' ground truth)
+from weightspace.families.sharing.teachers import conv1d_groups, conv2d_groups  # noqa: F401 (re-exported)
 
 __all__ = [
     "contingency",
@@ -145,7 +145,10 @@ def score_structure(
 
 
 def equivariance_error(W: np.ndarray, structure: dict) -> float:
-    """The 1-D or 2-D translation-equivariance error, by the teacher's geometry."""
+    """The 1-D or 2-D translation-equivariance error, by the teacher's geometry (NaN where it has none:
+    several channels, a stride or dilation, or a kind other than a convolution)."""
+    if structure.get("out_shape") is None:
+        return float("nan")
     if len(structure["in_shape"]) == 1:
         return equivariance_error_1d(W)
     return equivariance_error_2d(W, tuple(structure["in_shape"]), tuple(structure["out_shape"]))
@@ -182,6 +185,18 @@ def spatial_agreement(assign: np.ndarray, input_shape: tuple[int, ...]) -> dict[
             "spatial_excess": float((agreement - chance).mean())}
 
 
+def stored_params(reparam) -> int:
+    """Numbers a trained net of this form stores per seed: the unique values of each shared tensor plus every
+    unshared tensor (the assignment indices, or a hash seed, not counted); a direct net: all its weights."""
+    net = reparam.net
+    ks = getattr(reparam, "ks", None)
+    if ks is None and getattr(reparam, "kind", "") == "known":
+        ks = {reparam.shared[0]: reparam.n_groups}
+    if not ks:
+        return int(net.n_params)
+    return int(sum(ks.values()) + sum(w.numel for n, w in net.spec.items() if n not in ks))
+
+
 def reparam_structure(reparam, data, zero_tol: float = 0.05) -> list[tuple[dict, dict]]:
     """Per seed: (metrics, arrays) of the sharing structure a trained reparameterization learned.
 
@@ -214,15 +229,23 @@ def reparam_structure(reparam, data, zero_tol: float = 0.05) -> list[tuple[dict,
         w_hard = hard[layer][s].detach().cpu().numpy().reshape(shape[0], -1) if hard is not None else w_soft
         a = assign[layer][s].cpu().numpy().reshape(shape[0], -1) if layer in assign else np.zeros((0, 0), np.int64)
         arrays = {"assign": a.astype(np.int32), "w_soft": w_soft.astype(np.float32), "w_hard": w_hard.astype(np.float32)}
-        metrics: dict = {}
+        if data.structure:
+            arrays["groups"] = np.asarray(data.structure["groups"], dtype=np.int32)  # the truth, for the figure
+        metrics: dict = {"params_stored": stored_params(reparam)}
         if data.structure:
             groups = data.structure["groups"]
             # without sharing every entry is its own group
             learned = a if a.size else np.arange(w_hard.size).reshape(w_hard.shape)
-            metrics = score_structure(groups, learned, w_hard, zero_tol)
+            metrics.update(score_structure(groups, learned, w_hard, zero_tol))
+            value_groups = data.structure.get("value_groups")
+            if value_groups is not None and not np.array_equal(value_groups, groups):
+                # repeated values: the ground truth is ambiguous; also scored against the partition by value
+                by_value = score_structure(value_groups, learned, w_hard, zero_tol)
+                metrics["ari_support_value"] = by_value["ari_support"]
+                metrics["partition_distance_value"] = by_value["partition_distance"]
             metrics["equivariance_error"] = equivariance_error(w_hard, data.structure)
             metrics["equivariance_error_soft"] = equivariance_error(w_soft, data.structure)
         elif a.size and a.shape[1] == int(np.prod(data.input_shape)) and len(data.input_shape) >= 2:
-            metrics = spatial_agreement(a, data.input_shape)
+            metrics.update(spatial_agreement(a, data.input_shape))
         out.append((metrics, arrays))
     return out
