@@ -285,7 +285,7 @@ def test_killed_workflow_resumes_and_finishes(tmp_path):
             "subspace": {"datasets": ["mnist1d"], "variants": [
                 {"name": "short", "reparam": "direct", "train": {"epochs": 2}},
                 {"name": "direct", "reparam": "direct"},
-            ]},
+            ], "analysis": {"baseline": "direct"}},
         },
     }
     tiny["experiments"] = only(tiny["experiments"])
