@@ -171,6 +171,8 @@ def train_resource(rule, key):
             job = train_job(rule, wildcards)
             _RESOURCES[k] = weightspace.plan.job_resources(train_cells(rule, wildcards), len(job.seeds), CONFIG)
         value = _RESOURCES[k][key]
+        if key == "gpu" and GPUS and CONFIG["device"] == "auto":
+            return 1  # --resources gpu=N given: at most N training jobs at a time, each on its own GPU
         return value * attempt if key == "runtime" else value
 
     return get
