@@ -67,7 +67,7 @@ def main() -> int:
         "command": " ".join(["snakemake", *cmd[3:]]),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.node()}: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
-                   f"load average at start {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else platform.node(),
+                   f"load average at the end {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else platform.node(),
         "cores": args.cores,
         "snakemake_wall_s": round(wall, 1),
         "jobs": total,
