@@ -6,12 +6,14 @@
 #
 # More:  make full (the paper grid, config.yaml)   make dry-run   make slurm
 # TORCH chooses the PyTorch wheels, e.g.  make reproduce TORCH="torch torchvision"
+# SLURM_ARGS adds to `make slurm`, e.g.  make slurm SLURM_ARGS="--default-resources slurm_partition=normal runtime=30 mem_mb=4096"
 
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 CORES ?= all
 PYTEST_ARGS ?=
+SLURM_ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.weightspace-installed
 
@@ -36,7 +38,7 @@ dry-run: setup
 	$(BIN)/snakemake -n --cores $(CORES)
 
 slurm: setup
-	$(BIN)/snakemake --profile profiles/slurm
+	$(BIN)/snakemake --profile profiles/slurm $(SLURM_ARGS)
 
 report: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile config/quick.yaml --report results/quick/report.html

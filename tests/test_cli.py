@@ -139,11 +139,11 @@ def test_train_by_hand_uses_the_configs_checkpoint_interval_and_the_workflows_th
     )
     seen = {}
 
-    def fake_run_cell(cell, seeds, out, **kw):
+    def fake_run_cells(cells, seeds, outs, **kw):
         seen.update(kw, threads=torch.get_num_threads())
         return []
 
-    monkeypatch.setattr(runner, "run_cell", fake_run_cell)
+    monkeypatch.setattr(runner, "run_cells", fake_run_cells)
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)

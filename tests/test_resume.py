@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 from test_train import strip_times
 from weightspace.errors import WeightspaceError
 from weightspace.io import file_lock
-from weightspace.runner import checkpoint_dir, run_cell
+from weightspace.runner import checkpoint_dir, run_cell, run_cells
 from weightspace.train import Interrupted, Trainer, train
 
 WS = [sys.executable, "-m", "weightspace"]
@@ -173,3 +174,89 @@ def test_stale_temporary_files_never_look_finished(tmp_path):
             raise RuntimeError("killed")
     assert not target.exists()
     assert os.listdir(target.parent) == []
+
+
+# ---- jobs of several cells (cells_per_job): a finished cell is restored, not trained again ----
+
+
+def _cells_job(epochs_second=120):
+    first = cell(epochs=2)
+    first["cell"] = "first"
+    second = cell(epochs=epochs_second, evals_per_epoch=1)
+    second["cell"] = "second"
+    return [first, second]
+
+
+def _train_job(cells, runs, *extra, popen=False):
+    args = [*WS, "train", "--cells-json", json.dumps(cells), "--seeds", "0", "1", "--runs-dir", str(runs),
+            "--device", "cpu", "--checkpoint-every", "0", *extra]
+    if popen:
+        return subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    return subprocess.run(args, capture_output=True, text=True)
+
+
+def _files(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_run_cells_trains_each_cell_as_run_cell_does(digits, tmp_path):
+    cells = _cells_job(epochs_second=2)
+    outs = [tmp_path / "job" / c["cell"] for c in cells]
+    written = run_cells(cells, [0, 1], outs, device="cpu", log=quiet, progress=False)
+    assert [(p.parent.parent.name, p.parent.name) for p in written] == [
+        ("first", "seed-0"), ("first", "seed-1"), ("second", "seed-0"), ("second", "seed-1")]
+    for c, out in zip(cells, outs):
+        alone = tmp_path / "alone" / c["cell"]
+        run_cell(c, [0, 1], alone, device="cpu", log=quiet, progress=False)
+        assert _final_rows(out) == _final_rows(alone)
+    assert not (tmp_path / "job" / ".checkpoints").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_job_killed_after_its_first_cell_restores_it_and_resumes_the_second(tmp_path, sig):
+    """A job of two cells killed while training the second: the re-run (after Snakemake deleted the job's
+    outputs, as it does for an incomplete job) restores the first cell's files byte for byte without training
+    it, resumes the second from its checkpoint, and ends with the files of an uninterrupted job."""
+    cells = _cells_job()
+    ref = tmp_path / "ref"
+    done = _train_job(cells, ref)
+    assert done.returncode == 0, done.stderr
+    runs = tmp_path / "runs"
+    finished = runs / ".checkpoints" / "first" / "finished.json"
+    ckpt = runs / ".checkpoints" / "second" / "seeds-0-1.pt"
+    proc = _train_job(cells, runs, popen=True)
+    _wait_for(lambda: finished.exists() and ckpt.exists() and ckpt.stat().st_size > 0)
+    time.sleep(0.3)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0 or (runs / "second" / "seed-0" / "summary.json").exists():
+        pytest.skip("the job finished before the signal arrived (machine too fast for this test's timing)")
+    first_files = _files(runs / "first")
+    assert first_files.keys() == _files(ref / "first").keys()  # the first cell is complete
+    shutil.rmtree(runs / "first")  # what Snakemake does to the declared outputs of an incomplete job
+    again = _train_job(cells, runs)
+    assert again.returncode == 0, again.stderr
+    assert "[first] finished by an earlier attempt of this job: its results restored" in again.stderr
+    assert "[first] 2 seed(s)" not in again.stderr  # not trained again
+    assert "[second] resumed from checkpoint" in again.stderr
+    assert _files(runs / "first") == first_files  # restored byte for byte
+    assert _final_rows(runs / "second") == _final_rows(ref / "second")
+    assert _final_rows(runs / "first") == _final_rows(ref / "first")
+    assert json.loads((runs / "second" / "seed-0" / "summary.json").read_text())["resumed_from_step"] > 0
+    assert not (runs / ".checkpoints").exists()
+
+
+def test_finished_cell_of_another_config_is_trained_again(digits, tmp_path):
+    """A finished copy is restored only for the same cell config, seeds and data (its fingerprint)."""
+    cells = _cells_job(epochs_second=2)
+    outs = [tmp_path / c["cell"] for c in cells]
+    run_cells(cells, [0, 1], outs, device="cpu", log=quiet, progress=False)
+    from weightspace.runner import _keep_finished
+
+    files = sorted(p for p in outs[0].rglob("*") if p.is_file())
+    _keep_finished(checkpoint_dir(outs[0]), outs[0], files, "another-fingerprint")
+    logs = []
+    run_cells(cells[:1], [0, 1], outs[:1], device="cpu", log=logs.append, progress=False)
+    assert not any("restored" in m for m in logs)
+    assert any("[first] 2 seed(s)" in m for m in logs)

@@ -15,6 +15,7 @@ import yaml
 
 from conftest import REPO
 from weightspace.config import expand, load_config, validate
+from weightspace.plan import train_jobs
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
@@ -78,10 +79,19 @@ def test_dry_run_plans_the_full_paper_grid(tmp_path):
     datasets = {c["dataset"] for cs in cells.values() for c in cs.values()}
     assert counts["prepare_data"] == len(datasets)
     assert {"mnist", "fashion_mnist", "cifar10"} <= datasets  # planned, though not downloadable offline
-    # one training job per cell, whichever family's rule trains it (train_<family>, train_<family>_2, ...)
-    assert sum(n for rule, n in counts.items() if rule.startswith("train_")) == sum(len(c) for c in cells.values())
+    # training jobs of up to cells_per_job cells of one experiment, dataset and net (train_<family>[_<n>] rules);
+    # every cell in exactly one job
+    jobs = train_jobs(config, cells)
+    assert sum(n for rule, n in counts.items() if rule.startswith("train_")) == len(jobs)
+    assert len(jobs) < sum(len(c) for c in cells.values()) / 4
+    trained = [(j.experiment, cid) for j in jobs for cid in j.cells]
+    assert sorted(trained) == sorted((e, cid) for e, cs in cells.items() for cid in cs)
+    assert all(1 <= len(j.cells) <= config["cells_per_job"] for j in jobs)
+    assert all(len({cells[j.experiment][c]["dataset"] for c in j.cells}) == 1 for j in jobs)
+    for rule in {j.rule for j in jobs}:
+        assert counts[rule] == sum(j.rule == rule for j in jobs)
+    assert max(counts[r] for r in {j.rule for j in jobs}) >= 6  # a rule per part: its datasets x nets, one array
     sharing = [e for e in cells if config["experiments"][e]["family"] == "sharing"]
-    assert counts["train_sharing"] == sum(len(cells[e]) for e in sharing)  # all on the top-level seeds
     assert counts["analyze_sharing"] == len(sharing) and counts["table_structure"] == len(sharing)
     assert counts["aggregate"] == len(cells)
     pairs = {(c["dataset"], c["net"]["name"]) for c in cells["subspace"].values()}
@@ -216,7 +226,8 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
     # unstable: infinite d_int, with its diverged count
     assert r"unstable$^{2\dagger}$ & 4\,810 & $" in (figs / "dint90.tex").read_text()
     assert r"& $\infty$ & $\infty$ & [$\infty$, $\infty$] \\" in (figs / "dint90.tex").read_text()
-    log = (repo / "results" / "quick" / "logs" / "train" / "subspace" / "digits__small__unstable.log").read_text()
+    # one training job per experiment, dataset and net here (cells_per_job: 8): its log
+    log = (repo / "results" / "quick" / "logs" / "train" / "subspace" / "digits__small__part1.log").read_text()
     assert "seed 1 diverged at step" in log
     cost = pd.read_csv(res / "cost.csv")
     assert set(cost["variant"]) == {"direct", "fastfood"}
@@ -256,19 +267,26 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
 
 @pytest.mark.slow
 def test_killed_workflow_resumes_and_finishes(tmp_path):
-    """SIGTERM to a running Snakemake: its training job checkpoints and stops; the re-run resumes it."""
+    """SIGTERM to a running Snakemake whose training job (two cells) has finished its first cell and trains the
+    second: the job checkpoints and stops; Snakemake deletes the incomplete job's outputs; the re-run restores
+    the first cell (not trained again), resumes the second, and ends with the numbers of an uninterrupted run."""
+    import json
     import signal
     import time
+
+    from test_train import strip_times
 
     repo = workdir_copy(tmp_path)
     tiny = {
         "seeds": 2,
         "checkpoint_every_s": 0,
+        "cells_per_job": 2,
         "train": {"epochs": 40, "evals_per_epoch": 4},
         "experiments": {
-            "subspace": {"datasets": ["mnist1d"], "variants": [{"name": "direct", "reparam": "direct"}]},
-            "sharing": {"enabled": False},
-            "sharing-images": {"enabled": False},
+            "subspace": {"datasets": ["mnist1d"], "variants": [
+                {"name": "short", "reparam": "direct", "train": {"epochs": 2}},
+                {"name": "direct", "reparam": "direct"},
+            ], "analysis": {"baseline": "direct"}},
         },
     }
     tiny["experiments"] = only(tiny["experiments"])
@@ -276,22 +294,27 @@ def test_killed_workflow_resumes_and_finishes(tmp_path):
     args = [*SNAKEMAKE, "--cores", "1", "--configfile", "config/quick.yaml", "tiny.yaml", "--until", "aggregate"]
     proc = subprocess.Popen(args, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
-    ckpt_dir = repo / "results" / "quick" / "subspace" / "runs" / ".checkpoints" / "mnist1d__small__direct"
+    runs = repo / "results" / "quick" / "subspace" / "runs"
+    ckpt_dir = runs / ".checkpoints" / "mnist1d__small__direct"
+    finished = runs / ".checkpoints" / "mnist1d__small__short" / "finished.json"
     t = time.time()
-    while not (ckpt_dir / "seeds-0-1.pt").exists():
+    while not ((ckpt_dir / "seeds-0-1.pt").exists() and finished.exists()):
         assert time.time() - t < 180 and proc.poll() is None, "no checkpoint appeared"
         time.sleep(0.1)
     time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGTERM)  # as a cluster or a user's Ctrl-C would
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode != 0
-    summary = repo / "results" / "quick" / "subspace" / "runs" / "mnist1d__small__direct" / "seed-0" / "summary.json"
+    summary = runs / "mnist1d__small__direct" / "seed-0" / "summary.json"
     assert not summary.exists()
     assert (ckpt_dir / "seeds-0-1.pt").exists()
     again = run_snakemake(repo, "--cores", "1", "--configfile", "config/quick.yaml", "tiny.yaml", "--until", "aggregate")
     assert again.returncode == 0, again.stderr[-3000:]
-    log = (repo / "results" / "quick" / "logs" / "train" / "subspace" / "mnist1d__small__direct.log").read_text()
-    assert "resumed from checkpoint" in log
+    log = (repo / "results" / "quick" / "logs" / "train" / "subspace" / "mnist1d__small__part1.log").read_text()
+    second_attempt = log[log.rindex("=== weightspace train"):]
+    assert "[mnist1d__small__short] finished by an earlier attempt of this job: its results restored" in second_attempt
+    assert "[mnist1d__small__short] 2 seed(s)" not in second_attempt  # not trained again
+    assert "[mnist1d__small__direct] resumed from checkpoint" in second_attempt
     assert summary.exists() and not ckpt_dir.exists()
 
 
@@ -353,3 +376,15 @@ def test_rerun_from_scratch_is_byte_identical_and_the_report_builds(tmp_path):
     for text in ("subspace family", "tying family", "comparisons.png", "accuracy_vs_d__digits__small.png",
                  "tying_recon__digits__ae-small.png", "2 seeds per cell", "Holm"):
         assert text in html, text
+    # the same job, uninterrupted, gives the same numbers for both cells
+    cells = [json.loads((runs / c / "seed-0" / "summary.json").read_text())["config"]
+             for c in ("mnist1d__small__short", "mnist1d__small__direct")]
+    ref = subprocess.run([sys.executable, "-m", "weightspace", "train", "--cells-json", json.dumps(cells), "--seeds",
+                          "0", "1", "--runs-dir", str(tmp_path / "ref"), "--device", "cpu", "--data-dir",
+                          str(repo / "data"), "--no-progress"], capture_output=True, text=True)
+    assert ref.returncode == 0, ref.stderr
+    for c in cells:
+        for s in (0, 1):
+            got = pd.read_csv(runs / c["cell"] / f"seed-{s}" / "metrics.csv").to_dict("records")
+            want = pd.read_csv(tmp_path / "ref" / c["cell"] / f"seed-{s}" / "metrics.csv").to_dict("records")
+            assert strip_times(got) == strip_times(want), (c["cell"], s)

@@ -41,53 +41,96 @@ def _find_cell(config: dict, experiment: str | None, cell: str) -> dict:
 # commands
 
 
+def _claim_gpu(args, device: str) -> None:
+    """With --gpus N (the workflow passes snakemake's --resources gpu=N), take a GPU no other local job holds."""
+    import os
+
+    if not args.gpus or device not in ("auto", "cuda"):
+        return  # no GPUs to share out, or training on the CPU, or a GPU named by the user (cuda:N)
+    if os.environ.get("SLURM_JOB_ID"):
+        print(f"GPU assigned by SLURM (job {os.environ['SLURM_JOB_ID']}): CUDA_VISIBLE_DEVICES="
+              f"{os.environ.get('CUDA_VISIBLE_DEVICES', '')}", file=sys.stderr, flush=True)
+        return
+    from weightspace.gpus import claim_gpu
+
+    claim_gpu(args.gpus, log=lambda m: print(m, file=sys.stderr, flush=True))
+
+
 def cmd_train(args) -> None:
+    if args.cell_json:
+        cells = [json.loads(args.cell_json)]
+        settings = {}
+    elif args.cells_json:
+        cells = json.loads(args.cells_json)
+        if not isinstance(cells, list) or not cells:
+            raise WeightspaceError("--cells-json takes a JSON list of cell configs")
+        settings = {}
+    else:
+        if not (args.config and args.cell):
+            raise WeightspaceError("train needs --cell-json, --cells-json, or --config and --cell")
+        config = _load_validated(args.config)
+        cells = [_find_cell(config, args.experiment, cid) for cid in args.cell]
+        settings = config
+    device = args.device or settings.get("device", "auto")
+    _claim_gpu(args, device)  # before torch initializes CUDA
+
     import torch
 
-    from weightspace.runner import run_cell
+    from weightspace.runner import run_cells
 
     # one thread unless asked: what the workflow's jobs use, so a cell trained by hand gives the same numbers
     torch.set_num_threads(args.threads)
 
-    if args.cell_json:
-        cell = json.loads(args.cell_json)
-        settings = {}
-    else:
-        if not (args.config and args.cell):
-            raise WeightspaceError("train needs --cell-json, or --config and --cell")
-        config = _load_validated(args.config)
-        cell = _find_cell(config, args.experiment, args.cell)
-        settings = config
     if args.seeds is not None:
         seeds = args.seeds
     elif settings:
         from weightspace.config import experiment_seeds
 
-        seeds = experiment_seeds(settings, cell["experiment"])
+        seeds = experiment_seeds(settings, cells[0]["experiment"])
+        if any(experiment_seeds(settings, c["experiment"]) != seeds for c in cells):
+            raise WeightspaceError("these cells' experiments have different seeds: train them one --cell at a time")
     else:
         seeds = [0]
     import datetime
     import socket
 
-    print(f"=== weightspace train {cell.get('cell')} seeds {list(seeds)}: started "
-          f"{datetime.datetime.now().isoformat(timespec='seconds')} on {socket.gethostname()}", file=sys.stderr, flush=True)
-    out = args.out or str(Path(settings.get("results_dir", "results")) / cell["experiment"] / "runs" / cell["cell"])
+    import os
+
+    names = " ".join(str(c.get("cell")) for c in cells)
+    env = os.environ
+    if env.get("SLURM_ARRAY_JOB_ID"):
+        where = f" (SLURM job {env['SLURM_ARRAY_JOB_ID']}_{env.get('SLURM_ARRAY_TASK_ID')})"
+    else:
+        where = f" (SLURM job {env['SLURM_JOB_ID']})" if env.get("SLURM_JOB_ID") else ""
+    print(f"=== weightspace train {names} seeds {list(seeds)}: started "
+          f"{datetime.datetime.now().isoformat(timespec='seconds')} on {socket.gethostname()}{where}", file=sys.stderr,
+          flush=True)
+    if args.out and len(cells) > 1:
+        raise WeightspaceError("--out names one cell's folder; with several cells give --runs-dir (the folder of "
+                               "the cell folders) instead")
+    if args.out:
+        outs = [args.out]
+    elif args.runs_dir:
+        outs = [str(Path(args.runs_dir) / c["cell"]) for c in cells]
+    else:
+        outs = [str(Path(settings.get("results_dir", "results")) / c["experiment"] / "runs" / c["cell"]) for c in cells]
     checkpoint_every = args.checkpoint_every
     if checkpoint_every is None:
         checkpoint_every = settings.get("checkpoint_every_s", 60.0)
-    written = run_cell(
-        cell,
+    written = run_cells(
+        cells,
         seeds,
-        out,
+        outs,
         data_dir=args.data_dir or settings.get("data_dir"),
-        device=args.device or settings.get("device", "auto"),
+        device=device,
         download=not args.no_download and settings.get("download", True),
         verify=not args.no_verify and settings.get("verify_data", True),
         memory_limit_gib=args.memory_limit_gib or settings.get("memory_limit_gib", 16.0),
         progress=args.progress,
         checkpoint_every_s=checkpoint_every,
     )
-    print(f"wrote {len(written)} run(s) under {out}", file=sys.stderr)
+    where = outs[0] if len(outs) == 1 else f"{len(outs)} cell folders under {Path(outs[0]).parent}"
+    print(f"wrote {len(written)} run(s) under {where}", file=sys.stderr)
 
 
 def cmd_aggregate(args) -> None:
@@ -210,6 +253,22 @@ def cmd_plan(args) -> None:
               f"({n_jobs} jobs x {startup:.1f} s: Python, torch and the package, measured) = "
               f"{train_min + startup_min:.1f} min on one core; with --cores N the jobs overlap, about 1/N of that "
               f"where the cells are many")
+    from weightspace.config import expand
+    from weightspace.plan import job_resources, train_jobs
+
+    cells = expand(config)
+    jobs = train_jobs(config, cells)
+    print(f"training: {len(jobs)} jobs of up to {config['cells_per_job']} cells (cells_per_job) in "
+          f"{len({j.rule for j in jobs})} rules (a rule's jobs go to SLURM as one array); "
+          f"{int(summary.loc['total', 'jobs'])} jobs in all")
+    if args.jobs:
+        rows = []
+        for j in jobs:
+            r = job_resources([cells[j.experiment][c] for c in j.cells], len(j.seeds), config)
+            rows.append({"rule": j.rule, "experiment": j.experiment, "job": j.name, "cells": len(j.cells), **r})
+        import pandas as pd
+
+        print(pd.DataFrame(rows).to_string(index=False))
     if args.cells:
         print(df.drop(columns=["cells"]).to_string(index=False))
 
@@ -259,15 +318,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"weightspace {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train one cell (all its seeds as one batch)", description=(
-        "Train one cell. Give the cell as JSON (what the workflow does), or name it in a config "
-        "with --config and --cell (see `weightspace cells`)."))
+    t = sub.add_parser("train", help="train cells (each cell's seeds as one batch)", description=(
+        "Train one cell, or several one after another in one process (data loaded once). Give the cells as "
+        "JSON (what the workflow does), or name them in a config with --config and --cell (see "
+        "`weightspace cells`)."))
     t.add_argument("--cell-json", help="the cell config as JSON")
+    t.add_argument("--cells-json", help="a JSON list of cell configs, trained one after another (a workflow job)")
     t.add_argument("--config", nargs="+", metavar="YAML", help="config file(s), later ones override earlier ones")
     t.add_argument("--experiment", help="experiment of --cell (if the id is ambiguous)")
-    t.add_argument("--cell", help="cell id within --config")
+    t.add_argument("--cell", nargs="+", help="cell id(s) within --config")
     t.add_argument("--seeds", type=int, nargs="+", help="seeds to train together (default: the config's)")
     t.add_argument("--out", help="output folder of the cell (default: <results_dir>/<experiment>/runs/<cell>)")
+    t.add_argument("--runs-dir", help="folder of the cells' folders (<runs-dir>/<cell>); for several cells")
+    t.add_argument("--gpus", type=int, default=0, metavar="N",
+                   help="claim one of N local GPUs that no other job holds (lock files; sets CUDA_VISIBLE_DEVICES); "
+                        "the workflow passes snakemake's --resources gpu=N. Ignored on the CPU, for cuda:N and "
+                        "inside a SLURM job")
     t.add_argument("--data-dir", help="dataset folder (default: config data_dir, $WEIGHTSPACE_DATA, ./data)")
     t.add_argument("--device", help="auto | cpu | cuda | cuda:N (default: auto)")
     t.add_argument("--no-download", action="store_true", help="never download datasets")
@@ -343,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     pn.add_argument("--measure", action="store_true", help="time a few steps per cell group on this device")
     pn.add_argument("--device", help="auto | cpu | cuda (default: the config's)")
     pn.add_argument("--cells", action="store_true", help="also print one line per cell")
+    pn.add_argument("--jobs", action="store_true", help="also print one line per training job: its rule, cells and "
+                                                       "the resources it asks a scheduler for")
     pn.set_defaults(func=cmd_plan)
 
     c = sub.add_parser("cells", help="list the cells a config expands into")

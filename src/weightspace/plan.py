@@ -16,10 +16,12 @@ workflow pays and which dominates small presets.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import pandas as pd
@@ -27,7 +29,8 @@ import pandas as pd
 from weightspace.config import expand, experiment_seeds
 from weightspace.data import DATASETS
 
-__all__ = ["plan", "cell_steps", "count_jobs", "job_startup_s"]
+__all__ = ["plan", "cell_steps", "count_jobs", "job_startup_s", "TrainJob", "train_jobs", "job_resources",
+           "cell_seconds"]
 
 
 def cell_steps(cell: dict) -> tuple[int, int]:
@@ -53,9 +56,152 @@ def _group_key(cell: dict) -> tuple:
     return (cell["dataset"], cell["net"]["name"], json.dumps(options, sort_keys=True), cell["train"]["batch_size"])
 
 
+@dataclass(frozen=True)
+class TrainJob:
+    """The cells one training job trains, one after another in one process.
+
+    The cells of a job share an experiment, a dataset and a net (loaded and built once); their ids are
+    ``prefix + suffix`` with ``prefix`` = ``<dataset>__<net>__``. ``rule`` is the workflow rule that runs it:
+    jobs with the same experiment, position and suffixes (e.g. the same variants on another dataset) share one
+    rule, so a cluster gets them as one job array.
+    """
+
+    experiment: str
+    family: str
+    prefix: str
+    suffixes: tuple[str, ...]
+    part: int  # 1, 2, ...: the position of this job among those of its experiment, dataset and net
+    seeds: tuple[int, ...]
+    rule: str = ""
+
+    @property
+    def cells(self) -> list[str]:
+        return [self.prefix + s for s in self.suffixes]
+
+    @property
+    def name(self) -> str:
+        """Unique within the experiment: ``<dataset>__<net>__part<N>`` (its log file's name)."""
+        return f"{self.prefix}part{self.part}"
+
+
+def _split(items: list, k: int) -> list[list]:
+    """``items`` in ceil(n / k) consecutive parts of (nearly) equal size, none over ``k``."""
+    n_parts = max(1, math.ceil(len(items) / k))
+    size, extra = divmod(len(items), n_parts)
+    out, i = [], 0
+    for j in range(n_parts):
+        m = size + (1 if j < extra else 0)
+        out.append(items[i : i + m])
+        i += m
+    return out
+
+
+def train_jobs(config: dict, cells: dict | None = None) -> list[TrainJob]:
+    """The workflow's training jobs: per experiment and (dataset, net), its cells in config order, in parts of at
+    most ``cells_per_job`` cells (sizes as equal as they can be), each part one job; ``rule`` names the rule
+    (``train_<family>``, ``train_<family>_2``, ...) shared by the jobs with the same experiment, part and
+    suffixes."""
+    cells = expand(config) if cells is None else cells
+    k = config.get("cells_per_job", 1)
+    jobs: list[TrainJob] = []
+    rules: dict[tuple, str] = {}
+    per_family: dict[str, int] = defaultdict(int)
+    for exp, exp_cells in cells.items():
+        family = config["experiments"][exp]["family"]
+        seeds = tuple(experiment_seeds(config, exp))
+        groups: dict[str, list[str]] = {}
+        for cid, c in exp_cells.items():
+            prefix = f"{c['dataset']}__{c['net']['name']}__"
+            if not cid.startswith(prefix):  # cell ids are <dataset>__<net>__<variant>[__<swept>] (config.cell_id)
+                raise ValueError(f"cell id {cid!r} does not start with {prefix!r}")
+            groups.setdefault(prefix, []).append(cid[len(prefix) :])
+        for prefix, suffixes in groups.items():
+            for part, chunk in enumerate(_split(suffixes, k), start=1):
+                key = (family, seeds, exp, part, tuple(chunk))
+                if key not in rules:
+                    per_family[family] += 1
+                    n = per_family[family]
+                    rules[key] = f"train_{family}" + (f"_{n}" if n > 1 else "")
+                jobs.append(TrainJob(exp, family, prefix, tuple(chunk), part, seeds, rules[key]))
+    return jobs
+
+
+#: what the runtime estimate assumes of a device (deliberately slow: a request must not be too short)
+_DEVICE = {
+    "cpu": {"flops": 2e9, "bytes": 5e9, "step_s": 1.5e-3},  # one thread
+    "cuda": {"flops": 2e11, "bytes": 2e11, "step_s": 4e-4},  # a small share of a GPU; launch-bound for small nets
+}
+
+
+def cell_seconds(cell: dict, n_seeds: int, device: str = "cpu") -> float:
+    """A rough, generous estimate of one cell's training time without timing anything (``plan --measure``
+    measures): per step and seed, 6 x batch x the net's multiply-adds (a convolution's
+    weights at every input position), the fixed and trained tensors read a few times,
+    plus a per-step overhead; the test-set evaluations on top."""
+    from weightspace.families import REPARAMS
+    from weightspace.netspec import net_spec_for
+
+    info = DATASETS[cell["dataset"]]
+    net = net_spec_for(cell["net"], info.input_shape, info.n_outputs)
+    spec = REPARAMS[cell["variant"]["reparam"]]
+    dev = _DEVICE["cuda" if device.startswith("cuda") or device == "auto" else "cpu"]
+    steps, evals = cell_steps(cell)
+    batch = min(cell["train"]["batch_size"], info.n_train)
+    spatial = math.prod(info.input_shape[1:] or (1,))
+    macs, positions = 0, spatial  # a convolution's weight is applied at every position (pooled by 2 after each)
+    for w in net.spec.values():
+        if len(w.shape) > 2:
+            macs += w.numel * positions
+            positions = max(1, positions // 4)
+        else:
+            macs += w.numel
+    flops = 6 * batch * macs * n_seeds
+    traffic = 4 * spec.memory(cell["variant"], net, n_seeds)
+    step = dev["step_s"] + max(flops / dev["flops"], traffic / dev["bytes"])
+    evaluation = (info.n_test / batch) * step / 3
+    return steps * step + evals * evaluation
+
+
+def job_resources(job_cells: list[dict], n_seeds: int, config: dict) -> dict[str, int]:
+    """What a training job asks a scheduler for: ``runtime`` (minutes), ``mem_mb``, ``threads``, ``gpu``.
+
+    Runtime: start-up plus twice :func:`cell_seconds` summed over the cells, at least 10 minutes (a profile's
+    retries scale it by the attempt). Memory: Python and torch, the dataset, and the seeds' tensors (as many
+    seeds as ``memory_limit_gib`` lets the trainer batch) four times over (gradients, optimizer state,
+    activations), capped at what ``memory_limit_gib`` allows. One thread: a job trains with one (the numbers
+    of a cell then do not depend on the machine). ``gpu``: 1 when the config's device is CUDA.
+    """
+    from weightspace.families import REPARAMS
+    from weightspace.netspec import net_spec_for
+
+    device = config.get("device", "auto")
+    gpu = 1 if device.startswith("cuda") else 0
+    seconds = 60 + sum(cell_seconds(c, n_seeds, "cuda" if gpu else "cpu") for c in job_cells)
+    limit = config.get("memory_limit_gib", 16)
+    tensors = 0.0
+    data = 0.0
+    for c in job_cells:
+        info = DATASETS[c["dataset"]]
+        net = net_spec_for(c["net"], info.input_shape, info.n_outputs)
+        spec = REPARAMS[c["variant"]["reparam"]]
+        per_seed = spec.memory(c["variant"], net, 1)
+        fits = max(1, min(n_seeds, int(limit * 2**30 // max(1, per_seed))))
+        tensors = max(tensors, 4 * per_seed * fits)
+        data = max(data, 4 * (info.n_train + info.n_test) * math.prod(info.input_shape))
+    mem_mb = 1024 + (2048 if gpu else 0) + (data + tensors) / 2**20
+    mem_mb = min(mem_mb, 2048 + 1024 * limit)
+    return {
+        "runtime": max(10, math.ceil(2 * seconds / 60)),
+        "mem_mb": int(math.ceil(mem_mb / 256) * 256),
+        "threads": 1,
+        "gpu": gpu,
+    }
+
+
 def count_jobs(config: dict) -> dict[str, int]:
-    """Jobs per experiment the workflow runs: a training job per cell, aggregate, the family's analysis, one
-    job per figure or table, and one for the comparisons' table and figure; datasets are prepared once
+    """Jobs per experiment the workflow runs: its training jobs (:func:`train_jobs`: ``cells_per_job`` cells
+    each), aggregate, the family's analysis, one job per figure or table, and one for the comparisons' table
+    and figure; datasets are prepared once
     (``"(data)"``)."""
     from pathlib import Path
 
@@ -63,12 +209,16 @@ def count_jobs(config: dict) -> dict[str, int]:
 
     jobs: dict[str, int] = {}
     datasets = set()
-    for exp, cells in expand(config).items():
+    all_cells = expand(config)
+    n_train = defaultdict(int)
+    for job in train_jobs(config, all_cells):
+        n_train[job.experiment] += 1
+    for exp, cells in all_cells.items():
         e = config["experiments"][exp]
         figures = FAMILIES[e["family"]].outputs(exp, cells, e, Path(config["figures_dir"]))
         extra = 1 if e.get("cost") else 0  # a benchmark job feeds the cost figure
         extra += FAMILIES[e["family"]].extra_jobs(e)
-        jobs[exp] = len(cells) + 3 + len(figures) + extra
+        jobs[exp] = n_train[exp] + 3 + len(figures) + extra
         datasets |= {c["dataset"] for c in cells.values()}
     jobs["(data)"] = len(datasets)
     return jobs

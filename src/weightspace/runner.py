@@ -1,4 +1,4 @@
-"""Run one cell: load its data, train its seeds, write one CSV and one JSON per seed.
+"""Run cells: load their data (once per job), train each cell's seeds, write one CSV and one JSON per seed.
 
 Layout of a cell's outputs (``out_dir`` is ``results/<experiment>/runs/<cell>``)::
 
@@ -11,7 +11,10 @@ Every file is written atomically, after training, so a killed job leaves no
 file that looks finished. While training, the job checkpoints to
 ``<out_dir>/../.checkpoints/<cell>/`` (not a declared output, so Snakemake
 leaves it in place when it re-runs a failed job); a re-run resumes from there,
-and the checkpoints are removed once the outputs are complete. SIGTERM (a
+and the checkpoints are removed once the outputs are complete. A job of
+several cells (:func:`run_cells`) keeps each finished cell's files there too
+(``finished/``) until the whole job is done, so a re-run after a kill restores
+them instead of training them again. SIGTERM (a
 SLURM time limit, ``kill``) and SIGINT make the job save a checkpoint at the
 next step boundary and exit.
 """
@@ -38,7 +41,7 @@ from weightspace.nets import build_net_for
 from weightspace.reparam import estimate_bytes
 from weightspace.train import Trainer, summary_of
 
-__all__ = ["resolve_device", "run_cell", "seed_dir", "seed_batches", "checkpoint_dir"]
+__all__ = ["resolve_device", "run_cell", "run_cells", "seed_dir", "seed_batches", "checkpoint_dir"]
 
 
 def checkpoint_dir(out_dir: str | Path) -> Path:
@@ -59,8 +62,10 @@ def _stop_on_signals(state: dict) -> Iterator[None]:
         trainer = state.get("trainer")
         if trainer is not None:
             trainer.stop_requested = True
-        else:  # not training yet: nothing to save
-            raise Interrupted(f"stopped by signal {signal.Signals(signum).name} before training started")
+        else:  # not training (yet, or between two cells of a job): nothing to save
+            e = Interrupted(f"stopped by signal {signal.Signals(signum).name} while not training")
+            e.signum = signum
+            raise e
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -123,68 +128,165 @@ def run_cell(
         Interrupted: a signal stopped training (the checkpoint is saved).
         WeightspaceError: another process is training the same cell.
     """
+    return run_cells([cell], seeds, [out_dir], data_dir, device, download, verify, memory_limit_gib, log, progress,
+                     checkpoint_every_s)
+
+
+def run_cells(
+    cells: list[dict],
+    seeds: list[int],
+    out_dirs: list[str | Path],
+    data_dir: str | Path | None = None,
+    device: str | None = "auto",
+    download: bool = True,
+    verify: bool = True,
+    memory_limit_gib: float = 16.0,
+    log: Callable[[str], None] | None = None,
+    progress: bool | None = None,
+    checkpoint_every_s: float = 60.0,
+) -> list[Path]:
+    """Train several cells one after another in this process (a workflow job of ``cells_per_job`` cells).
+
+    Each dataset is loaded once. Kill-safety holds per cell: a cell being trained resumes from its checkpoint,
+    and a cell that finished keeps a copy of its files in its checkpoint folder (``finished/``, outside the
+    job's declared outputs, which Snakemake deletes when it re-runs an incomplete job) until every cell of the
+    job is written, so a re-run restores it, byte for byte, instead of training it again. The checkpoint
+    folders are removed once every cell's outputs are complete.
+
+    Returns:
+        The summary.json paths written, one per cell and seed, in order.
+    """
+    from weightspace.train.checkpoint import cell_fingerprint
+
+    if len(cells) != len(out_dirs):
+        raise ValueError(f"{len(cells)} cells but {len(out_dirs)} output folders")
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     dev = resolve_device(device)
-    ckpt_dir = checkpoint_dir(out_dir)
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_dirs = [checkpoint_dir(o) for o in out_dirs]
     state: dict = {}
-    with _stop_on_signals(state), _exclusive(ckpt_dir, cell):
-        t0 = time.perf_counter()
-        ds = data_mod.load(cell["dataset"], data_dir, device=dev, download=download, verify=verify,
-                           spec=cell.get("dataset_spec"))
-        load_s = time.perf_counter() - t0
-        prov = provenance(dev)
-        batches = seed_batches(cell, ds.input_shape, ds.n_outputs, list(seeds), memory_limit_gib)
-        if len(batches) > 1:
-            log(f"[{cell.get('cell')}] seeds trained in {len(batches)} batches to fit memory_limit_gib={memory_limit_gib}")
-        finished = []
-        for batch in batches:
-            ckpt = ckpt_dir / f"seeds-{'-'.join(map(str, batch))}.pt"
-            trainer = Trainer(cell, ds, batch, dev, log=log, progress=progress, checkpoint=ckpt,
-                              checkpoint_every_s=checkpoint_every_s)
-            state["trainer"] = trainer
-            try:
-                results = trainer.run()
-            except Interrupted as e:
-                e.signum = state.get("signal")
-                raise
-            state["trainer"] = None
-            if len(batches) > 1:
-                trainer.save_checkpoint()  # a finished batch is not trained again if a later one is killed
-            finished.append((batch, results, trainer.resumed_from, _examine(cell, trainer.reparam, ds)))
-        written = []
-        for batch, results, resumed_from, examined in finished:
-            for res, (extra_metrics, files) in zip(results, examined):
-                d = seed_dir(out_dir, res.seed)
-                write_dataframe(d / "metrics.csv", pd.DataFrame(res.rows))
-                for name, arrays in files.items():
-                    with atomic_write(d / name, "wb") as f:
-                        np.savez_compressed(f, **arrays)
-                summary = {
-                    "experiment": cell.get("experiment"),
-                    "cell": cell.get("cell"),
-                    "seed": res.seed,
-                    **summary_of(res),
-                    "batched_with": batch,
-                    "resumed_from_step": resumed_from,
-                    "extra_metrics": extra_metrics,
-                    "config": cell,
-                    "dataset": {
-                        "name": ds.name,
-                        "checksum": ds.checksum,
-                        "source": ds.source,
-                        "n_train": len(ds.x_train),
-                        "n_test": len(ds.x_test),
-                        "load_time_s": load_s,
-                    },
-                    "provenance": prov,
-                }
-                write_json(d / "summary.json", summary)
-                written.append(d / "summary.json")
-    shutil.rmtree(ckpt_dir, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        ckpt_dir.parent.rmdir()  # the .checkpoints folder, once empty
+    written: list[Path] = []
+    with _stop_on_signals(state), contextlib.ExitStack() as locks:
+        for cell, ckpt_dir in zip(cells, ckpt_dirs):
+            ckpt_dir.mkdir(parents=True, exist_ok=True)
+            locks.enter_context(_exclusive(ckpt_dir, cell))
+        loaded: dict[str, tuple] = {}
+        for i, (cell, out_dir, ckpt_dir) in enumerate(zip(cells, out_dirs, ckpt_dirs)):
+            if cell["dataset"] not in loaded:
+                t0 = time.perf_counter()
+                ds = data_mod.load(cell["dataset"], data_dir, device=dev, download=download, verify=verify,
+                                   spec=cell.get("dataset_spec"))
+                # the global generator as a fresh process has it after loading: each cell starts from it
+                loaded[cell["dataset"]] = (ds, time.perf_counter() - t0, torch.get_rng_state())
+            ds, load_s, rng_state = loaded[cell["dataset"]]
+            fingerprint = cell_fingerprint(cell, list(seeds), ds.checksum)
+            where = f" ({i + 1}/{len(cells)} of this job)" if len(cells) > 1 else ""
+            restored = _restore_finished(ckpt_dir, out_dir, fingerprint)
+            if restored:
+                log(f"[{cell.get('cell')}] finished by an earlier attempt of this job: its results restored from "
+                    f"{ckpt_dir / 'finished'}, not trained again{where}")
+                written += restored
+                continue
+            torch.set_rng_state(rng_state)
+            summaries, files = _train_cell(cell, seeds, out_dir, ckpt_dir, ds, load_s, dev, memory_limit_gib, log,
+                                           progress, checkpoint_every_s, state)
+            if len(cells) > 1:  # keep it where a re-run of an interrupted job finds it
+                _keep_finished(ckpt_dir, out_dir, files, fingerprint)
+                log(f"[{cell.get('cell')}] done{where}")
+            written += summaries
+    for ckpt_dir in ckpt_dirs:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    for parent in {c.parent for c in ckpt_dirs}:
+        with contextlib.suppress(OSError):
+            parent.rmdir()  # the .checkpoints folder, once empty
     return written
+
+
+def _keep_finished(ckpt_dir: Path, out_dir: Path, files: list[Path], fingerprint: str) -> None:
+    """Copy a finished cell's files into ``<ckpt_dir>/finished/``; the manifest (written last) marks it complete."""
+    finished = ckpt_dir / "finished"
+    names = [str(f.relative_to(out_dir)) for f in files]
+    for f, name in zip(files, names):
+        with atomic_write(finished / name, "wb") as dst:
+            dst.write(f.read_bytes())
+    write_json(ckpt_dir / "finished.json", {"fingerprint": fingerprint, "files": names})
+
+
+def _restore_finished(ckpt_dir: Path, out_dir: Path, fingerprint: str) -> list[Path]:
+    """A cell finished by an earlier attempt of the same config: copy its files back; its summary paths ([] if none)."""
+    import json
+
+    manifest = ckpt_dir / "finished.json"
+    if not manifest.exists():
+        return []
+    try:
+        info = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return []
+    names = info.get("files") or []
+    if info.get("fingerprint") != fingerprint or not all((ckpt_dir / "finished" / n).is_file() for n in names):
+        return []
+    out_dir = Path(out_dir)
+    for name in names:
+        with atomic_write(out_dir / name, "wb") as dst:
+            dst.write((ckpt_dir / "finished" / name).read_bytes())
+    return [out_dir / n for n in names if Path(n).name == "summary.json"]
+
+
+def _train_cell(cell, seeds, out_dir, ckpt_dir, ds, load_s, dev, memory_limit_gib, log, progress, checkpoint_every_s,
+                state) -> tuple[list[Path], list[Path]]:
+    """Train one cell (resuming from its checkpoint) and write its files; (summary paths, every file written)."""
+    prov = provenance(dev)
+    batches = seed_batches(cell, ds.input_shape, ds.n_outputs, list(seeds), memory_limit_gib)
+    if len(batches) > 1:
+        log(f"[{cell.get('cell')}] seeds trained in {len(batches)} batches to fit memory_limit_gib={memory_limit_gib}")
+    finished = []
+    for batch in batches:
+        ckpt = ckpt_dir / f"seeds-{'-'.join(map(str, batch))}.pt"
+        trainer = Trainer(cell, ds, batch, dev, log=log, progress=progress, checkpoint=ckpt,
+                          checkpoint_every_s=checkpoint_every_s)
+        state["trainer"] = trainer
+        try:
+            results = trainer.run()
+        except Interrupted as e:
+            e.signum = state.get("signal")
+            raise
+        state["trainer"] = None
+        if len(batches) > 1:
+            trainer.save_checkpoint()  # a finished batch is not trained again if a later one is killed
+        finished.append((batch, results, trainer.resumed_from, _examine(cell, trainer.reparam, ds)))
+    written, files = [], []
+    for batch, results, resumed_from, examined in finished:
+        for res, (extra_metrics, run_files) in zip(results, examined):
+            d = seed_dir(out_dir, res.seed)
+            write_dataframe(d / "metrics.csv", pd.DataFrame(res.rows))
+            files.append(d / "metrics.csv")
+            for name, arrays in run_files.items():
+                with atomic_write(d / name, "wb") as f:
+                    np.savez_compressed(f, **arrays)
+                files.append(d / name)
+            summary = {
+                "experiment": cell.get("experiment"),
+                "cell": cell.get("cell"),
+                "seed": res.seed,
+                **summary_of(res),
+                "batched_with": batch,
+                "resumed_from_step": resumed_from,
+                "extra_metrics": extra_metrics,
+                "config": cell,
+                "dataset": {
+                    "name": ds.name,
+                    "checksum": ds.checksum,
+                    "source": ds.source,
+                    "n_train": len(ds.x_train),
+                    "n_test": len(ds.x_test),
+                    "load_time_s": load_s,
+                },
+                "provenance": prov,
+            }
+            write_json(d / "summary.json", summary)
+            written.append(d / "summary.json")
+            files.append(d / "summary.json")
+    return written, files
 
 
 def _examine(cell: dict, reparam, data) -> list[tuple[dict, dict[str, dict]]]:

@@ -13,6 +13,7 @@ from snakemake.settings.types import DeploymentMethod
 
 import weightspace.config
 from weightspace import variant_comparisons
+import weightspace.plan
 from weightspace.data import DATASETS
 from weightspace.errors import ConfigError, WeightspaceError
 from weightspace.families import FAMILIES
@@ -121,3 +122,65 @@ def all_outputs():
         out += [str(FIGURES / experiment / "comparisons.tex"), str(FIGURES / experiment / "comparisons.png")]
         out += FAMILIES[exp["family"]].outputs(experiment, cells, exp, FIGURES)
     return out
+
+
+# ---- training jobs: cells_per_job cells of one experiment, dataset and net per job (weightspace.plan) ----
+
+TRAIN_JOBS = weightspace.plan.train_jobs(CONFIG, CELLS)
+TRAIN_JOB = {(j.rule, j.experiment, j.prefix): j for j in TRAIN_JOBS}
+# snakemake --resources gpu=N on one machine: each training job claims one of the N GPUs (weightspace.gpus)
+_gpus = workflow.global_resources.get("gpu")
+GPUS = int(getattr(_gpus, "value", _gpus) or 0)
+# on SLURM, GPU training jobs may go to their own partition (the config's gpu_partition)
+TRAIN_PARTITION = (
+    {"slurm_partition": CONFIG["gpu_partition"]}
+    if CONFIG.get("gpu_partition") and CONFIG["device"].startswith("cuda")
+    else {}
+)
+
+
+def train_rules():
+    """The training rules and their jobs, by name; jobs with the same experiment, part and cells' suffixes
+    share one (a cluster gets them as one job array)."""
+    rules = {}
+    for j in TRAIN_JOBS:
+        rules.setdefault(j.rule, []).append(j)
+    return rules
+
+
+def train_job(rule, wildcards):
+    return TRAIN_JOB[(rule, wildcards.experiment, wildcards.prefix)]
+
+
+def train_cells(rule, wildcards):
+    job = train_job(rule, wildcards)
+    return [CELLS[job.experiment][cid] for cid in job.cells]
+
+
+def train_param(rule, what):
+    """A params/input function of a training rule (made per rule, so it names that rule's jobs)."""
+    if what == "cells":
+        return lambda wildcards: json.dumps(train_cells(rule, wildcards), sort_keys=True)
+    if what == "data":
+        return lambda wildcards: RESULTS / "data" / f"{train_cells(rule, wildcards)[0]['dataset']}.json"
+    raise ValueError(what)
+
+
+_RESOURCES = {}
+
+
+def train_resource(rule, key):
+    """A resource of a training job, estimated from its cells (weightspace.plan.job_resources); the runtime grows
+    with the attempt (a job that hit its time limit is resubmitted with more)."""
+
+    def get(wildcards, attempt):
+        k = (rule, wildcards.experiment, wildcards.prefix)
+        if k not in _RESOURCES:
+            job = train_job(rule, wildcards)
+            _RESOURCES[k] = weightspace.plan.job_resources(train_cells(rule, wildcards), len(job.seeds), CONFIG)
+        value = _RESOURCES[k][key]
+        if key == "gpu" and GPUS and CONFIG["device"] == "auto":
+            return 1  # --resources gpu=N given: at most N training jobs at a time, each on its own GPU
+        return value * attempt if key == "runtime" else value
+
+    return get

@@ -1,43 +1,56 @@
-# One job per cell; all of the cell's seeds train together as one batch. One rule per family
-# (train_<family>), because a family may declare files its runs keep besides metrics and summary
-# (Family.run_files, e.g. sharing's structure.npz): every file a job writes is a declared output.
-# An experiment with its own seeds gets its own rule (train_<family>_2, ...): the outputs name the seeds.
-# The log is appended to, so that the attempts of a killed and resumed job stay readable:
-#   tail -f results/logs/train/<experiment>/<cell>.log
+# Training: each job trains up to cells_per_job cells of one experiment, dataset and net, one after another in one
+# process (imports and data loaded once); all seeds of a cell train together as one batch. The jobs and their rules
+# come from weightspace.plan.train_jobs: jobs with the same experiment, part and cells (e.g. one variant grid on
+# each dataset) share one rule, train_<family>[_<n>], whose wildcards are the experiment and the cells' common
+# prefix <dataset>__<net>__ (so a cluster gets them as one job array). Every file a job writes is a declared output
+# (a family's run_files too, e.g. sharing's structure.npz). A killed job restores the cells it had finished from
+# results/<experiment>/runs/.checkpoints/ (Snakemake deletes an incomplete job's outputs) and resumes the one it
+# was training. The log is appended to, so the attempts of a killed and resumed job stay readable:
+#   tail -f results/logs/train/<experiment>/<dataset>__<net>__part<N>.log
 
 
-for family in FAMILIES.values():
-    for i, (seeds, names) in enumerate(seed_groups(family.name)):
+for rule_name, jobs in train_rules().items():
+    job = jobs[0]
+    family = FAMILIES[job.family]
+    cell_dirs = [RESULTS / "{experiment}" / "runs" / f"{{prefix}}{suffix}" for suffix in job.suffixes]
 
-        rule:
-            name:
-                f"train_{family.name}" + (f"_{i + 1}" if i else "")
-            input:
-                data=lambda w: RESULTS / "data" / f"{cell_of(w)['dataset']}.json",
-            output:
-                **{Path(name).stem: seed_files(name, seeds) for name in family.run_files},
-                summaries=seed_files("summary.json", seeds),
-                metrics=seed_files("metrics.csv", seeds),
-            log:
-                RESULTS / "logs" / "train" / "{experiment}" / "{cell}.log",
-            wildcard_constraints:
-                experiment=experiments_regex(family.name, names),
-            conda:
-                ENV
-            threads: 1
-            resources:
-                mem_mb=2048 + int(1024 * CONFIG["memory_limit_gib"]),
-                runtime=240,
-            params:
-                ws=WS,
-                cell=lambda w: json.dumps(cell_of(w), sort_keys=True),
-                out=lambda w: RESULTS / w.experiment / "runs" / w.cell,
-                seeds=" ".join(map(str, seeds)),
-                data=data_flags(),
-                device=CONFIG["device"],
-                memory=CONFIG["memory_limit_gib"],
-                checkpoint=CONFIG["checkpoint_every_s"],
-            shell:
-                "OMP_NUM_THREADS={threads} {params.ws} train --cell-json {params.cell:q} --seeds {params.seeds}"
-                " --out {params.out} {params.data} --device {params.device} --memory-limit-gib {params.memory}"
-                " --checkpoint-every {params.checkpoint} --threads {threads} --no-progress >> {log} 2>&1"
+    rule:
+        name:
+            rule_name
+        input:
+            data=train_param(rule_name, "data"),
+        output:
+            **{
+                Path(name).stem: [d / f"seed-{s}" / name for d in cell_dirs for s in job.seeds]
+                for name in family.run_files
+            },
+            summaries=[d / f"seed-{s}" / "summary.json" for d in cell_dirs for s in job.seeds],
+            metrics=[d / f"seed-{s}" / "metrics.csv" for d in cell_dirs for s in job.seeds],
+        log:
+            RESULTS / "logs" / "train" / "{experiment}" / f"{{prefix}}part{job.part}.log",
+        wildcard_constraints:
+            experiment=re.escape(job.experiment),
+            prefix="|".join(re.escape(j.prefix) for j in jobs),
+        conda:
+            ENV
+        threads: 1
+        resources:
+            **TRAIN_PARTITION,
+            runtime=train_resource(rule_name, "runtime"),
+            mem_mb=train_resource(rule_name, "mem_mb"),
+            gpu=train_resource(rule_name, "gpu"),
+        params:
+            ws=WS,
+            cells=train_param(rule_name, "cells"),
+            runs=lambda w: RESULTS / w.experiment / "runs",
+            seeds=" ".join(map(str, job.seeds)),
+            data=data_flags(),
+            device=CONFIG["device"],
+            memory=CONFIG["memory_limit_gib"],
+            checkpoint=CONFIG["checkpoint_every_s"],
+            gpus=GPUS,
+        shell:
+            "OMP_NUM_THREADS={threads} {params.ws} train --cells-json {params.cells:q} --seeds {params.seeds}"
+            " --runs-dir {params.runs} {params.data} --device {params.device} --memory-limit-gib {params.memory}"
+            " --checkpoint-every {params.checkpoint} --threads {threads} --gpus {params.gpus} --no-progress"
+            " >> {log} 2>&1"
