@@ -35,10 +35,10 @@ for rule_name, jobs in train_rules().items():
             ENV
         threads: 1
         resources:
+            **TRAIN_PARTITION,
             runtime=train_resource(rule_name, "runtime"),
             mem_mb=train_resource(rule_name, "mem_mb"),
             gpu=train_resource(rule_name, "gpu"),
-            **TRAIN_PARTITION,
         params:
             ws=WS,
             cells=train_param(rule_name, "cells"),
