@@ -178,3 +178,32 @@ def test_spec_round_trips_and_declared_tests_come_before_defaults():
     tests, options = V.from_spec(data)
     assert tests[0] == V.Test("sparse", "fastfood", match=("d",)) and options["alpha"] == 0.01
     assert V.Test("sparse", "dense", match=("d",)) in tests  # the family's default: each projection vs dense
+
+
+def test_where_keeps_only_the_cells_with_those_values():
+    swept = {"l0": {"lambda_prior": 0.0}, "l1": {"lambda_prior": 0.01}}
+    final = final_table({("learned", "l0"): [0.1, 0.2], ("learned", "l1"): [0.3, 0.4], ("kmeans", "km"): [0.0, 0.0]},
+                        swept=swept)
+    t = V.compare(final, [V.Test("learned", "kmeans", where=(("lambda_prior", 0.01),))], OPTIONS, {})
+    assert list(t["a_cell"]) == ["l1"] and t["mean_diff"].iloc[0] == pytest.approx(0.35)
+    cfg = quick(sharing={"comparisons": {"tests": [{"a": "learned", "b": "kmeans", "where": {"nope": 1}}]}})
+    with pytest.raises(ConfigError, match="has an option 'nope'"):
+        validate(cfg)
+
+
+def test_power_flag_puts_the_most_extreme_p_in_holms_order():
+    """10 seeds: 2/2^10 = 0.00195 can survive Holm over a few comparisons; a significant row is never flagged,
+    and a row whose best case still misses alpha after Holm is."""
+    base = list(np.linspace(0.80, 0.82, 10))
+    values = {("B", "cb"): base}
+    for i in range(3):  # 3 clear wins: p = 2/1024 each
+        values[(f"A{i}", f"ca{i}")] = [x + 0.05 for x in base]
+    values[("N", "cn")] = [x + (0.01 if s % 2 else -0.01) for s, x in enumerate(base)]  # no effect
+    final = final_table(values)
+    tests = [V.Test(f"A{i}", "B") for i in range(3)] + [V.Test("N", "B")]
+    t = V.compare(final, tests, OPTIONS, {})
+    assert list(t["significant"]) == [True, True, True, False]
+    assert not t["cannot_reach"].any()  # N at its best (p = 2/1024) would rank first: 4 x 0.00195 < 0.05
+    strict = V.compare(final, tests, {**OPTIONS, "alpha": 0.005}, {})
+    # the wins already sit at the smallest p, tied: Holm multiplies each by 4 (0.0078 > 0.005); no row can reach
+    assert strict["cannot_reach"].all() and not strict["significant"].any()

@@ -7,7 +7,7 @@ lists *tests*, each either
 * ``{a: A, b: B}``: A against B, or
 * ``{reference: R}`` (optionally ``variants: [...]``): every other variant against R,
 
-with optional ``metric`` (a column of ``final.csv``; ``auto``: the test
+with optional ``where`` (only cells with these option values), ``metric`` (a column of ``final.csv``; ``auto``: the test
 accuracy for classification, else the test loss, hardened where the family
 says so), ``direction`` (``higher`` or ``lower`` is better; known metrics
 have one), ``match`` (swept keys whose values must be equal on both sides;
@@ -72,6 +72,7 @@ class Test:
     direction: str | None = None
     match: tuple[str, ...] | None = None  # None: every key both variants sweep
     paired: bool = True
+    where: tuple[tuple[str, object], ...] = ()  # only cells with these values (on the side that has the key)
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def tests_of(exp: dict, variants: list[dict], defaults: list[dict]) -> list[tupl
     for where, t in declared:
         common = dict(metric=t.get("metric", "auto"), direction=t.get("direction"),
                       match=tuple(t["match"]) if t.get("match") is not None else None,
-                      paired=t.get("paired", True))
+                      paired=t.get("paired", True), where=tuple(sorted((t.get("where") or {}).items())))
         if "reference" in t:
             others = t.get("variants") or [n for n in names if n != t["reference"]]
             pairs = [(v, t["reference"]) for v in others]
@@ -148,7 +149,7 @@ def _match_keys(test: Test, a_cells: list[CellRef], b_cells: list[CellRef]) -> t
 
 def resolve(test: Test, cells: Iterable[CellRef]) -> list[tuple[CellRef, CellRef]]:
     """The pairs of cells (a, b) a test compares: same dataset and net, equal values of the matched keys."""
-    cells = list(cells)
+    cells = [c for c in cells if all(k not in c.options or _same(c.options[k], v) for k, v in test.where)]
     a_cells = [c for c in cells if c.variant == test.a]
     b_cells = [c for c in cells if c.variant == test.b]
     keys = _match_keys(test, a_cells, b_cells)
@@ -237,6 +238,9 @@ def check(where: str, exp: dict, cells: dict[str, dict], defaults: list[dict], m
                     name = test.a if side == "a" else test.b
                     problems.append(f"{where}.{w}.match: variant {name!r} has no option {k!r} (its options: "
                                     f"{', '.join(sorted({s for c in cs for s in c.options})) or 'none'})")
+        for k, _ in test.where:
+            if not any(k in c.options for c in a_cells + b_cells):
+                problems.append(f"{where}.{w}.where: neither {test.a!r} nor {test.b!r} has an option {k!r}")
         if not problems and not resolve(test, refs):
             problems.append(f"{where}.{w}: {test.a} vs {test.b} pairs no cells (same dataset, net and matched "
                             f"values of {', '.join(_match_keys(test, a_cells, b_cells)) or 'no key'}); "
@@ -292,10 +296,10 @@ def compare(final, tests: list[Test], options: dict, metrics: dict[str, str], au
     """
     import pandas as pd
 
-    from weightspace.comparisons import holm, paired_comparison, unpaired_comparison
+    from weightspace.comparisons import holm, min_sign_flip_p, paired_comparison, unpaired_comparison
 
     known = {**CORE_METRICS, **metrics}
-    refs = cells_from_final(final, sorted({k for t in tests for k in t.match or ()}))
+    refs = cells_from_final(final, sorted({k for t in tests for k in (*(t.match or ()), *dict(t.where))}))
     ok = final["status"].eq("ok") if "status" in final else pd.Series(True, index=final.index)
     rows = []
     for test in tests:
@@ -334,10 +338,21 @@ def compare(final, tests: list[Test], options: dict, metrics: dict[str, str], au
         m = int(np.isfinite(table["p"].to_numpy(float)).sum())
         table["m"] = m
         alpha = options["alpha"]
-        # the best a comparison can do after Holm: m x its smallest attainable p (comparisons.cannot_reach;
-        # for an unpaired comparison the smallest exact Mann-Whitney p, 2 / C(n_a + n_b, n_a))
-        table["cannot_reach"] = [bool(not np.isfinite(p) or m * p > alpha)
-                                 for p in table["p_min_attainable"].to_numpy(float)]
+        # power: the Holm-adjusted p this comparison would get with the most extreme data its seed count allows
+        # (the others' p as observed); flagged where even that misses alpha. Paired: 2 / 2^n_pairs (exact
+        # sign-flip); unpaired: the smallest exact Mann-Whitney p, 2 / C(n_a + n_b, n_a).
+        best = [min_sign_flip_p(int(n)) if paired else pm
+                for n, paired, pm in zip(table["n_pairs"], table["paired"], table["p_min_attainable"])]
+        raw = table["p"].to_numpy(float)
+        cannot = []
+        for i, b in enumerate(best):
+            if not np.isfinite(b):
+                cannot.append(True)
+                continue
+            alt = raw.copy()
+            alt[i] = b
+            cannot.append(bool(holm(alt)[i] > alpha))
+        table["cannot_reach"] = cannot
         table["significant"] = table["p_holm"].to_numpy(float) < alpha
         table["paired"] = table["paired"].astype(bool)
     return table[COLUMNS]
@@ -395,8 +410,8 @@ def spec(exp: dict, defaults: list[dict]) -> dict:
 
 def from_spec(data: dict) -> tuple[list[Test], dict]:
     """The tests and options of :func:`spec`'s output."""
-    tests = [Test(**{**t, "match": tuple(t["match"]) if t.get("match") is not None else None})
-             for t in data.get("tests", [])]
+    tests = [Test(**{**t, "match": tuple(t["match"]) if t.get("match") is not None else None,
+                     "where": tuple(tuple(kv) for kv in t.get("where") or ())}) for t in data.get("tests", [])]
     return tests, {**{k: OPTIONS[k] for k in ("alpha", "confidence", "n_resamples", "random_state")},
                    **data.get("options", {})}
 

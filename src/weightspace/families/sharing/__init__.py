@@ -80,12 +80,16 @@ class SharingFamily(Family):
 
     def default_comparisons(self, exp: dict) -> list[dict]:
         """Every variant against direct training; the variants with a budget (k, or a fraction) against each other
-        at an equal budget, on the (hardened) test metric and, on teachers, on structure recovery (ARI on the
+        at an equal budget (and equal values of every other key both sweep), on the (hardened) test metric and, on teachers, on structure recovery (ARI on the
         support)."""
+        def swept(v: dict) -> set[str]:
+            return {k for k, x in {**v, **(v.get("train") or {})}.items() if isinstance(x, list)}
+
         pairs = []
         for key in ("k", "budget"):  # a budget as a number of values, or as a fraction of each tensor
-            sized = [v["name"] for v in exp["variants"] if key in v]
-            pairs += [{"a": a, "b": b, "match": [key]} for i, a in enumerate(sized) for b in sized[i + 1:]]
+            sized = [v for v in exp["variants"] if key in v]
+            pairs += [{"a": a["name"], "b": b["name"], "match": sorted({key} | (swept(a) & swept(b)))}
+                      for i, a in enumerate(sized) for b in sized[i + 1:]]
         return (super().default_comparisons(exp) + pairs
                 + [{**p, "metric": "ari_support"} for p in pairs])
 
