@@ -180,6 +180,7 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
                      "steps": 2, "repeats": 1},
         },
             "sharing": {
+                "seeds": 2,  # the quick preset gives this experiment its own seeds (config.yaml: 10)
                 "train": {"epochs": 3},
                 "variants": [
                     {"name": "direct", "reparam": "direct"},
@@ -316,6 +317,18 @@ def test_killed_workflow_resumes_and_finishes(tmp_path):
     assert "[mnist1d__small__short] 2 seed(s)" not in second_attempt  # not trained again
     assert "[mnist1d__small__direct] resumed from checkpoint" in second_attempt
     assert summary.exists() and not ckpt_dir.exists()
+    # the same job, uninterrupted, gives the same numbers for both cells
+    cells = [json.loads((runs / c / "seed-0" / "summary.json").read_text())["config"]
+             for c in ("mnist1d__small__short", "mnist1d__small__direct")]
+    ref = subprocess.run([sys.executable, "-m", "weightspace", "train", "--cells-json", json.dumps(cells), "--seeds",
+                          "0", "1", "--runs-dir", str(tmp_path / "ref"), "--device", "cpu", "--data-dir",
+                          str(repo / "data"), "--no-progress"], capture_output=True, text=True)
+    assert ref.returncode == 0, ref.stderr
+    for c in cells:
+        for s in (0, 1):
+            got = pd.read_csv(runs / c["cell"] / f"seed-{s}" / "metrics.csv").to_dict("records")
+            want = pd.read_csv(tmp_path / "ref" / c["cell"] / f"seed-{s}" / "metrics.csv").to_dict("records")
+            assert strip_times(got) == strip_times(want), (c["cell"], s)
 
 
 def _artifacts(repo: Path) -> dict[str, bytes]:
@@ -376,15 +389,3 @@ def test_rerun_from_scratch_is_byte_identical_and_the_report_builds(tmp_path):
     for text in ("subspace family", "tying family", "comparisons.png", "accuracy_vs_d__digits__small.png",
                  "tying_recon__digits__ae-small.png", "2 seeds per cell", "Holm"):
         assert text in html, text
-    # the same job, uninterrupted, gives the same numbers for both cells
-    cells = [json.loads((runs / c / "seed-0" / "summary.json").read_text())["config"]
-             for c in ("mnist1d__small__short", "mnist1d__small__direct")]
-    ref = subprocess.run([sys.executable, "-m", "weightspace", "train", "--cells-json", json.dumps(cells), "--seeds",
-                          "0", "1", "--runs-dir", str(tmp_path / "ref"), "--device", "cpu", "--data-dir",
-                          str(repo / "data"), "--no-progress"], capture_output=True, text=True)
-    assert ref.returncode == 0, ref.stderr
-    for c in cells:
-        for s in (0, 1):
-            got = pd.read_csv(runs / c["cell"] / f"seed-{s}" / "metrics.csv").to_dict("records")
-            want = pd.read_csv(tmp_path / "ref" / c["cell"] / f"seed-{s}" / "metrics.csv").to_dict("records")
-            assert strip_times(got) == strip_times(want), (c["cell"], s)
