@@ -12,6 +12,7 @@ from scipy import stats
 from weightspace.comparisons import (
     cannot_reach,
     holm,
+    holm_cannot_reach,
     iqm,
     mean_prob_improvement,
     min_sign_flip_p,
@@ -129,3 +130,17 @@ def test_exact_enumeration_is_what_it_claims():
     d = np.array([0.5, -0.2, 0.1, 0.3])
     count = sum(abs(np.dot(s, d)) / 4 >= abs(d.mean()) - 1e-12 for s in itertools.product((1, -1), repeat=4))
     assert sign_flip_p(d) == pytest.approx(count / 16)
+
+
+def test_holm_cannot_reach_sets_each_p_to_its_best_in_turn():
+    # observed p: two clear wins and one null; best attainable 2/32 (5 pairs) for the null
+    p = [0.001, 0.002, 0.6]
+    assert list(holm_cannot_reach(p, [0.001, 0.002, 2 / 32], alpha=0.05)) == [False, False, True]  # 2/32 > 0.05
+    # with 10 pairs the null could rank first: 3 x 2/1024 < 0.05
+    assert list(holm_cannot_reach(p, [0.001, 0.002, 2 / 1024], alpha=0.05)) == [False, False, False]
+    assert list(holm_cannot_reach([0.5], [float("nan")])) == [True]  # no attainable p: flagged
+
+
+def test_unpaired_comparison_reports_the_smallest_exact_mann_whitney_p():
+    r = unpaired_comparison([1.0, 2.0, 3.0], [4.0, 5.0])
+    assert r["p_min_attainable"] == pytest.approx(2 / 10)  # C(5, 2) = 10 orderings

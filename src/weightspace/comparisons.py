@@ -40,6 +40,7 @@ __all__ = [
     "holm",
     "min_sign_flip_p",
     "cannot_reach",
+    "holm_cannot_reach",
     "sign_flip_p",
     "iqm",
     "stratified_iqm",
@@ -87,6 +88,23 @@ def cannot_reach(n_pairs: int, m: int, alpha: float = 0.05) -> bool:
     Holm multiplies the smallest p by m: even the most extreme data give m x 2 / 2^n.
     """
     return m * min_sign_flip_p(n_pairs) > alpha
+
+
+def holm_cannot_reach(p: Sequence[float], best: Sequence[float], alpha: float = 0.05) -> np.ndarray:
+    """Per comparison of a Holm family: whether it would miss ``alpha`` even with its most extreme data.
+
+    Comparison i's p is set to ``best[i]`` (the smallest p its sample sizes allow, e.g. 2 / 2^n paired), the
+    others' kept as observed, and Holm applied: flagged where its adjusted p still exceeds ``alpha``. Holm is
+    monotone in each p, so a comparison significant as observed is never flagged. A missing ``best`` flags.
+    """
+    p, best = np.asarray(p, float), np.asarray(best, float)
+    out = np.ones(len(p), dtype=bool)
+    for i, b in enumerate(best):
+        if np.isfinite(b):
+            alt = p.copy()
+            alt[i] = b
+            out[i] = holm(alt)[i] > alpha
+    return out
 
 
 def prob_improvement(a: np.ndarray, b: np.ndarray, direction: str = "higher") -> float:
@@ -174,6 +192,8 @@ def unpaired_comparison(
         out["p_mann_whitney"] = float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
     else:
         out.update(p_welch=math.nan, ci_low=math.nan, ci_high=math.nan, p_mann_whitney=math.nan)
+    # the smallest exact two-sided Mann-Whitney p: complete separation, 2 / C(n_a + n_b, n_a)
+    out["p_min_attainable"] = 2.0 / math.comb(len(a) + len(b), len(a)) if len(a) and len(b) else math.nan
     out["prob_improvement"] = prob_improvement(a, b, direction)
     out["prob_improvement_lo"], out["prob_improvement_hi"] = (
         _prob_improvement_ci(a, b, direction, False, confidence, 2000, random_state)

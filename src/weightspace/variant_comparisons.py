@@ -296,7 +296,8 @@ def compare(final, tests: list[Test], options: dict, metrics: dict[str, str], au
     """
     import pandas as pd
 
-    from weightspace.comparisons import holm, min_sign_flip_p, paired_comparison, unpaired_comparison
+    from weightspace.comparisons import (holm, holm_cannot_reach, min_sign_flip_p, paired_comparison,
+                                         unpaired_comparison)
 
     known = {**CORE_METRICS, **metrics}
     refs = cells_from_final(final, sorted({k for t in tests for k in (*(t.match or ()), *dict(t.where))}))
@@ -325,8 +326,6 @@ def compare(final, tests: list[Test], options: dict, metrics: dict[str, str], au
                 res = unpaired_comparison(list(by_seed[a.cell].values()), list(by_seed[b.cell].values()), direction,
                                           options["confidence"], options["random_state"])
                 res["test"], res["p"] = "Welch t", res["p_welch"]
-                n_a, n_b = res["n_a"], res["n_b"]
-                res["p_min_attainable"] = (2.0 / math.comb(n_a + n_b, n_a)) if n_a and n_b else math.nan
             rows.append({"dataset": a.dataset, "net": a.net, "a": test.a, "b": test.b, "setting": _setting(a, b),
                          "a_cell": a.cell, "b_cell": b.cell, "metric": name, "direction": direction, **res})
     table = pd.DataFrame(rows)
@@ -338,21 +337,11 @@ def compare(final, tests: list[Test], options: dict, metrics: dict[str, str], au
         m = int(np.isfinite(table["p"].to_numpy(float)).sum())
         table["m"] = m
         alpha = options["alpha"]
-        # power: the Holm-adjusted p this comparison would get with the most extreme data its seed count allows
-        # (the others' p as observed); flagged where even that misses alpha. Paired: 2 / 2^n_pairs (exact
-        # sign-flip); unpaired: the smallest exact Mann-Whitney p, 2 / C(n_a + n_b, n_a).
+        # power: flagged where even the most extreme data its seed count allows (paired: 2 / 2^n_pairs, exact
+        # sign-flip; unpaired: the smallest exact Mann-Whitney p) would miss alpha after Holm
         best = [min_sign_flip_p(int(n)) if paired else pm
                 for n, paired, pm in zip(table["n_pairs"], table["paired"], table["p_min_attainable"])]
-        raw = table["p"].to_numpy(float)
-        cannot = []
-        for i, b in enumerate(best):
-            if not np.isfinite(b):
-                cannot.append(True)
-                continue
-            alt = raw.copy()
-            alt[i] = b
-            cannot.append(bool(holm(alt)[i] > alpha))
-        table["cannot_reach"] = cannot
+        table["cannot_reach"] = holm_cannot_reach(table["p"].to_numpy(float), best, alpha)
         table["significant"] = table["p_holm"].to_numpy(float) < alpha
         table["paired"] = table["paired"].astype(bool)
     return table[COLUMNS]
