@@ -37,6 +37,9 @@ __all__ = ["OPTIONS", "CORE_METRICS", "Test", "CellRef", "tests_of", "resolve", 
 #: the experiment-level options of ``comparisons`` and their defaults
 OPTIONS = {"alpha": 0.05, "confidence": 0.95, "n_resamples": 9999, "random_state": 0, "defaults": True}
 
+#: the options the statistics take (the rest of OPTIONS says which tests run)
+_STAT_OPTIONS = ("alpha", "confidence", "n_resamples", "random_state")
+
 #: metrics every run has, with their direction (families add theirs: Family.metrics)
 CORE_METRICS = {
     "final_test_acc": "higher",
@@ -248,21 +251,52 @@ def check(where: str, exp: dict, cells: dict[str, dict], defaults: list[dict], m
     return problems
 
 
-def _metric_values(rows, metric: str, family_auto) -> tuple[str, str | None, "np.ndarray"]:
-    """(metric name, its direction or None, per-row values) for the rows of one dataset."""
+def _coalesce(rows, columns) -> np.ndarray:
+    """Per row, the first of ``columns`` with a value."""
+    values = rows[columns[0]].to_numpy(float).copy()
+    for c in columns[1:]:
+        values = np.where(np.isnan(values), rows[c].to_numpy(float), values)
+    return values
+
+
+def _metric_values(rows, metric: str, family_auto) -> tuple[str, str | None, np.ndarray]:
+    """(metric name, its direction or None, per-row values) for the rows of one dataset.
+
+    ``metric`` is ``auto`` (the family's first column group with a value), a column, or a resolved group
+    ``a|b`` (per row the first of the columns with a value).
+    """
     if metric != "auto":
-        return metric, None, rows[metric].to_numpy(float) if metric in rows else np.full(len(rows), np.nan)
+        columns = metric.split("|")
+        if not all(c in rows for c in columns):
+            return metric, None, np.full(len(rows), np.nan)
+        return metric, None, _coalesce(rows, columns)
     for columns, direction in family_auto:
         present = [c for c in columns if c in rows]
-        if not present:
-            continue
-        values = rows[present[0]].to_numpy(float).copy()
-        for c in present[1:]:
-            fill = rows[c].to_numpy(float)
-            values = np.where(np.isnan(values), fill, values)
-        if np.isfinite(values).any():
-            return "|".join(present), direction, values
+        if present:
+            values = _coalesce(rows, present)
+            if np.isfinite(values).any():
+                return "|".join(present), direction, values
     return "auto", None, np.full(len(rows), np.nan)
+
+
+def _ok(final):
+    """Which rows of final.csv count (status ok; a diverged or failed run is missing)."""
+    import pandas as pd
+
+    return final["status"].eq("ok") if "status" in final else pd.Series(True, index=final.index)
+
+
+def _seed_values(final, ok, a_cell: str, b_cell: str, metric: str, auto) -> tuple[str, str | None, dict]:
+    """(metric name, its direction or None, ``{cell: {seed: value}}``) of a pair of cells; runs that are not ok
+    are NaN."""
+    sub = final[final["cell"].isin([a_cell, b_cell])]
+    name, direction, values = _metric_values(sub, metric, auto)
+    values = np.where(ok[sub.index].to_numpy(), values, np.nan)
+    by_seed = {}
+    for cell in (a_cell, b_cell):
+        mask = (sub["cell"] == cell).to_numpy()
+        by_seed[cell] = dict(zip(sub["seed"][mask], values[mask]))
+    return name, direction, by_seed
 
 
 def _setting(a: CellRef, b: CellRef) -> str:
@@ -296,24 +330,19 @@ def compare(final, tests: list[Test], options: dict, metrics: dict[str, str], au
     """
     import pandas as pd
 
-    from weightspace.comparisons import (holm, holm_cannot_reach, min_sign_flip_p, paired_comparison,
-                                         unpaired_comparison)
+    from weightspace.comparisons import holm, holm_cannot_reach, min_sign_flip_p, paired_comparison, unpaired_comparison
 
     known = {**CORE_METRICS, **metrics}
     refs = cells_from_final(final, sorted({k for t in tests for k in (*(t.match or ()), *dict(t.where))}))
-    ok = final["status"].eq("ok") if "status" in final else pd.Series(True, index=final.index)
+    ok = _ok(final)
     rows = []
     for test in tests:
         for a, b in resolve(test, refs):
-            sub = final[final["cell"].isin([a.cell, b.cell])]
-            name, direction, values = _metric_values(sub, test.metric, auto)
+            name, direction, by_seed = _seed_values(final, ok, a.cell, b.cell, test.metric, auto)
             direction = test.direction or direction or known.get(name)
             if direction is None:
                 continue  # a default's metric this dataset does not have
-            values = np.where(ok[sub.index].to_numpy(), values, np.nan)
-            by_seed = {cell: dict(zip(sub["seed"][sub["cell"] == cell], values[(sub["cell"] == cell).to_numpy()]))
-                       for cell in (a.cell, b.cell)}
-            if not np.isfinite(values).any():
+            if not any(np.isfinite(v) for side in by_seed.values() for v in side.values()):
                 continue  # the metric is missing for this pair (e.g. a structure metric on a dataset without one)
             if test.paired:
                 seeds = sorted(set(by_seed[a.cell]) | set(by_seed[b.cell]))
@@ -361,19 +390,17 @@ def aggregate(final, table, options: dict, auto=AUTO):
 
     rows = []
     if len(table):
-        ok = final["status"].eq("ok") if "status" in final else pd.Series(True, index=final.index)
+        ok = _ok(final)
         for key, grp in table.groupby(["net", "a", "b", "setting", "metric", "direction"], sort=False):
             if grp["dataset"].nunique() < 2:
                 continue
             net, a, b, setting, metric, direction = key
             a_tasks, b_tasks, tasks = [], [], []
             for _, r in grp.iterrows():
-                sub = final[final["cell"].isin([r["a_cell"], r["b_cell"]])]
-                _, _, values = _metric_values(sub, metric if "|" not in metric else "auto", auto)
-                values = np.where(ok[sub.index].to_numpy(), values, np.nan)
-                is_a = (sub["cell"] == r["a_cell"]).to_numpy()
-                a_tasks.append(values[is_a][np.isfinite(values[is_a])])
-                b_tasks.append(values[~is_a][np.isfinite(values[~is_a])])
+                _, _, by_seed = _seed_values(final, ok, r["a_cell"], r["b_cell"], metric, auto)
+                for side, cell in ((a_tasks, r["a_cell"]), (b_tasks, r["b_cell"])):
+                    values = np.fromiter(by_seed[cell].values(), float, len(by_seed[cell]))
+                    side.append(values[np.isfinite(values)])
                 tasks.append(r["dataset"])
             if any(len(t) == 0 for t in a_tasks + b_tasks):
                 continue
@@ -393,7 +420,7 @@ def spec(exp: dict, defaults: list[dict]) -> dict:
     from dataclasses import asdict
 
     opts = options_of(exp)
-    return {"options": {k: opts[k] for k in ("alpha", "confidence", "n_resamples", "random_state")},
+    return {"options": {k: opts[k] for k in _STAT_OPTIONS},
             "tests": [asdict(t) for _, t in tests_of(exp, exp["variants"], defaults)]}
 
 
@@ -401,7 +428,7 @@ def from_spec(data: dict) -> tuple[list[Test], dict]:
     """The tests and options of :func:`spec`'s output."""
     tests = [Test(**{**t, "match": tuple(t["match"]) if t.get("match") is not None else None,
                      "where": tuple(tuple(kv) for kv in t.get("where") or ())}) for t in data.get("tests", [])]
-    return tests, {**{k: OPTIONS[k] for k in ("alpha", "confidence", "n_resamples", "random_state")},
+    return tests, {**{k: OPTIONS[k] for k in _STAT_OPTIONS},
                    **data.get("options", {})}
 
 
