@@ -229,14 +229,19 @@ def _expected_range(schema: dict) -> str:
     return noun
 
 
-def _schema_errors(config: dict, reported: Iterable[tuple] = ()) -> list[str]:
-    """One message per schema violation; errors at the ``reported`` paths (already described) are left out."""
+def _schema_errors(config: dict, reported: Iterable[tuple] = (), unmade: Iterable[str] = ()) -> list[str]:
+    """One message per schema violation; errors at the ``reported`` paths (already described) are left out, and
+    so are references to the ``unmade`` datasets (defined by the config, too broken to register: their
+    definition's own problem is the message)."""
     from jsonschema import Draft202012Validator
 
-    validator = Draft202012Validator(_schema())
-    reported = list(reported)
+    schema = _schema()
+    validator = Draft202012Validator(schema)
+    reported, unmade = list(reported), list(unmade)
 
     def covered(e) -> bool:
+        if e.validator == "enum" and e.schema == schema["$defs"]["dataset"] and e.instance in unmade:
+            return True
         p = tuple(e.absolute_path)
         return any(p == q or (e.validator in ("oneOf", "anyOf") and q[: len(p)] == p) for q in reported)
 
@@ -438,15 +443,20 @@ def validate(config: dict) -> dict:
 
     if register_config(config):  # datasets the config defines (the sharing family's teachers): names the schema knows
         _schema.cache_clear()
+    # defined by the config but not registered (a broken teacher): a reference to one is explained by the
+    # definition's own problem (the family's checks), not refused as an unknown dataset
+    unmade = {n for family in FAMILIES.values() for n in family.dataset_names(config)} - set(DATASETS)
     schema = _schema()
     found: list[tuple[list, str]] = []
     config = _check_numbers(config, schema, schema, [], config, found)
     problems = [m for _, m in found]
-    problems += [m for m in _schema_errors(config, [tuple(p) for p, _ in found]) if m not in problems]
+    problems += [m for m in _schema_errors(config, [tuple(p) for p, _ in found], unmade) if m not in problems]
     if problems:
         raise ConfigError(_problem_text(problems))
     config = _defaults(config)
     problems = [p for family in FAMILIES.values() for p in family.check_config(config)]
+    if not problems and unmade:  # no check explains a definition: a reference to it is an unknown dataset after all
+        problems = _schema_errors(config)
     if problems:
         raise ConfigError(_problem_text(problems))
     for name, exp in config["experiments"].items():
