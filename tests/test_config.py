@@ -120,6 +120,19 @@ def test_bad_config_gets_one_clear_message(path, value, fragments):
         assert frag in msg, f"{frag!r} not in:\n{msg}"
 
 
+def test_two_cells_of_one_name_are_refused():
+    """Issue 20.5, the second line of defence: a cell that would overwrite another's results is refused, naming
+    both (here a repeated swept value past validation, which refuses it on its own)."""
+    cfg = validate(base())
+    cfg["experiments"]["sub"]["variants"][1]["d"] = [10, 20, 10]
+    with pytest.raises(ConfigError) as e:
+        expand(cfg)
+    assert str(e.value).splitlines()[1:] == [
+        "  - experiments.sub: two cells are both named 'digits__small__dense__d10' (dataset digits, net small, "
+        "variant dense, d=10; dataset digits, net small, variant dense, d=10); rename one of them, or list a swept "
+        "value once"]
+
+
 @pytest.mark.parametrize("widths,dataset,fragment", [
     ([16], "conv1d_teacher", "reparam 'known' needs a single linear layer"),
     ([], "digits", "reparam 'known' needs a dataset with a known structure"),

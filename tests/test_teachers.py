@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -207,6 +208,34 @@ def test_builtin_teachers_can_be_redefined():
     c = validate(_config({"conv1d_teacher": {"kind": "conv1d", "input": [8], "kernel": 3, "n_train": 16}},
                          ["conv1d_teacher"]))
     assert next(iter(expand(c)["s"].values()))["dataset_spec"]["teacher"]["input"] == [8]
+
+
+def test_no_user_name_contains_a_double_underscore():
+    """Issue 20.5: teachers a and a__linear (net linear, variants linear with k: [4, 8] and k4) made two cells
+    a__linear__linear__k4, one overwriting the other; '__' separates a cell name's parts."""
+    from weightspace.config import validate
+
+    c = _config({"a": _PERM, "a__linear": _PERM}, ["a", "a__linear"])
+    c["experiments"]["s"]["variants"] = [{"name": "direct", "reparam": "direct"},
+                                         {"name": "linear", "reparam": "hashed", "k": [4, 8]},
+                                         {"name": "k4", "reparam": "direct"}]
+    with pytest.raises(ConfigError, match=r"teachers: 'a__linear' does not match .*never '__'"):
+        validate(c)
+    validate(_config({"a_b": _PERM}, ["a_b"]))  # a single '_' is fine (fashion_mnist, conv1d_teacher)
+    # nets, variants and experiments take no '_' at all
+    for where, bad in (("nets", {"li__near": {"arch": "fc", "widths": []}}),
+                       ("experiments.s.variants[0", [{"name": "kn__own", "reparam": "known"}])):
+        c = _config({}, ["conv1d_teacher"])
+        if where == "nets":
+            c["nets"] = bad
+        else:
+            c["experiments"]["s"]["variants"] = bad
+        with pytest.raises(ConfigError, match=re.escape(where) + r".*__.* does not match"):
+            validate(c)
+    c = _config({}, ["conv1d_teacher"])
+    c["experiments"] = {"s__x": c["experiments"]["s"]}
+    with pytest.raises(ConfigError, match=r"experiments: 's__x' does not match"):
+        validate(c)
 
 
 @pytest.mark.parametrize("spec, expected", [

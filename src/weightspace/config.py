@@ -604,7 +604,8 @@ def _fmt(v: Any) -> str:
 def cell_id(dataset: str, net: str, variant: str, swept: dict[str, Any]) -> str:
     """Readable, unique name of a cell: ``mnist__fc__dense__d100__lr0.003``.
 
-    Net and variant names contain no '_' (schema), so '__' separates parts unambiguously.
+    Net and variant names contain no '_', dataset names no '__' (schema), so '__' separates parts unambiguously;
+    :func:`expand` refuses two cells of one name all the same (a swept value whose text repeats another's).
     """
     parts = [dataset, net, variant] + [f"{k}{_fmt(v)}" for k, v in swept.items()]
     return "__".join(parts)
@@ -622,6 +623,7 @@ def _expand(config: dict) -> dict[str, dict[str, dict]]:
         if not exp.get("enabled", True):
             continue
         cells: dict[str, dict] = {}
+        origins: dict[str, str] = {}  # cell name -> what it is made of
         for dataset in exp["datasets"]:
             for net_name in exp["nets"]:
                 net_cfg = {"name": net_name, **config["nets"][net_name]}
@@ -634,6 +636,12 @@ def _expand(config: dict) -> dict[str, dict[str, dict]]:
                         for tcombo in tcombos:
                             swept = dict(zip(okeys, ocombo)) | dict(zip(tkeys, tcombo))
                             cid = cell_id(dataset, net_name, variant["name"], swept)
+                            origin = _origin(dataset, net_name, variant["name"], swept)
+                            if cid in origins:  # one would overwrite the other's results
+                                raise ConfigError(_problem_text([
+                                    f"experiments.{exp_name}: two cells are both named {cid!r} ({origins[cid]}; "
+                                    f"{origin}); rename one of them, or list a swept value once"]))
+                            origins[cid] = origin
                             cells[cid] = {
                                 **({"dataset_spec": DATASETS[dataset].spec} if DATASETS[dataset].spec else {}),
                                 "experiment": exp_name,
@@ -652,6 +660,12 @@ def _expand(config: dict) -> dict[str, dict[str, dict]]:
                             }
         out[exp_name] = cells
     return out
+
+
+def _origin(dataset: str, net: str, variant: str, swept: dict) -> str:
+    """'dataset a, net linear, variant linear, k=4': what a cell is made of."""
+    return ", ".join([f"dataset {dataset}", f"net {net}", f"variant {variant}",
+                      *(f"{k}={_fmt(v)}" for k, v in swept.items())])
 
 
 def expand(config: dict) -> dict[str, dict[str, dict]]:
