@@ -176,10 +176,13 @@ def _describe(error, root: Any) -> str:
         by_alt: dict = {}
         for sub in error.context:
             by_alt.setdefault(sub.schema_path[0], []).append(sub)
-        fitting = [
-            errs for errs in by_alt.values()
-            if not any(e.validator == "type" and not e.relative_path for e in errs)
-        ]
+
+        def misfit(e) -> bool:  # not this alternative's kind of value: the wrong type, or a list for a scalar enum
+            return not e.relative_path and (
+                e.validator == "type" or (e.validator in ("enum", "const") and isinstance(e.instance, (list, dict)))
+            )
+
+        fitting = [errs for errs in by_alt.values() if not any(misfit(e) for e in errs)]
         if len(fitting) == 1:
             return _describe(best_match(fitting[0]), root)
     where = _render_path(error.absolute_path, root)
@@ -199,9 +202,44 @@ def _describe(error, root: Any) -> str:
     if v == "pattern":
         hint = f" ({error.schema['description']})" if error.schema.get("description") else ""
         return f"{where}: {error.instance!r} does not match {error.validator_value!r}{hint}"
+    if v == "uniqueItems":
+        items = error.instance
+        dup = next((repr(x) for i, x in enumerate(items) if x in items[:i]), "a value")
+        return f"{where}: {items!r} repeats {dup}; list each value once"
     if v in ("oneOf", "anyOf"):
-        return f"{where}: {error.instance!r} is not valid here ({error.schema.get('description', 'see the schema')})"
+        shown = repr(error.instance) if isinstance(error.instance, (str, list, dict)) else _yaml_scalar(error.instance)
+        return f"{where}: {shown} is not allowed; expected {_expected(error.schema, _schema())}"
     return f"{where}: {error.message}"
+
+
+def _expected(schema: dict, root: dict) -> str:
+    """What a schema admits, in words: 'a mapping (keys: a, b) or false', 'one of: sum, mean or a list (...)'."""
+    words = []
+    for b in _branches(schema, root):
+        w = _kind(b, root) if not ("oneOf" in b or "anyOf" in b) else ""
+        if w and w not in words:
+            words.append(w)
+    return " or ".join(words) or " ".join(str(schema.get("description", "see the schema")).split())
+
+
+def _kind(schema: dict, root: dict) -> str:
+    """One alternative of :func:`_expected` ('' when it cannot be said briefly)."""
+    if "enum" in schema or "const" in schema:
+        values = schema["enum"] if "enum" in schema else [schema["const"]]
+        return ("one of: " if len(values) > 1 else "") + ", ".join(map(_yaml_scalar, values))
+    types = schema.get("type", [])
+    t = types if isinstance(types, str) else (types[0] if len(types) == 1 else "")
+    if t == "object":
+        keys = sorted(schema.get("properties", {}))
+        return f"a mapping (keys: {', '.join(keys)})" if keys else "a mapping"
+    if t == "array":
+        item = _kind(_resolve(schema.get("items", {}), root), root) if isinstance(schema.get("items"), dict) else ""
+        once = "no value twice" if schema.get("uniqueItems") else ""
+        inner = "; ".join(x for x in (f"each item {item}" if item else "", once) if x)
+        return f"a list ({inner})" if inner else "a list"
+    if t in _NUMERIC:
+        return _expected_range(schema)
+    return {"string": "text", "boolean": "true or false", "null": "null"}.get(t, "")
 
 
 def _yaml_scalar(value: Any) -> str:
