@@ -71,7 +71,7 @@ BAD = [
     ("train.optimizer", "adamw", ["train.optimizer", "'adamw' is not allowed", "adam", "sgd"]),
     ("train.momentum", 1.0, ["train.momentum", "out of range"]),
     ("seeds", 0, ["seeds", "out of range"]),
-    ("seeds", [1, 1], ["seeds", "non-unique"]),
+    ("seeds", [1, 1], ["seeds: [1, 1] repeats 1; list each value once"]),
     ("device", "gpu", ["device", "'gpu' does not match"]),
     ("bogus", 1, ["(top level): unknown key 'bogus'"]),
     ("experiments.sub.datasets", ["mnsit"], ["experiments.sub.datasets[0]", "'mnsit' is not allowed", "mnist", "cifar10"]),
@@ -118,6 +118,49 @@ def test_bad_config_gets_one_clear_message(path, value, fragments):
     msg = str(e.value)
     for frag in fragments:
         assert frag in msg, f"{frag!r} not in:\n{msg}"
+
+
+def _tying(grad) -> dict:
+    cfg = base()
+    cfg["experiments"]["sub"] = {"family": "tying", "datasets": ["digits"], "nets": ["small"], "variants": [
+        {"name": "direct", "reparam": "direct"}, {"name": "tied", "reparam": "tying", "tie": "rows", "g": 2,
+                                                  "grad": grad}]}
+    return cfg
+
+
+@pytest.mark.parametrize("cfg, expected", [
+    # issue 20.9: these said "is not valid here (<description>)" without what is allowed, over two lines
+    (merge(base(), {"experiments": {"sub": {"comparisons": None}}}),
+     "experiments.sub.comparisons: null is not allowed; expected a mapping (keys: alpha, confidence, defaults, "
+     "n_resamples, random_state, tests) or false"),
+    (merge(base(), {"experiments": {"sub": {"comparisons": []}}}), "experiments.sub.comparisons: [] is not allowed"),
+    (_tying(["sum", "sum"]), "experiments.sub.variants[1:tied].grad: ['sum', 'sum'] repeats 'sum'; "
+                             "list each value once"),
+    (_tying(["sum", "max"]),
+     "experiments.sub.variants[1:tied].grad[1]: 'max' is not allowed; choose one of: sum, mean"),
+    (_tying({"sum": 1}), "experiments.sub.variants[1:tied].grad: {'sum': 1} is not allowed; expected one of: sum, mean "
+                         "or a list (each item one of: sum, mean; no value twice)"),
+    (with_("train.optimizer", ["sgd", "sgd"]), "train.optimizer: ['sgd', 'sgd'] repeats 'sgd'; list each value once"),
+    (with_("train.momentum", [0.5, 0.5]), "train.momentum: [0.5, 0.5] repeats 0.5; list each value once"),
+])
+def test_refusals_say_what_is_allowed(cfg, expected):
+    with pytest.raises(ConfigError) as e:
+        validate(cfg)
+    lines = str(e.value).splitlines()[1:]
+    assert len(lines) == 1 and lines[0].startswith(f"  - {expected}"), str(e.value)
+
+
+def test_two_cells_of_one_name_are_refused():
+    """Issue 20.5, the second line of defence: a cell that would overwrite another's results is refused, naming
+    both (here a repeated swept value past validation, which refuses it on its own)."""
+    cfg = validate(base())
+    cfg["experiments"]["sub"]["variants"][1]["d"] = [10, 20, 10]
+    with pytest.raises(ConfigError) as e:
+        expand(cfg)
+    assert str(e.value).splitlines()[1:] == [
+        "  - experiments.sub: two cells are both named 'digits__small__dense__d10' (dataset digits, net small, "
+        "variant dense, d=10; dataset digits, net small, variant dense, d=10); rename one of them, or list a swept "
+        "value once"]
 
 
 @pytest.mark.parametrize("widths,dataset,fragment", [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -172,6 +173,90 @@ def test_meta_teacher_must_be_a_teacher():
     c["experiments"]["s"]["meta"] = {"teacher": "digits", "n_per_task": [4]}
     with pytest.raises(ConfigError, match=r"experiments.s.meta.teacher: 'digits' is not a teacher"):
         validate(c)
+
+
+_PERM = {"kind": "permutation", "n": 4, "n_train": 8}
+
+
+@pytest.mark.parametrize("defined, datasets, expected", [
+    ({"digits": {"kind": "permutation", "n": 64, "n_train": 128}}, ["digits"],
+     "teachers.digits: the name 'digits' is a built-in dataset (scikit-learn's 8x8 digits"),
+    ({"mnist": _PERM}, ["conv1d_teacher"], "teachers.mnist: the name 'mnist' is a built-in dataset"),
+    ({"t1": {**_PERM, "n_train": [8, 16]}, "t1-n8": _PERM}, ["t1-n8", "t1-n16"],
+     "teachers.t1-n8: the dataset 't1-n8' is defined twice, by the n_train sweep of teachers.t1 and by the teacher "
+     "teachers.t1-n8; rename one"),
+    ({"t1-n8": _PERM, "t1": {**_PERM, "n_train": [8, 16]}}, ["conv1d_teacher"],
+     "teachers.t1: the dataset 't1-n8' is defined twice, by the teacher teachers.t1-n8 and by the n_train sweep of "
+     "teachers.t1"),
+])
+def test_a_teacher_cannot_replace_a_dataset(defined, datasets, expected):
+    """Issue 20.1: a teacher named like a built-in dataset or like a dataset of a sweep is refused, one line naming
+    both (it used to replace it: a digits cell trained on the teacher, MNIST became regression)."""
+    from weightspace.config import validate
+    from weightspace.data import DATASETS
+
+    with pytest.raises(ConfigError) as e:
+        validate(_config(defined, datasets))
+    lines = str(e.value).splitlines()[1:]
+    assert len(lines) == 1 and expected in lines[0], str(e.value)
+    assert DATASETS["digits"].task == DATASETS["mnist"].task == "classification"  # the registry kept the real ones
+
+
+def test_builtin_teachers_can_be_redefined():
+    from weightspace.config import expand, validate
+
+    c = validate(_config({"conv1d_teacher": {"kind": "conv1d", "input": [8], "kernel": 3, "n_train": 16}},
+                         ["conv1d_teacher"]))
+    assert next(iter(expand(c)["s"].values()))["dataset_spec"]["teacher"]["input"] == [8]
+
+
+def test_no_user_name_contains_a_double_underscore():
+    """Issue 20.5: teachers a and a__linear (net linear, variants linear with k: [4, 8] and k4) made two cells
+    a__linear__linear__k4, one overwriting the other; '__' separates a cell name's parts."""
+    from weightspace.config import validate
+
+    c = _config({"a": _PERM, "a__linear": _PERM}, ["a", "a__linear"])
+    c["experiments"]["s"]["variants"] = [{"name": "direct", "reparam": "direct"},
+                                         {"name": "linear", "reparam": "hashed", "k": [4, 8]},
+                                         {"name": "k4", "reparam": "direct"}]
+    with pytest.raises(ConfigError, match=r"teachers: 'a__linear' does not match .*never '__'"):
+        validate(c)
+    validate(_config({"a_b": _PERM}, ["a_b"]))  # a single '_' is fine (fashion_mnist, conv1d_teacher)
+    # nets, variants and experiments take no '_' at all
+    for where, bad in (("nets", {"li__near": {"arch": "fc", "widths": []}}),
+                       ("experiments.s.variants[0", [{"name": "kn__own", "reparam": "known"}])):
+        c = _config({}, ["conv1d_teacher"])
+        if where == "nets":
+            c["nets"] = bad
+        else:
+            c["experiments"]["s"]["variants"] = bad
+        with pytest.raises(ConfigError, match=re.escape(where) + r".*__.* does not match"):
+            validate(c)
+    c = _config({}, ["conv1d_teacher"])
+    c["experiments"] = {"s__x": c["experiments"]["s"]}
+    with pytest.raises(ConfigError, match=r"experiments: 's__x' does not match"):
+        validate(c)
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ({"kind": "conv1d", "input": [4], "kernel": 6, "n_train": 8}, "teachers.t1.kernel: a kernel of 6"),
+    ({"kind": "conv1d", "input": [8], "kernel": 3, "values": "repeated", "n_train": 8},
+     "teachers.t1: values: repeated needs n_values"),
+    ({"kind": "conv1d", "input": [4], "kernel": 6, "n_train": [8, 16]}, "teachers.t1.kernel: a kernel of 6"),
+    ({"kind": "hexagonal", "n": 3, "n_train": [8, 16]}, "teachers.t1.kind: 'hexagonal' is not allowed"),
+])
+def test_an_experiment_on_a_broken_teacher_gets_the_teachers_message(spec, expected):
+    """Issue 20.9: the teacher's own problem, not `experiments.s.datasets[0]: 't1' is not allowed`."""
+    from weightspace.config import validate
+
+    used = ["t1"] if not isinstance(spec["n_train"], list) else ["t1-n8", "t1-n16"]
+    with pytest.raises(ConfigError) as e:
+        validate(_config({"t1": spec}, used))
+    lines = str(e.value).splitlines()[1:]
+    assert len(lines) == 1 and lines[0].startswith(f"  - {expected}"), str(e.value)  # that line alone
+    # a name the config does not define is still an unknown dataset
+    with pytest.raises(ConfigError, match=r"experiments.s.datasets\[0\]: 't1-n9' is not allowed"):
+        validate(_config({"t1": spec}, ["t1-n9"]))
 
 
 def test_shipped_configs_validate():

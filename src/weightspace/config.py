@@ -176,10 +176,13 @@ def _describe(error, root: Any) -> str:
         by_alt: dict = {}
         for sub in error.context:
             by_alt.setdefault(sub.schema_path[0], []).append(sub)
-        fitting = [
-            errs for errs in by_alt.values()
-            if not any(e.validator == "type" and not e.relative_path for e in errs)
-        ]
+
+        def misfit(e) -> bool:  # not this alternative's kind of value: the wrong type, or a list for a scalar enum
+            return not e.relative_path and (
+                e.validator == "type" or (e.validator in ("enum", "const") and isinstance(e.instance, (list, dict)))
+            )
+
+        fitting = [errs for errs in by_alt.values() if not any(misfit(e) for e in errs)]
         if len(fitting) == 1:
             return _describe(best_match(fitting[0]), root)
     where = _render_path(error.absolute_path, root)
@@ -199,9 +202,44 @@ def _describe(error, root: Any) -> str:
     if v == "pattern":
         hint = f" ({error.schema['description']})" if error.schema.get("description") else ""
         return f"{where}: {error.instance!r} does not match {error.validator_value!r}{hint}"
+    if v == "uniqueItems":
+        items = error.instance
+        dup = next((repr(x) for i, x in enumerate(items) if x in items[:i]), "a value")
+        return f"{where}: {items!r} repeats {dup}; list each value once"
     if v in ("oneOf", "anyOf"):
-        return f"{where}: {error.instance!r} is not valid here ({error.schema.get('description', 'see the schema')})"
+        shown = repr(error.instance) if isinstance(error.instance, (str, list, dict)) else _yaml_scalar(error.instance)
+        return f"{where}: {shown} is not allowed; expected {_expected(error.schema, _schema())}"
     return f"{where}: {error.message}"
+
+
+def _expected(schema: dict, root: dict) -> str:
+    """What a schema admits, in words: 'a mapping (keys: a, b) or false', 'one of: sum, mean or a list (...)'."""
+    words = []
+    for b in _branches(schema, root):
+        w = _kind(b, root) if not ("oneOf" in b or "anyOf" in b) else ""
+        if w and w not in words:
+            words.append(w)
+    return " or ".join(words) or " ".join(str(schema.get("description", "see the schema")).split())
+
+
+def _kind(schema: dict, root: dict) -> str:
+    """One alternative of :func:`_expected` ('' when it cannot be said briefly)."""
+    if "enum" in schema or "const" in schema:
+        values = schema["enum"] if "enum" in schema else [schema["const"]]
+        return ("one of: " if len(values) > 1 else "") + ", ".join(map(_yaml_scalar, values))
+    types = schema.get("type", [])
+    t = types if isinstance(types, str) else (types[0] if len(types) == 1 else "")
+    if t == "object":
+        keys = sorted(schema.get("properties", {}))
+        return f"a mapping (keys: {', '.join(keys)})" if keys else "a mapping"
+    if t == "array":
+        item = _kind(_resolve(schema.get("items", {}), root), root) if isinstance(schema.get("items"), dict) else ""
+        once = "no value twice" if schema.get("uniqueItems") else ""
+        inner = "; ".join(x for x in (f"each item {item}" if item else "", once) if x)
+        return f"a list ({inner})" if inner else "a list"
+    if t in _NUMERIC:
+        return _expected_range(schema)
+    return {"string": "text", "boolean": "true or false", "null": "null"}.get(t, "")
 
 
 def _yaml_scalar(value: Any) -> str:
@@ -229,14 +267,19 @@ def _expected_range(schema: dict) -> str:
     return noun
 
 
-def _schema_errors(config: dict, reported: Iterable[tuple] = ()) -> list[str]:
-    """One message per schema violation; errors at the ``reported`` paths (already described) are left out."""
+def _schema_errors(config: dict, reported: Iterable[tuple] = (), unmade: Iterable[str] = ()) -> list[str]:
+    """One message per schema violation; errors at the ``reported`` paths (already described) are left out, and
+    so are references to the ``unmade`` datasets (defined by the config, too broken to register: their
+    definition's own problem is the message)."""
     from jsonschema import Draft202012Validator
 
-    validator = Draft202012Validator(_schema())
-    reported = list(reported)
+    schema = _schema()
+    validator = Draft202012Validator(schema)
+    reported, unmade = list(reported), list(unmade)
 
     def covered(e) -> bool:
+        if e.validator == "enum" and e.schema == schema["$defs"]["dataset"] and e.instance in unmade:
+            return True
         p = tuple(e.absolute_path)
         return any(p == q or (e.validator in ("oneOf", "anyOf") and q[: len(p)] == p) for q in reported)
 
@@ -438,15 +481,20 @@ def validate(config: dict) -> dict:
 
     if register_config(config):  # datasets the config defines (the sharing family's teachers): names the schema knows
         _schema.cache_clear()
+    # defined by the config but not registered (a broken teacher): a reference to one is explained by the
+    # definition's own problem (the family's checks), not refused as an unknown dataset
+    unmade = {n for family in FAMILIES.values() for n in family.dataset_names(config)} - set(DATASETS)
     schema = _schema()
     found: list[tuple[list, str]] = []
     config = _check_numbers(config, schema, schema, [], config, found)
     problems = [m for _, m in found]
-    problems += [m for m in _schema_errors(config, [tuple(p) for p, _ in found]) if m not in problems]
+    problems += [m for m in _schema_errors(config, [tuple(p) for p, _ in found], unmade) if m not in problems]
     if problems:
         raise ConfigError(_problem_text(problems))
     config = _defaults(config)
     problems = [p for family in FAMILIES.values() for p in family.check_config(config)]
+    if not problems and unmade:  # no check explains a definition: a reference to it is an unknown dataset after all
+        problems = _schema_errors(config)
     if problems:
         raise ConfigError(_problem_text(problems))
     for name, exp in config["experiments"].items():
@@ -594,7 +642,8 @@ def _fmt(v: Any) -> str:
 def cell_id(dataset: str, net: str, variant: str, swept: dict[str, Any]) -> str:
     """Readable, unique name of a cell: ``mnist__fc__dense__d100__lr0.003``.
 
-    Net and variant names contain no '_' (schema), so '__' separates parts unambiguously.
+    Net and variant names contain no '_', dataset names no '__' (schema), so '__' separates parts unambiguously;
+    :func:`expand` refuses two cells of one name all the same (a swept value whose text repeats another's).
     """
     parts = [dataset, net, variant] + [f"{k}{_fmt(v)}" for k, v in swept.items()]
     return "__".join(parts)
@@ -612,6 +661,7 @@ def _expand(config: dict) -> dict[str, dict[str, dict]]:
         if not exp.get("enabled", True):
             continue
         cells: dict[str, dict] = {}
+        origins: dict[str, str] = {}  # cell name -> what it is made of
         for dataset in exp["datasets"]:
             for net_name in exp["nets"]:
                 net_cfg = {"name": net_name, **config["nets"][net_name]}
@@ -624,6 +674,12 @@ def _expand(config: dict) -> dict[str, dict[str, dict]]:
                         for tcombo in tcombos:
                             swept = dict(zip(okeys, ocombo)) | dict(zip(tkeys, tcombo))
                             cid = cell_id(dataset, net_name, variant["name"], swept)
+                            origin = _origin(dataset, net_name, variant["name"], swept)
+                            if cid in origins:  # one would overwrite the other's results
+                                raise ConfigError(_problem_text([
+                                    f"experiments.{exp_name}: two cells are both named {cid!r} ({origins[cid]}; "
+                                    f"{origin}); rename one of them, or list a swept value once"]))
+                            origins[cid] = origin
                             cells[cid] = {
                                 **({"dataset_spec": DATASETS[dataset].spec} if DATASETS[dataset].spec else {}),
                                 "experiment": exp_name,
@@ -642,6 +698,12 @@ def _expand(config: dict) -> dict[str, dict[str, dict]]:
                             }
         out[exp_name] = cells
     return out
+
+
+def _origin(dataset: str, net: str, variant: str, swept: dict) -> str:
+    """'dataset a, net linear, variant linear, k=4': what a cell is made of."""
+    return ", ".join([f"dataset {dataset}", f"net {net}", f"variant {variant}",
+                      *(f"{k}={_fmt(v)}" for k, v in swept.items())])
 
 
 def expand(config: dict) -> dict[str, dict[str, dict]]:

@@ -60,7 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover - torch is imported where tensors are made
 from weightspace.io import atomic_write, file_lock, read_json, write_json
 
 __all__ = ["Dataset", "DatasetInfo", "DATASETS", "load", "resolve_data_dir", "teacher_weights", "conv1d_groups",
-           "conv2d_groups", "register", "register_config", "from_spec"]
+           "conv2d_groups", "register", "register_config", "from_spec", "RESERVED"]
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,10 @@ DATASETS: dict[str, DatasetInfo] = {
                     "MNIST-1D with its 40 positions permuted once (no spatial locality)"),
     )
 }
+
+#: the datasets a config cannot redefine: every one above (the built-in teachers registered at the end of this
+#: module may be, by the config's ``teachers``)
+RESERVED: frozenset[str] = frozenset(DATASETS)
 
 
 # MD5 of the *uncompressed* IDX files (robust to re-gzipping).
@@ -631,12 +635,15 @@ def from_spec(name: str, spec: dict) -> DatasetInfo:
 
 def register_config(config: dict) -> bool:
     """Register the datasets a config defines (each family's :meth:`~weightspace.families.base.Family.datasets`);
-    descriptions that do not make a record are left to the config's checks. Returns whether the registry changed."""
+    descriptions that do not make a record, and names of :data:`RESERVED` datasets, are left to the config's
+    checks. Returns whether the registry changed."""
     from weightspace.families import FAMILIES
 
     changed = False
     for family in FAMILIES.values():
         for info in family.datasets(config).values():
+            if info.name in RESERVED:  # never replaced, not even for a config validation refuses
+                continue
             old = DATASETS.get(info.name)
             if old is None or old.spec != info.spec:
                 register(info)

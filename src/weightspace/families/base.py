@@ -163,6 +163,11 @@ class Family:
         by name; descriptions too broken to make a record are left out (its checks report them)."""
         return {}
 
+    def dataset_names(self, config: dict) -> list[str]:
+        """The names of the datasets a config defines through this family's top-level keys, also of descriptions
+        too broken to make a record (a reference to one is reported by :meth:`check_config`, not as unknown)."""
+        return []
+
     def check_config(self, config: dict) -> list[str]:
         """Problems of this family's top-level keys that the schema cannot express (one line each)."""
         return []

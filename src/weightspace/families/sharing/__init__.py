@@ -165,10 +165,20 @@ class SharingFamily(Family):
                 continue
         return out
 
+    def dataset_names(self, config: dict) -> list[str]:
+        from weightspace.families.sharing import teachers
+
+        specs = config.get("teachers") if isinstance(config, dict) else None
+        if not isinstance(specs, dict):
+            return []
+        return [d for name, spec in specs.items() for d in teachers.dataset_names(name, spec)]
+
     def check_config(self, config: dict) -> list[str]:
+        from weightspace.data import DATASETS, RESERVED
         from weightspace.families.sharing import teachers
 
         problems = []
+        made: dict[str, str] = {}  # dataset name -> what defines it
         for name, spec in (config.get("teachers") or {}).items():
             problems += teachers.spec_problems(f"teachers.{name}", spec)
             if not problems:
@@ -177,6 +187,17 @@ class SharingFamily(Family):
                                             {**spec, "n_train": spec["n_train"][0]})
                 except ValueError as e:
                     problems.append(f"teachers.{name}: {e}")
+            for dname in teachers.dataset_names(name, spec):
+                by = f"the teacher teachers.{name}" if dname == name else f"the n_train sweep of teachers.{name}"
+                if dname in RESERVED:
+                    what = f"the name {dname!r}" if dname == name else f"its n_train sweep's dataset {dname!r}"
+                    problems.append(f"teachers.{name}: {what} is a built-in dataset ({DATASETS[dname].about}), "
+                                    f"which a teacher cannot replace (only {' and '.join(teachers.DEFAULT_TEACHERS)} "
+                                    f"can be redefined); rename the teacher")
+                elif dname in made:
+                    problems.append(f"teachers.{name}: the dataset {dname!r} is defined twice, by {made[dname]} and "
+                                    f"by {by}; rename one")
+                made.setdefault(dname, by)
         return problems
 
     def examine(self, reparam, data) -> list[tuple[dict, dict]]:

@@ -41,8 +41,8 @@ import numpy as np
 
 __all__ = ["DEFAULT_TEACHERS", "TEACHER_LAYER", "KINDS", "resolve", "teacher_arrays", "structure_groups",
            "conv_groups", "conv1d_groups", "conv2d_groups", "permutation_groups", "circulant_groups",
-           "random_groups", "distinct_values", "value_partition", "spec_problems", "expand_names", "info",
-           "load"]
+           "random_groups", "distinct_values", "value_partition", "spec_problems", "expand_names", "dataset_names",
+           "info", "load"]
 
 #: the student's weight a teacher's structure is about (the first layer of an fc net)
 TEACHER_LAYER = "fc1.weight"
@@ -242,8 +242,15 @@ def expand_names(name: str, spec: dict) -> dict[str, dict]:
     """A teacher with a list ``n_train`` is one dataset per value, named ``<name>-n<value>``."""
     n = spec["n_train"]
     if isinstance(n, list):
-        return {f"{name}-n{v}": {**spec, "n_train": int(v)} for v in n}
+        return {d: {**spec, "n_train": int(v)} for d, v in zip(dataset_names(name, spec), n)}
     return {name: spec}
+
+
+def dataset_names(name: str, spec) -> list[str]:
+    """The names of the datasets teacher ``name`` defines (:func:`expand_names`), also of a spec too broken to
+    make them."""
+    n = spec.get("n_train") if isinstance(spec, dict) else None
+    return [f"{name}-n{v}" for v in n] if isinstance(n, list) else [name]
 
 
 def info(name: str, spec: dict):
