@@ -84,6 +84,17 @@ def test_bench_trainer_without_the_mnist_files_points_at_digits(tmp_path, capsys
     assert "dataset 'mnist': files missing" in err and "`weightspace bench trainer --dataset digits` runs offline" in err
 
 
+def test_validate_warns_in_one_line_when_the_config_asks_for_cuda_this_machine_lacks(tmp_path, monkeypatch):
+    """Not refused (a cluster's login node has no GPU), but said: one line on stderr, exit 0."""
+    cuda = tmp_path / "cuda.yaml"
+    cuda.write_text("device: cuda\n")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # torch finds no CUDA, whatever the machine
+    out = ws("validate", str(REPO / "config.yaml"), str(REPO / "config" / "quick.yaml"), str(cuda))
+    assert out.returncode == 0 and out.stdout.splitlines()[-1].startswith("config OK")
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("weightspace validate: warning: device: cuda, but torch finds no CUDA on this machine")
+
+
 def test_train_aggregate_plot_by_hand(tmp_path):
     cell = {
         "experiment": "e",
