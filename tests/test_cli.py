@@ -81,7 +81,8 @@ def test_bench_trainer_without_the_mnist_files_points_at_digits(tmp_path, capsys
 
     assert main(["bench", "trainer", "--data-dir", str(tmp_path), "--trials", "1", "--device", "cpu"]) == 2
     err = capsys.readouterr().err
-    assert "dataset 'mnist': files missing" in err and "`weightspace bench trainer --dataset digits` runs offline" in err
+    assert "dataset 'mnist': files missing" in err
+    assert "`weightspace bench trainer --dataset digits` runs offline" in err
 
 
 def test_validate_warns_in_one_line_when_the_config_asks_for_cuda_this_machine_lacks(tmp_path, monkeypatch):
