@@ -56,7 +56,8 @@ def test_the_paper_grid_counts_are_what_plan_gives():
 
 
 def test_the_make_reproduce_row_of_the_presets_table_has_the_job_counts_plan_gives():
-    line = next(line for line in (REPO / "README.md").read_text().splitlines() if line.startswith("| `make reproduce` |"))
+    lines = (REPO / "README.md").read_text().splitlines()
+    line = next(line for line in lines if line.startswith("| `make reproduce` |"))
     m = re.search(r"([\d,]+) jobs as `weightspace plan ((?:\S+\.yaml ?)+)` counts them, ([\d,]+) with Snakemake's "
                   r"target rule `all`, ([\d,]+) of them training jobs of up to (\d+) cells", line)
     assert m, line
