@@ -209,6 +209,7 @@ def cmd_compare(args) -> int:
 
 def cmd_validate(args) -> None:
     from weightspace.config import expand, experiment_seeds, validate_files
+    from weightspace.gpus import cuda_warning
 
     config = validate_files(*args.config)
     cells = expand(config)
@@ -225,8 +226,6 @@ def cmd_validate(args) -> None:
     counts = sorted(set(n_seeds.values())) or [len(config["seeds"])]
     each = f"{counts[0]} seeds each" if len(counts) == 1 else f"{', '.join(map(str, counts))} seeds per experiment"
     print(f"config OK: {len(cells)} enabled experiment(s), {n_cells} cells, {n_runs} runs ({each})")
-    from weightspace.gpus import cuda_warning
-
     warning = cuda_warning(config["device"])  # torch asked in a subprocess, only for device cuda
     if warning:
         print(f"weightspace validate: warning: {warning}", file=sys.stderr)
