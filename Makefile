@@ -1,16 +1,18 @@
 # weightspace — two commands on a fresh machine (Python >= 3.10 with venv):
 #
-#   make reproduce   set up .venv, then run the quick preset (offline, CPU, minutes):
+#   make reproduce   set up .venv, check the config, then run the quick preset (offline, CPU, minutes):
 #                    tables in results/quick/, figures in figures/quick/
 #   make test        set up .venv, then run the test suite (what CI runs)
 #
 # More:  make full (the paper grid, config.yaml)   make dry-run   make slurm
 # TORCH chooses the PyTorch wheels, e.g.  make reproduce TORCH="torch torchvision"
+# CONFIG: the preset(s) make reproduce merges over config.yaml, e.g.  make reproduce CONFIG="config/quick.yaml my.yaml"
 # SLURM_ARGS adds to `make slurm`, e.g.  make slurm SLURM_ARGS="--default-resources slurm_partition=normal runtime=30 mem_mb=4096"
 
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.14.1 torchvision==0.29.1
+CONFIG ?= config/quick.yaml
 CORES ?= all
 PYTEST_ARGS ?=
 SLURM_ARGS ?=
@@ -29,7 +31,8 @@ $(STAMP): pyproject.toml
 	@echo "environment ready in $(VENV)"
 
 reproduce: setup
-	$(BIN)/snakemake --cores $(CORES) --configfile config/quick.yaml
+	$(BIN)/weightspace validate config.yaml $(CONFIG)
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
 
 full: setup
 	$(BIN)/snakemake --cores $(CORES)

@@ -25,11 +25,13 @@ include: "workflow/rules/aggregate.smk"
 
 
 onstart:
-    # one workflow per results folder (Snakemake itself only locks its working folder)
+    # one workflow per results folder (Snakemake itself only locks its working folder); device cuda on a machine
+    # without CUDA, when the jobs run here: one line of warning
     try:
         hold_results_folder(RESULTS)
     except WeightspaceError as e:
         raise WorkflowError(str(e)) from None
+    warn_without_cuda()
 
 
 for family in FAMILIES:

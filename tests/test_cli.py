@@ -42,6 +42,60 @@ def test_validate_bad_config_exits_2_with_message(tmp_path):
     assert "Traceback" not in out.stderr
 
 
+def _subcommands(parser) -> dict:
+    import argparse
+
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return action.choices
+
+
+def test_every_option_of_every_bench_command_has_help():
+    import argparse
+
+    from weightspace.cli import build_parser
+
+    benches = _subcommands(_subcommands(build_parser())["bench"])
+    assert {"trainer", "cost", "meta-sharing"} <= set(benches)
+    missing = [f"bench {name} {'/'.join(a.option_strings) or a.dest}" for name, p in benches.items()
+               for a in p._actions if not a.help or a.help == argparse.SUPPRESS]
+    assert missing == []
+
+
+def test_bench_trainer_runs_offline_on_digits(tmp_path):
+    """A newcomer can run the naive-loop benchmark without dataset files: digits, tiny sizes."""
+    from weightspace.cli import main
+    from weightspace.data import DATASETS
+
+    out = tmp_path / "bench.json"
+    assert main(["bench", "trainer", "--dataset", "digits", "--data-dir", str(tmp_path / "none"), "--widths", "8",
+                 "--epochs", "1", "--batch-size", "128", "--seeds", "2", "--trials", "1", "--device", "cpu",
+                 "--out", str(out)]) == 0
+    rec = json.loads(out.read_text())
+    assert (rec["dataset"], rec["net"]) == ("digits", "fc 64-8-10")
+    assert rec["steps_per_run"] == DATASETS["digits"].n_train // 128  # both loops did this many (checked inside)
+    assert not (tmp_path / "none").exists()
+
+
+def test_bench_trainer_without_the_mnist_files_points_at_digits(tmp_path, capsys):
+    from weightspace.cli import main
+
+    assert main(["bench", "trainer", "--data-dir", str(tmp_path), "--trials", "1", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "dataset 'mnist': files missing" in err
+    assert "`weightspace bench trainer --dataset digits` runs offline" in err
+
+
+def test_validate_warns_in_one_line_when_the_config_asks_for_cuda_this_machine_lacks(tmp_path, monkeypatch):
+    """Not refused (a cluster's login node has no GPU), but said: one line on stderr, exit 0."""
+    cuda = tmp_path / "cuda.yaml"
+    cuda.write_text("device: cuda\n")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # torch finds no CUDA, whatever the machine
+    out = ws("validate", str(REPO / "config.yaml"), str(REPO / "config" / "quick.yaml"), str(cuda))
+    assert out.returncode == 0 and out.stdout.splitlines()[-1].startswith("config OK")
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("weightspace validate: warning: device: cuda, but torch finds no CUDA on this machine")
+
+
 def test_train_aggregate_plot_by_hand(tmp_path):
     cell = {
         "experiment": "e",

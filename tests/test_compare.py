@@ -41,3 +41,15 @@ def test_missing_rows_and_tables_fail(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "old"), str(tmp_path / "new")]) == 1
     out = capsys.readouterr().out
     assert "rows only in old: 1, only in new: 0" in out and "exp/by_dim.csv: only in old" in out
+
+
+def test_a_missing_folder_is_one_line_and_exit_2(tmp_path, capsys):
+    """Not a table-by-table report of everything 'only in new': the folder named, no traceback."""
+    write(tmp_path / "new", ROWS)
+    assert main(["compare", str(tmp_path / "nope"), str(tmp_path / "new")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith(f"weightspace compare: error: {tmp_path / 'nope'}: no such folder (the old results folder")
+    assert main(["compare", str(tmp_path / "new"), str(tmp_path / "new" / "exp" / "final.csv")]) == 2
+    assert "final.csv: no such folder (the new results folder" in capsys.readouterr().err

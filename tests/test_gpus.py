@@ -132,3 +132,26 @@ def test_train_command_claims_a_gpu_and_logs_it(tmp_path, monkeypatch):
                         "--out", str(tmp_path / "out2"), "--device", "cpu", "--gpus", "2"],
                        capture_output=True, text=True, env=env)
     assert r.returncode == 0 and "claimed" not in r.stderr
+
+
+def test_cuda_warning_only_for_a_cuda_device_this_machine_lacks(monkeypatch):
+    """device cuda[:N] without that GPU here: one line that names the key and the fix; auto and cpu never ask torch."""
+    from weightspace import gpus
+
+    asked = []
+    monkeypatch.setattr(gpus, "cuda_gpus", lambda: asked.append(1) or 2)
+    assert gpus.cuda_warning("auto") is None and gpus.cuda_warning("cpu") is None and not asked
+    assert gpus.cuda_warning("cuda") is None and gpus.cuda_warning("cuda:1") is None
+    line = gpus.cuda_warning("cuda:2")
+    assert line.startswith("device: cuda:2, but torch finds only 2 GPU(s) (cuda:0..1) on this machine")
+    assert "use device: auto or cpu" in line and "\n" not in line
+    monkeypatch.setattr(gpus, "cuda_gpus", lambda: 0)
+    assert gpus.cuda_warning("cuda").startswith("device: cuda, but torch finds no CUDA on this machine")
+
+
+def test_cuda_gpus_asks_torch_in_a_subprocess(monkeypatch):
+    """The count torch gives, without importing torch here (CUDA hidden: 0 on any machine)."""
+    from weightspace.gpus import cuda_gpus
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert cuda_gpus() == 0

@@ -136,6 +136,20 @@ def test_invalid_config_stops_snakemake_with_the_message(tmp_path):
     assert "train.lr: -1 is out of range" in out.stderr + out.stdout
 
 
+def test_make_reproduce_checks_its_config_first():
+    """A misspelled CONFIG is answered by `weightspace validate` in one line, before Snakemake (whose answer to a
+    missing --configfile is a traceback) starts; make -n runs nothing."""
+    out = subprocess.run(["make", "-n", "reproduce", "CONFIG=config/nope.yaml"], cwd=REPO, capture_output=True,
+                         text=True, check=True)
+    lines = out.stdout.splitlines()
+    i = lines.index(".venv/bin/weightspace validate config.yaml config/nope.yaml")
+    assert lines[i + 1].startswith(".venv/bin/snakemake ") and lines[i + 1].endswith(" --configfile config/nope.yaml")
+    r = subprocess.run([sys.executable, "-m", "weightspace", "validate", "config.yaml", "config/nope.yaml"], cwd=REPO,
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.splitlines() == [
+        "weightspace validate: error: config file config/nope.yaml does not exist"]
+
+
 def test_second_workflow_on_a_results_folder_in_use_stops_with_a_message(tmp_path):
     """Two checkouts, one absolute results_dir: the second workflow refuses before it touches anything."""
     results = tmp_path / "shared-results"
@@ -158,6 +172,24 @@ def test_second_workflow_on_a_results_folder_in_use_stops_with_a_message(tmp_pat
     finally:
         holder.kill()
         holder.wait()
+
+
+@pytest.mark.slow
+def test_device_cuda_on_a_machine_without_cuda_is_said_in_one_line_before_any_job(tmp_path):
+    """Not refused (from a cluster's login node the jobs go to GPU nodes), but the local executor says it at
+    workflow start, before the data job, in one line (one dataset prepared: the cheapest real run)."""
+    repo = workdir_copy(tmp_path)
+    (repo / "cuda.yaml").write_text("device: cuda\n")
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # torch finds no CUDA, whatever the machine
+    out = subprocess.run([*SNAKEMAKE, "results/quick/data/digits.json", "--cores", "1", "--configfile",
+                          "config/quick.yaml", "cuda.yaml"], cwd=repo, env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stderr.splitlines()
+    warned = [i for i, line in enumerate(lines) if "torch finds no CUDA" in line]
+    assert len(warned) == 1, out.stderr
+    assert lines[warned[0]].startswith("weightspace: warning: device: cuda, but torch finds no CUDA on this machine")
+    assert warned[0] < next(i for i, line in enumerate(lines) if "rule prepare_data" in line)
 
 
 @pytest.mark.slow

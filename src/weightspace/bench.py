@@ -9,6 +9,7 @@ depend on the pixel values, and the benchmark needs no dataset files.
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from typing import Any, Callable
@@ -136,6 +137,39 @@ def step_cost(
 # the naive reference loop against the project's trainer
 
 
+def _fc_dims(dataset: str, widths: list[int]) -> list[int]:
+    """The layer sizes of the benchmark's fc net on ``dataset``: inputs, ``widths``, outputs."""
+    info = DATASETS[dataset]
+    return [math.prod(info.input_shape), *widths, info.n_outputs]
+
+
+class _Images(torch.utils.data.Dataset):
+    """uint8 images (N, H, W) and their labels, served one sample at a time through ``transform``, as a
+    torchvision dataset serves its files."""
+
+    def __init__(self, images, labels, transform):
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        return self.transform(self.images[i]), int(self.labels[i])
+
+
+def _naive_digits() -> tuple[_Images, _Images]:
+    """scikit-learn's digits, split as the trainer splits them, as torchvision-style datasets (``ToTensor`` then
+    ``Normalize`` by the training images' mean and std, per sample)."""
+    from torchvision import transforms
+
+    from weightspace.data import _load_digits
+
+    x_train, y_train, x_test, y_test, _ = _load_digits()
+    scaled = x_train / 255.0
+    tfm = transforms.Compose([transforms.ToTensor(), transforms.Normalize((scaled.mean(),), (scaled.std(ddof=1),))])
+    return _Images(x_train[:, 0], y_train, tfm), _Images(x_test[:, 0], y_test, tfm)
+
+
 def naive_run(
     dataset: str,
     data_dir,
@@ -151,7 +185,9 @@ def naive_run(
     torchvision dataset with per-sample ``ToTensor``/``Normalize`` transforms, a
     shuffling DataLoader, a host-to-device copy per batch, ``loss.item()``
     every step, an ``nn.Sequential`` MLP, Adam, and a test pass per epoch
-    through a second DataLoader. One seed per run.
+    through a second DataLoader. One seed per run. ``mnist`` and
+    ``fashion_mnist`` read the real IDX files; ``digits`` (offline) serves
+    scikit-learn's images the same way (:func:`_naive_digits`).
     """
     import torchvision
     from torch import nn
@@ -160,17 +196,20 @@ def naive_run(
 
     from weightspace.data import _IDX_FILES, _materialize_idx, resolve_data_dir
 
-    if dataset not in _IDX_FILES:
-        raise ValueError("the naive loop supports mnist and fashion_mnist (torchvision IDX datasets)")
-    root = _materialize_idx(dataset, resolve_data_dir(data_dir), download=False)
-    cls = torchvision.datasets.MNIST if dataset == "mnist" else torchvision.datasets.FashionMNIST
-    tfm = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
-    train_set = cls(str(root), train=True, transform=tfm, download=False)
-    test_set = cls(str(root), train=False, transform=tfm, download=False)
+    if dataset == "digits":
+        train_set, test_set = _naive_digits()
+    elif dataset in _IDX_FILES:
+        root = _materialize_idx(dataset, resolve_data_dir(data_dir), download=False)
+        cls = torchvision.datasets.MNIST if dataset == "mnist" else torchvision.datasets.FashionMNIST
+        tfm = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+        train_set = cls(str(root), train=True, transform=tfm, download=False)
+        test_set = cls(str(root), train=False, transform=tfm, download=False)
+    else:
+        raise ValueError("the naive loop supports mnist and fashion_mnist (torchvision IDX datasets) and digits")
     torch.manual_seed(seed)
     loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=True)
     test_loader = DataLoader(test_set, batch_size=1000)
-    dims = [28 * 28, *widths, 10]
+    dims = _fc_dims(dataset, widths)
     layers: list[nn.Module] = [nn.Flatten()]
     for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
         layers.append(nn.Linear(a, b))
@@ -273,7 +312,7 @@ def compare_with_naive(
     naive_med, ours_med = statistics.median(naive), statistics.median(ours)
     return {
         "dataset": dataset,
-        "net": f"fc {'-'.join(map(str, [784, *widths, 10]))}",
+        "net": f"fc {'-'.join(map(str, _fc_dims(dataset, widths)))}",
         "epochs": epochs,
         "batch_size": batch_size,
         "seeds_batched": seeds,

@@ -142,6 +142,7 @@ def cmd_aggregate(args) -> None:
 
 def cmd_bench_trainer(args) -> None:
     from weightspace.bench import compare_with_naive
+    from weightspace.errors import DataError
     from weightspace.io import write_json
     from weightspace.runner import resolve_device
 
@@ -149,10 +150,14 @@ def cmd_bench_trainer(args) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    rec = compare_with_naive(
-        args.dataset, args.data_dir, args.widths, args.epochs, args.batch_size, args.lr, args.seeds,
-        args.naive_runs, args.trials, resolve_device(args.device), log=lambda m: print(m, file=sys.stderr, flush=True),
-    )
+    try:
+        rec = compare_with_naive(
+            args.dataset, args.data_dir, args.widths, args.epochs, args.batch_size, args.lr, args.seeds,
+            args.naive_runs, args.trials, resolve_device(args.device),
+            log=lambda m: print(m, file=sys.stderr, flush=True),
+        )
+    except DataError as e:  # the IDX files of mnist / fashion_mnist are missing or damaged
+        raise DataError(f"{e}\nWithout them, `weightspace bench trainer --dataset digits` runs offline.") from None
     print(
         f"{rec['net']} on {rec['dataset']}, {rec['epochs']} epochs, batch {rec['batch_size']}, on "
         f"{rec['provenance'].get('device_name')}:\n"
@@ -204,6 +209,7 @@ def cmd_compare(args) -> int:
 
 def cmd_validate(args) -> None:
     from weightspace.config import expand, experiment_seeds, validate_files
+    from weightspace.gpus import cuda_warning
 
     config = validate_files(*args.config)
     cells = expand(config)
@@ -220,6 +226,9 @@ def cmd_validate(args) -> None:
     counts = sorted(set(n_seeds.values())) or [len(config["seeds"])]
     each = f"{counts[0]} seeds each" if len(counts) == 1 else f"{', '.join(map(str, counts))} seeds per experiment"
     print(f"config OK: {len(cells)} enabled experiment(s), {n_cells} cells, {n_runs} runs ({each})")
+    warning = cuda_warning(config["device"])  # torch asked in a subprocess, only for device cuda
+    if warning:
+        print(f"weightspace validate: warning: {warning}", file=sys.stderr)
 
 
 def cmd_plan(args) -> None:
@@ -377,19 +386,28 @@ def build_parser() -> argparse.ArgumentParser:
     pc.add_argument("--out", required=True, help="the figure; .pdf and .png are written")
     pc.add_argument("--title", default="comparisons")
     pc.set_defaults(func=cmd_plot_comparisons)
-    bt = groups.bench.add_parser("trainer", help="the naive training loop (DataLoader, one seed at a time) vs the trainer")
-    bt.add_argument("--dataset", default="mnist", choices=["mnist", "fashion_mnist"])
-    bt.add_argument("--data-dir", help="dataset folder (the real files are needed: the naive loop reads them)")
-    bt.add_argument("--widths", type=int, nargs="+", default=[200, 200])
-    bt.add_argument("--epochs", type=int, default=2)
-    bt.add_argument("--batch-size", type=int, default=256)
-    bt.add_argument("--lr", type=float, default=1e-3)
-    bt.add_argument("--seeds", type=int, default=10, help="seeds the trainer batches")
-    bt.add_argument("--naive-runs", type=int, default=1, help="naive runs per trial")
-    bt.add_argument("--trials", type=int, default=3)
-    bt.add_argument("--device", default="auto")
-    bt.add_argument("--threads", type=int, help="CPU threads for torch")
-    bt.add_argument("--out", help="write the record as JSON here")
+    bt = groups.bench.add_parser("trainer", help="the naive training loop (DataLoader, one seed at a time) vs the trainer",
+                                 description="Time the same fc training (epochs over the training set, a test pass "
+                                             "per epoch) in the naive loop and in the trainer, seeds batched; prints "
+                                             "the time per run and the speed-up. `--dataset digits` needs no files.")
+    bt.add_argument("--dataset", default="mnist", choices=["mnist", "fashion_mnist", "digits"],
+                    help="mnist and fashion_mnist read the real IDX files (docs/performance.md's numbers); digits is "
+                         "scikit-learn's 8x8 digits, offline (default: %(default)s)")
+    bt.add_argument("--data-dir", help="dataset folder for mnist and fashion_mnist (the real files are needed: the "
+                                       "naive loop reads them; default: $WEIGHTSPACE_DATA, ./data); digits reads none")
+    bt.add_argument("--widths", type=int, nargs="+", default=[200, 200],
+                    help="hidden layer widths of the fc net (default: %(default)s)")
+    bt.add_argument("--epochs", type=int, default=2, help="passes over the training set per run (default: %(default)s)")
+    bt.add_argument("--batch-size", type=int, default=256,
+                    help="minibatch size; the last partial batch of an epoch is dropped (default: %(default)s)")
+    bt.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (default: %(default)s)")
+    bt.add_argument("--seeds", type=int, default=10, help="seeds the trainer batches (default: %(default)s)")
+    bt.add_argument("--naive-runs", type=int, default=1, help="naive runs per trial (default: %(default)s)")
+    bt.add_argument("--trials", type=int, default=3,
+                    help="repetitions of both loops; the medians are reported (default: %(default)s)")
+    bt.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: %(default)s)")
+    bt.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's own choice)")
+    bt.add_argument("--out", help="write the record (times, speed-up, machine) as JSON here")
     bt.set_defaults(func=cmd_bench_trainer)
     for family in FAMILIES.values():
         family.add_cli(groups)

@@ -8,7 +8,8 @@ rows only in one of them, and columns whose values differ (exactly, or beyond
 ``--rtol``). Columns that record time, machine or code version are left out:
 they differ between any two runs. Exit status 0 when every shared column of
 every shared table is identical, 1 otherwise: a refactor that must leave the
-numbers alone can be checked with one command.
+numbers alone can be checked with one command; 2, in one line, when either
+folder does not exist.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from weightspace.errors import WeightspaceError
 
 __all__ = ["compare_tables", "compare_folders", "IGNORED"]
 
@@ -67,8 +70,16 @@ def compare_tables(old: pd.DataFrame, new: pd.DataFrame, rtol: float = 0.0) -> d
 
 
 def compare_folders(old: str | Path, new: str | Path, rtol: float = 0.0) -> tuple[bool, list[str]]:
-    """Compare every CSV table found in both folders; return (identical, report lines)."""
+    """Compare every CSV table found in both folders; return (identical, report lines).
+
+    Raises:
+        WeightspaceError: either folder does not exist (or is not a folder).
+    """
     old, new = Path(old), Path(new)
+    for which, folder in (("old", old), ("new", new)):
+        if not folder.is_dir():
+            raise WeightspaceError(f"{folder}: no such folder (the {which} results folder; compare takes two, e.g. a "
+                                   f"copy of results/quick made before a change, then results/quick)")
     names = sorted({p.relative_to(old) for p in old.rglob("*.csv") if "runs" not in p.parts}
                    | {p.relative_to(new) for p in new.rglob("*.csv") if "runs" not in p.parts})
     identical, lines = True, []

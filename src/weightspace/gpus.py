@@ -12,13 +12,16 @@ The lock files live in one folder per machine (``$WEIGHTSPACE_GPU_LOCKS``,
 default ``<tmp>/weightspace-gpu-locks-<uid>``), so two workflows on the same
 machine share them. With ``CUDA_VISIBLE_DEVICES`` already set (e.g. ``2,3``),
 the slots map onto those devices. Torch-free: call :func:`claim_gpu` before
-CUDA is initialized.
+CUDA is initialized. :func:`cuda_warning` says, before any job runs, when a
+config asks for CUDA that this machine does not have.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +29,7 @@ from typing import Callable
 
 from weightspace.errors import ResourceError
 
-__all__ = ["lock_dir", "claim_gpu", "GpuClaim"]
+__all__ = ["lock_dir", "claim_gpu", "GpuClaim", "cuda_gpus", "cuda_warning"]
 
 _HELD: list[int] = []  # file descriptors of the claims this process holds (kept open until it exits)
 
@@ -114,3 +117,39 @@ def claim_gpu(
             log(f"all {n} GPUs are held (locks in {folder}); waiting for one to come free")
             waited = True
         time.sleep(poll_s)
+
+
+def cuda_gpus() -> int:
+    """How many GPUs torch finds on this machine (0 without CUDA), asked in a subprocess so that the caller does not
+    import torch (validating a config and parsing the workflow never do).
+
+    Raises:
+        ResourceError: torch could not be asked (its import failed).
+    """
+    code = "import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)"
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise ResourceError(f"could not ask torch for CUDA devices: {e}") from None
+    if out.returncode != 0:
+        last = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ResourceError(f"could not ask torch for CUDA devices: {last}")
+    return int(out.stdout.strip())
+
+
+def cuda_warning(device: str) -> str | None:
+    """One line when ``device`` (a config's ``device``) asks for CUDA that torch does not find on this machine, else
+    None. ``auto`` and ``cpu`` never ask (``auto`` falls back to the CPU); a machine that only submits jobs (a
+    cluster's login node) needs no GPU, so this is a warning for the caller to show, not an error."""
+    if not device.startswith("cuda"):
+        return None
+    try:
+        n = cuda_gpus()
+    except ResourceError as e:
+        return f"device: {device}, but {e}: jobs run on this machine may fail"
+    index = int(device.split(":")[1]) if ":" in device else 0
+    if index < n:
+        return None
+    found = "no CUDA" if n == 0 else f"only {n} GPU(s) (cuda:0..{n - 1})"
+    return (f"device: {device}, but torch finds {found} on this machine: training jobs run here will fail "
+            f"(use device: auto or cpu here; fine where the jobs go to a cluster's GPU nodes)")

@@ -17,6 +17,7 @@ import weightspace.plan
 from weightspace.data import DATASETS
 from weightspace.errors import ConfigError, WeightspaceError
 from weightspace.families import FAMILIES
+from weightspace.gpus import cuda_warning
 from weightspace.workflow_lock import hold_results_folder
 
 try:
@@ -122,6 +123,15 @@ def all_outputs():
         out += [str(FIGURES / experiment / "comparisons.tex"), str(FIGURES / experiment / "comparisons.png")]
         out += FAMILIES[exp["family"]].outputs(experiment, cells, exp, FIGURES)
     return out
+
+
+def warn_without_cuda():
+    """At workflow start (onstart): one line when the config asks for CUDA, the jobs run on this machine (the local
+    executor) and torch finds no CUDA here. A cluster executor (SLURM) submits from a login node that needs none."""
+    if workflow.local_exec:
+        warning = cuda_warning(CONFIG["device"])
+        if warning:
+            print(f"weightspace: warning: {warning}", file=sys.stderr)
 
 
 # ---- training jobs: cells_per_job cells of one experiment, dataset and net per job (weightspace.plan) ----

@@ -144,9 +144,11 @@ def add(groups: CliGroups) -> None:
                                                      "teacher's structure (meta.csv, meta_summary.csv)")
     b.add_argument("--spec-json", required=True, help="the teacher's description")
     b.add_argument("--options-json", required=True, help="the experiment's meta key")
-    b.add_argument("--out", required=True)
-    b.add_argument("--summary", required=True)
-    b.add_argument("--threads", type=int, default=1)
+    b.add_argument("--out", required=True, help="meta.csv to write: one row per method, examples per task, seed and "
+                                                 "held-out task")
+    b.add_argument("--summary", required=True, help="meta_summary.csv to write: mean and interval over seeds per "
+                                                     "method and examples per task")
+    b.add_argument("--threads", type=int, default=1, help="CPU threads for torch (default: %(default)s)")
     b.set_defaults(func=bench_meta)
 
     t = groups.table.add_parser("structure", help="sharing: structure metrics per cell")

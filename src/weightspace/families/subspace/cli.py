@@ -142,14 +142,18 @@ def add(groups: CliGroups) -> None:
 
     bc = groups.bench.add_parser("cost", help="subspace: time per training step and memory of each projection vs d")
     bc.add_argument("--dataset", default="mnist", help="input shape and classes come from it (no files are read)")
-    bc.add_argument("--net-json", default='{"name": "fc", "arch": "fc", "widths": [200, 200]}')
-    bc.add_argument("--d", type=int, nargs="+", default=[10, 100, 1000, 10000])
-    bc.add_argument("--projections", nargs="+", default=["dense", "sparse", "fastfood"])
+    bc.add_argument("--net-json", default='{"name": "fc", "arch": "fc", "widths": [200, 200]}',
+                    help="the net, as a config's nets entry in JSON (default: %(default)s)")
+    bc.add_argument("--d", type=int, nargs="+", default=[10, 100, 1000, 10000],
+                    help="subspace dimensions to time (default: %(default)s)")
+    bc.add_argument("--projections", nargs="+", default=["dense", "sparse", "fastfood"],
+                    help="projections to time, each at every d (default: %(default)s)")
     bc.add_argument("--seeds", type=int, default=1, help="seeds batched per step")
-    bc.add_argument("--batch-size", type=int, default=256)
+    bc.add_argument("--batch-size", type=int, default=256, help="minibatch size per seed (default: %(default)s)")
     bc.add_argument("--steps", type=int, default=20, help="timed steps per repeat")
-    bc.add_argument("--repeats", type=int, default=5)
-    bc.add_argument("--device", default="auto")
+    bc.add_argument("--repeats", type=int, default=5,
+                    help="timed repeats of --steps steps; the median is reported (default: %(default)s)")
+    bc.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (default: %(default)s)")
     bc.add_argument("--threads", type=int, help="CPU threads for torch")
     bc.add_argument("--memory-limit-gib", type=float, default=16.0, help="skip combinations needing more")
     bc.add_argument("--out", required=True, help="CSV of records; a .json with the machine is written beside it")
