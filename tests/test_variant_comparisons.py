@@ -207,3 +207,13 @@ def test_power_flag_puts_the_most_extreme_p_in_holms_order():
     strict = V.compare(final, tests, {**OPTIONS, "alpha": 0.005}, {})
     # the wins already sit at the smallest p, tied: Holm multiplies each by 4 (0.0078 > 0.005); no row can reach
     assert strict["cannot_reach"].all() and not strict["significant"].any()
+
+
+def test_power_flag_counts_the_non_zero_differences_as_p_min_attainable_does():
+    """6 pairs, one difference exactly 0 (tied sum and mean often give the same accuracy under Adam): the exact
+    sign-flip p can be no smaller than 2/2^5 = 0.0625 > 0.05, and the flag agrees with its own row."""
+    b = [0.80, 0.81, 0.79, 0.82, 0.80, 0.78]
+    a = [x + d for x, d in zip(b, [0.0, 0.01, 0.02, 0.03, 0.04, 0.05])]
+    r = V.compare(final_table({("A", "ca"): a, ("B", "cb"): b}), [V.Test("A", "B")], OPTIONS, {}).iloc[0]
+    assert r["n_pairs"] == 6 and r["p"] == pytest.approx(0.0625) and r["p_min_attainable"] == pytest.approx(0.0625)
+    assert bool(r["cannot_reach"]) and not bool(r["significant"])

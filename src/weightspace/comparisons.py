@@ -15,11 +15,13 @@ Family-independent statistics on per-seed numbers (a column of ``final.csv``):
   direction), with a percentile bootstrap interval.
 * **multiplicity**: Holm-Bonferroni adjusted p values within a family of
   comparisons.
-* **power**: with n pairs and no zero differences the smallest p an exact
-  two-sided sign-flip test can give is 2 / 2^n (5 seeds: 0.0625); after Holm
-  over m comparisons a comparison can at best reach m x that. Comparisons that
-  cannot reach the level at their seed count are flagged, so that "not
-  significant" is never read as evidence of no difference.
+* **power**: with n non-zero differences (a zero difference is the same under
+  either sign, so it cannot make p smaller) the smallest p an exact two-sided
+  sign-flip test can give is 2 / 2^n (5 seeds: 0.0625); after Holm over m
+  comparisons a comparison can at best reach m x that. Comparisons that
+  cannot reach the level at their sample are flagged, so that "not
+  significant" is never read as evidence of no difference; ``p_min_attainable``
+  is that smallest p, and the flag uses it alone.
 * **aggregate over tasks** (Agarwal et al. 2021): the interquartile mean of
   all runs of all tasks with a stratified bootstrap interval (runs resampled
   within each task), and P(improvement) averaged over tasks.
@@ -82,12 +84,13 @@ def min_sign_flip_p(n: int) -> float:
     return min(1.0, 2.0 / 2**n) if n > 0 else 1.0
 
 
-def cannot_reach(n_pairs: int, m: int, alpha: float = 0.05) -> bool:
-    """Whether a paired comparison of ``n_pairs`` seeds cannot reach ``alpha`` after Holm over ``m`` comparisons.
+def cannot_reach(n_nonzero: int, m: int, alpha: float = 0.05) -> bool:
+    """Whether a paired comparison with ``n_nonzero`` non-zero differences cannot reach ``alpha`` after Holm over
+    ``m`` comparisons.
 
     Holm multiplies the smallest p by m: even the most extreme data give m x 2 / 2^n.
     """
-    return m * min_sign_flip_p(n_pairs) > alpha
+    return m * min_sign_flip_p(n_nonzero) > alpha
 
 
 def holm_cannot_reach(p: Sequence[float], best: Sequence[float], alpha: float = 0.05) -> np.ndarray:

@@ -330,7 +330,7 @@ def compare(final, tests: list[Test], options: dict, metrics: dict[str, str], au
     """
     import pandas as pd
 
-    from weightspace.comparisons import holm, holm_cannot_reach, min_sign_flip_p, paired_comparison, unpaired_comparison
+    from weightspace.comparisons import holm, holm_cannot_reach, paired_comparison, unpaired_comparison
 
     known = {**CORE_METRICS, **metrics}
     refs = cells_from_final(final, sorted({k for t in tests for k in (*(t.match or ()), *dict(t.where))}))
@@ -366,11 +366,11 @@ def compare(final, tests: list[Test], options: dict, metrics: dict[str, str], au
         m = int(np.isfinite(table["p"].to_numpy(float)).sum())
         table["m"] = m
         alpha = options["alpha"]
-        # power: flagged where even the most extreme data its seed count allows (paired: 2 / 2^n_pairs, exact
-        # sign-flip; unpaired: the smallest exact Mann-Whitney p) would miss alpha after Holm
-        best = [min_sign_flip_p(int(n)) if paired else pm
-                for n, paired, pm in zip(table["n_pairs"], table["paired"], table["p_min_attainable"])]
-        table["cannot_reach"] = holm_cannot_reach(table["p"].to_numpy(float), best, alpha)
+        # power: flagged where even the most extreme data its sample allows (p_min_attainable: paired, 2 / 2^n
+        # for n non-zero differences, exact sign-flip; unpaired, the smallest exact Mann-Whitney p) would miss
+        # alpha after Holm
+        table["cannot_reach"] = holm_cannot_reach(table["p"].to_numpy(float),
+                                                  table["p_min_attainable"].to_numpy(float), alpha)
         table["significant"] = table["p_holm"].to_numpy(float) < alpha
         table["paired"] = table["paired"].astype(bool)
     return table[COLUMNS]
