@@ -32,12 +32,12 @@ reach the level at their seed count. A declared test that gives no row on
 ``final.csv`` (its metric is no column, or has no value on any pair) is an
 error, never dropped. A family default is left out where it does not apply
 (no pair of cells, or a metric those datasets do not have, e.g. ARI on
-images).
+images): it made no comparison, so it is not in m.
 
 **Holm's m** is the number of rows: every pair of cells a test compares (one
 row per dataset, net and setting) counts, also a row whose pairs were all
-dropped (every seed diverged on one side: its p is missing, the others'
-adjustments still count it), so that a failed run never makes the surviving
+dropped (every seed diverged, on one side or both: its p is missing, the
+others' adjustments still count it), so that a failed run never makes the surviving
 p-values look better. :func:`aggregate` pools each comparison over the
 datasets (interquartile mean, stratified bootstrap, mean P(A > B)).
 """
