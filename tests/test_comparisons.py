@@ -144,3 +144,13 @@ def test_holm_cannot_reach_sets_each_p_to_its_best_in_turn():
 def test_unpaired_comparison_reports_the_smallest_exact_mann_whitney_p():
     r = unpaired_comparison([1.0, 2.0, 3.0], [4.0, 5.0])
     assert r["p_min_attainable"] == pytest.approx(2 / 10)  # C(5, 2) = 10 orderings
+
+
+def test_holm_counts_comparisons_without_a_p_in_m():
+    p = [0.01, float("nan"), 0.02]
+    assert holm(p, 3)[[0, 2]] == pytest.approx([0.03, 0.04]) and np.isnan(holm(p, 3)[1])  # as if the NaN were 1
+    assert holm(p)[[0, 2]] == pytest.approx([0.02, 0.02])  # m: the p values there are
+    # the power flag with the same m: the first at its best (0.02, tied with the third) is 3 x 0.02 = 0.06 over
+    # 3 comparisons, 2 x 0.02 = 0.04 over 2
+    assert list(holm_cannot_reach(p, [0.02, float("nan"), 0.02], 0.05, 3)) == [True, True, False]
+    assert list(holm_cannot_reach(p, [0.02, float("nan"), 0.02], 0.05)) == [False, True, False]

@@ -12,7 +12,7 @@ from scipy import stats
 from conftest import REPO
 from weightspace import variant_comparisons as V
 from weightspace.config import expand, load_config, validate
-from weightspace.errors import ConfigError
+from weightspace.errors import ConfigError, WeightspaceError
 from weightspace.families import FAMILIES
 
 
@@ -163,7 +163,8 @@ def test_bad_comparison_fails_validation_naming_the_key(test, fragment):
 
 def test_comparisons_false_and_unknown_option_keys():
     cfg = validate(quick(subspace={"comparisons": False}))
-    assert V.spec(cfg["experiments"]["subspace"], [{"a": "dense", "b": "direct"}])["tests"] == []
+    assert V.spec(cfg["experiments"]["subspace"], [{"a": "dense", "b": "direct"}],
+                  expand(cfg)["subspace"])["tests"] == []
     with pytest.raises(ConfigError, match="alpha"):
         validate(quick(subspace={"comparisons": {"alpha": 1.5}}))
     with pytest.raises(ConfigError, match="tets"):
@@ -174,9 +175,9 @@ def test_spec_round_trips_and_declared_tests_come_before_defaults():
     cfg = validate(quick(subspace={"comparisons": {"tests": [{"a": "sparse", "b": "fastfood", "match": ["d"]}],
                                                    "alpha": 0.01}}))
     exp = cfg["experiments"]["subspace"]
-    data = V.spec(exp, FAMILIES["subspace"].default_comparisons(exp))
+    data = V.spec(exp, FAMILIES["subspace"].default_comparisons(exp), expand(cfg)["subspace"])
     tests, options = V.from_spec(data)
-    assert tests[0] == V.Test("sparse", "fastfood", match=("d",)) and options["alpha"] == 0.01
+    assert tests[0] == V.Test("sparse", "fastfood", match=("d",), declared=True) and options["alpha"] == 0.01
     assert V.Test("sparse", "dense", match=("d",)) in tests  # the family's default: each projection vs dense
 
 
@@ -207,3 +208,124 @@ def test_power_flag_puts_the_most_extreme_p_in_holms_order():
     strict = V.compare(final, tests, {**OPTIONS, "alpha": 0.005}, {})
     # the wins already sit at the smallest p, tied: Holm multiplies each by 4 (0.0078 > 0.005); no row can reach
     assert strict["cannot_reach"].all() and not strict["significant"].any()
+
+
+def test_power_flag_counts_the_non_zero_differences_as_p_min_attainable_does():
+    """6 pairs, one difference exactly 0 (tied sum and mean often give the same accuracy under Adam): the exact
+    sign-flip p can be no smaller than 2/2^5 = 0.0625 > 0.05, and the flag agrees with its own row."""
+    b = [0.80, 0.81, 0.79, 0.82, 0.80, 0.78]
+    a = [x + d for x, d in zip(b, [0.0, 0.01, 0.02, 0.03, 0.04, 0.05])]
+    r = V.compare(final_table({("A", "ca"): a, ("B", "cb"): b}), [V.Test("A", "B")], OPTIONS, {}).iloc[0]
+    assert r["n_pairs"] == 6 and r["p"] == pytest.approx(0.0625) and r["p_min_attainable"] == pytest.approx(0.0625)
+    assert bool(r["cannot_reach"]) and not bool(r["significant"])
+
+
+def test_holm_m_counts_rows_whose_pairs_were_all_dropped():
+    """A (every seed diverged) vs B, C vs B, D vs E (both sides diverged): three rows, m = 3 for all of them, so the
+    one p there is is adjusted as one of three comparisons, not of one."""
+    base = list(np.linspace(0.80, 0.82, 10))
+    values = {("A", "ca"): base, ("B", "cb"): base, ("C", "cc"): [x + 0.05 for x in base], ("D", "cd"): base,
+              ("E", "ce"): base}
+    status = {(cell, s): "diverged" for cell in ("ca", "cd", "ce") for s in range(10)}
+    final = final_table(values, status=status)
+    final.loc[final["status"] != "ok", "final_test_acc"] = np.nan  # a diverged run may have no final accuracy
+    t = V.compare(final, [V.Test("A", "B"), V.Test("C", "B"), V.Test("D", "E")], OPTIONS, {})
+    assert list(t["a"]) == ["A", "C", "D"] and list(t["m"]) == [3, 3, 3]
+    assert list(t["n_pairs"]) == [0, 10, 0] and t["p"].isna().tolist() == [True, False, True]
+    assert t["p_holm"].iloc[1] == pytest.approx(3 * 2 / 2**10)
+    assert t["cannot_reach"].tolist() == [True, False, True]
+
+
+def final_of(cells: dict[str, dict], seeds: int = 3) -> pd.DataFrame:
+    """A final.csv of expanded cells, as the aggregation writes it (read back from CSV), with made-up numbers."""
+    from io import StringIO
+
+    from weightspace.aggregate import _cell_columns
+
+    rows = []
+    for i, c in enumerate(cells.values()):
+        for s in range(seeds):
+            rows.append({**_cell_columns({"config": c, "seed": s, "status": "ok", "n_weights": 1, "n_trainable": 1}),
+                         "final_test_acc": 0.5 + 0.01 * s + 0.001 * i, "final_test_loss": 1.0 - 0.01 * s})
+    return pd.read_csv(StringIO(pd.DataFrame(rows).to_csv(index=False)))
+
+
+def analyse(cfg: dict, name: str) -> pd.DataFrame:
+    """comparisons.csv of experiment ``name`` of a validated config, on made-up numbers (the workflow's path)."""
+    cells = expand(cfg)[name]
+    exp = cfg["experiments"][name]
+    family = FAMILIES[exp["family"]]
+    data = V.spec(exp, family.default_comparisons(exp), cells)
+    tests, options = V.from_spec(data)
+    return V.compare(final_of(cells), tests, {**options, "n_resamples": 200}, family.metrics, family.auto_metric,
+                     data.get("train"))
+
+
+@pytest.mark.parametrize("name, test", [
+    ("subspace", {"a": "sparse", "b": "fastfood", "match": ["d", "lr"]}),  # lr: set per variant, not swept
+    ("tying", {"a": "tied-adam", "b": "narrow-adam", "match": ["g", "epochs"]}),  # epochs: the preset's default
+])
+def test_a_declared_match_on_an_unswept_training_key_yields_the_pairs_validation_found(name, test):
+    cfg = validate(quick(**{name: {"comparisons": {"defaults": False, "tests": [test]}}}))
+    promised = V.resolve(V.tests_of(cfg["experiments"][name], cfg["experiments"][name]["variants"], [])[0][1],
+                         V.cells_from_config(expand(cfg)[name]))
+    t = analyse(cfg, name)
+    assert len(promised) > 0 and sorted(zip(t["a_cell"], t["b_cell"])) == sorted((a.cell, b.cell) for a, b in promised)
+
+
+def test_a_declared_test_without_rows_is_an_error_naming_it():
+    final = final_table({("A", "ca"): [0.1, 0.2], ("B", "cb"): [0.3, 0.4]})
+    exp = {"variants": [{"name": "A"}, {"name": "B"}], "comparisons": {"tests": [
+        {"a": "A", "b": "B", "metric": "finl_test_loss", "direction": "lower"}]}}
+    typo = [t for _, t in V.tests_of(exp, exp["variants"], [])]
+    with pytest.raises(WeightspaceError, match=r"A vs B: metric 'finl_test_loss' is not a column of final.csv "
+                                               r"\(its metrics: final_test_acc\)"):
+        V.compare(final, typo, OPTIONS, {})
+    exp["comparisons"]["tests"] = [{"a": "A", "b": "B", "metric": "final_test_loss"}]  # no loss in these runs
+    final["final_test_loss"] = np.nan
+    with pytest.raises(WeightspaceError, match="metric 'final_test_loss' has no value on any of its 1 pairs"):
+        V.compare(final, [t for _, t in V.tests_of(exp, exp["variants"], [])], OPTIONS, {})
+    exp["comparisons"]["tests"] = [{"a": "A", "b": "B", "where": {"d": 10}}]  # d is no column: nothing pairs
+    with pytest.raises(WeightspaceError, match="declared comparison A vs B pairs no cells of final.csv"):
+        V.compare(final_table({("A", "ca"): [0.1], ("C", "cc"): [0.2]}),
+                  [t for _, t in V.tests_of(exp, exp["variants"], [])], OPTIONS, {})
+    # a family default that does not apply is left out, as before
+    assert len(V.compare(final, [V.Test("A", "B", metric="final_test_loss")], OPTIONS, {})) == 0
+
+
+def test_an_accuracy_on_a_regression_task_fails_validation():
+    cfg = quick(sharing={"comparisons": {"tests": [{"a": "learned", "b": "direct", "metric": "final_test_acc"}]}})
+    with pytest.raises(ConfigError, match=r"experiments.sharing.comparisons.tests\[0\].metric: 'final_test_acc' is "
+                                          r"an accuracy, which only classification runs have; learned vs direct "
+                                          r"compares regression cells only \(on conv1d_teacher\)"):
+        validate(cfg)
+
+
+def plain_optimizers(**tests) -> dict:
+    """The quick tying experiment with each optimizer and lr set as plain values per variant (not one-item lists);
+    untied-sgd sweeps lr (0.01 and tied-sgd's 0.02)."""
+    cfg = quick(tying=tests)
+    for v in cfg["experiments"]["tying"]["variants"]:
+        sgd = v["name"].endswith("-sgd")
+        v["train"] = {"optimizer": "sgd" if sgd else "adam", "lr": 0.02 if sgd else 3.0e-3}
+        if v["name"] == "untied-sgd":
+            v["train"]["lr"] = [0.01, 0.02]
+    return validate(cfg)
+
+
+def test_defaults_never_pair_different_optimizers_or_learning_rates_set_per_variant():
+    t = analyse(plain_optimizers(), "tying")
+    assert len(t) and all(a.split("-")[-1] == b.split("-")[-1] for a, b in zip(t["a"], t["b"]))
+    sgd = t[t["b"] == "untied-sgd"]
+    assert len(sgd) and sgd["b_cell"].str.endswith("__lr0.02").all() and sgd["setting"].str.contains("lr=0.02").all()
+
+
+def test_a_declared_match_that_omits_a_differing_training_setting_shows_it_per_side():
+    cfg = plain_optimizers(comparisons={"defaults": False,
+                                        "tests": [{"a": "tied-sgd", "b": "tied-adam", "match": ["g", "grad"]}]})
+    t = analyse(cfg, "tying")
+    assert len(t) == 8 and set(t["setting"].str.split("; ").str[2:].str.join("; ")) == {
+        "a: lr=0.02 optimizer=sgd; b: lr=0.003 optimizer=adam"}
+    # without the explicit match the test would compare across optimizers: refused, naming the keys
+    with pytest.raises(ConfigError, match="tied-sgd vs tied-adam pairs no cells .* values of g, grad, lr, optimizer"):
+        plain_optimizers(comparisons={"defaults": False, "tests": [{"a": "tied-sgd", "b": "tied-adam"}]})

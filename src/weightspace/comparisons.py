@@ -14,12 +14,15 @@ Family-independent statistics on per-seed numbers (a column of ``final.csv``):
   counting one half (Mann-Whitney U / (n_A n_B), oriented by the metric's
   direction), with a percentile bootstrap interval.
 * **multiplicity**: Holm-Bonferroni adjusted p values within a family of
-  comparisons.
-* **power**: with n pairs and no zero differences the smallest p an exact
-  two-sided sign-flip test can give is 2 / 2^n (5 seeds: 0.0625); after Holm
-  over m comparisons a comparison can at best reach m x that. Comparisons that
-  cannot reach the level at their seed count are flagged, so that "not
-  significant" is never read as evidence of no difference.
+  m comparisons (m may count comparisons without a p, which then weigh on
+  the others' adjustment).
+* **power**: with n non-zero differences (a zero difference is the same under
+  either sign, so it cannot make p smaller) the smallest p an exact two-sided
+  sign-flip test can give is 2 / 2^n (5 seeds: 0.0625); after Holm over m
+  comparisons a comparison can at best reach m x that. Comparisons that
+  cannot reach the level at their sample are flagged, so that "not
+  significant" is never read as evidence of no difference; ``p_min_attainable``
+  is that smallest p, and the flag uses it alone.
 * **aggregate over tasks** (Agarwal et al. 2021): the interquartile mean of
   all runs of all tasks with a stratified bootstrap interval (runs resampled
   within each task), and P(improvement) averaged over tasks.
@@ -82,20 +85,23 @@ def min_sign_flip_p(n: int) -> float:
     return min(1.0, 2.0 / 2**n) if n > 0 else 1.0
 
 
-def cannot_reach(n_pairs: int, m: int, alpha: float = 0.05) -> bool:
-    """Whether a paired comparison of ``n_pairs`` seeds cannot reach ``alpha`` after Holm over ``m`` comparisons.
+def cannot_reach(n_nonzero: int, m: int, alpha: float = 0.05) -> bool:
+    """Whether a paired comparison with ``n_nonzero`` non-zero differences cannot reach ``alpha`` after Holm over
+    ``m`` comparisons.
 
     Holm multiplies the smallest p by m: even the most extreme data give m x 2 / 2^n.
     """
-    return m * min_sign_flip_p(n_pairs) > alpha
+    return m * min_sign_flip_p(n_nonzero) > alpha
 
 
-def holm_cannot_reach(p: Sequence[float], best: Sequence[float], alpha: float = 0.05) -> np.ndarray:
+def holm_cannot_reach(p: Sequence[float], best: Sequence[float], alpha: float = 0.05,
+                      m: int | None = None) -> np.ndarray:
     """Per comparison of a Holm family: whether it would miss ``alpha`` even with its most extreme data.
 
     Comparison i's p is set to ``best[i]`` (the smallest p its sample sizes allow, e.g. 2 / 2^n paired), the
     others' kept as observed, and Holm applied: flagged where its adjusted p still exceeds ``alpha``. Holm is
     monotone in each p, so a comparison significant as observed is never flagged. A missing ``best`` flags.
+    ``m``: as in :func:`holm`.
     """
     p, best = np.asarray(p, float), np.asarray(best, float)
     out = np.ones(len(p), dtype=bool)
@@ -103,7 +109,7 @@ def holm_cannot_reach(p: Sequence[float], best: Sequence[float], alpha: float = 
         if np.isfinite(b):
             alt = p.copy()
             alt[i] = b
-            out[i] = holm(alt)[i] > alpha
+            out[i] = holm(alt, m)[i] > alpha
     return out
 
 
@@ -201,12 +207,19 @@ def unpaired_comparison(
     return out
 
 
-def holm(p: Sequence[float]) -> np.ndarray:
-    """Holm-Bonferroni adjusted p values (NaN stays NaN and does not count as a comparison)."""
+def holm(p: Sequence[float], m: int | None = None) -> np.ndarray:
+    """Holm-Bonferroni adjusted p values over ``m`` comparisons (NaN stays NaN).
+
+    ``m`` defaults to the number of p values that are not NaN; a larger m counts comparisons without a p (as if
+    their p were 1: ranked last, they raise every other adjustment).
+    """
     p = np.asarray(p, float)
     out = np.full_like(p, np.nan)
     idx = np.flatnonzero(np.isfinite(p))
-    m = len(idx)
+    if m is None:
+        m = len(idx)
+    if m < len(idx):
+        raise ValueError(f"m = {m} comparisons, but {len(idx)} p values")
     order = idx[np.argsort(p[idx], kind="stable")]
     running = 0.0
     for rank, i in enumerate(order):

@@ -37,6 +37,7 @@ __all__ = [
     "validate",
     "validate_files",
     "expand",
+    "cell_task",
     "load_schema",
     "variant_sweeps",
     "cell_id",
@@ -573,6 +574,12 @@ def _check_comparisons(config: dict, expanded: dict[str, dict[str, dict]]) -> li
         problems += variant_comparisons.check(f"experiments.{name}", exp, cells, family.default_comparisons(exp),
                                               family.metrics)
     return problems
+
+
+def cell_task(cell: dict) -> str:
+    """The task a cell trains: its net's (an autoencoder: reconstruction), else its dataset's (torch-free)."""
+    info = DATASETS[cell["dataset"]]
+    return net_spec_for(cell["net"], info.input_shape, info.n_outputs).task or info.task
 
 
 def experiment_seeds(config: dict, experiment: str) -> list[int]:

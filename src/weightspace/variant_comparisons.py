@@ -10,17 +10,36 @@ lists *tests*, each either
 with optional ``where`` (only cells with these option values), ``metric`` (a column of ``final.csv``; ``auto``: the test
 accuracy for classification, else the test loss, hardened where the family
 says so), ``direction`` (``higher`` or ``lower`` is better; known metrics
-have one), ``match`` (swept keys whose values must be equal on both sides;
-default: every key both variants sweep) and ``paired`` (default true: seed s
-of A against seed s of B).
+have one), ``match`` (option or training keys whose values must be equal on
+both sides; default: every key both variants sweep) and ``paired`` (default
+true: seed s of A against seed s of B).
+
+**Training settings.** A pair of cells is also matched on every training setting (a ``train`` key: optimizer,
+lr, batch_size, epochs, ...) that differs between the cells a test compares, whether swept or set per variant,
+and such a setting is written in the row's ``setting``: the family's defaults and declared tests never compare
+SGD with Adam, or one learning rate with another. Only a declared test's explicit ``match`` says otherwise: it
+is matched on exactly its keys, and a training setting that differs is then shown per side (``a: lr=0.03;
+b: lr=0.003``). ``final.csv`` has columns for swept keys only, so :func:`spec` carries each variant's other
+training values that matter (:func:`cells_from_final` reads them back).
 
 :func:`resolve` turns the tests into pairs of cells (from the expanded config,
 before any job runs: :func:`check` reports tests that name no variant, no
-metric or match no cell) and :func:`compare` computes, per pair of cells,
-one row of ``comparisons.csv`` (statistics: :mod:`weightspace.comparisons`),
+metric, a key no side has, an accuracy on cells that have none, or match no
+cell) and :func:`compare` computes, per pair of cells, one row of
+``comparisons.csv`` (statistics: :mod:`weightspace.comparisons`),
 Holm-adjusting over all rows of the experiment and flagging those that cannot
-reach the level at their seed count. :func:`aggregate` pools each comparison
-over the datasets (interquartile mean, stratified bootstrap, mean P(A > B)).
+reach the level at their seed count. A declared test that gives no row on
+``final.csv`` (its metric is no column, or has no value on any pair) is an
+error, never dropped. A family default is left out where it does not apply
+(no pair of cells, or a metric those datasets do not have, e.g. ARI on
+images): it made no comparison, so it is not in m.
+
+**Holm's m** is the number of rows: every pair of cells a test compares (one
+row per dataset, net and setting) counts, also a row whose pairs were all
+dropped (every seed diverged, on one side or both: its p is missing, the
+others' adjustments still count it), so that a failed run never makes the surviving
+p-values look better. :func:`aggregate` pools each comparison over the
+datasets (interquartile mean, stratified bootstrap, mean P(A > B)).
 """
 
 from __future__ import annotations
@@ -31,8 +50,12 @@ from typing import Iterable
 
 import numpy as np
 
-__all__ = ["OPTIONS", "CORE_METRICS", "Test", "CellRef", "tests_of", "resolve", "check", "compare", "aggregate",
-           "COLUMNS", "AGGREGATE_COLUMNS", "cells_from_final", "cells_from_config", "options_of"]
+from weightspace.errors import WeightspaceError
+from weightspace.train.config import TrainConfig
+
+__all__ = ["OPTIONS", "CORE_METRICS", "TRAIN_KEYS", "Test", "CellRef", "tests_of", "resolve", "check", "compare",
+           "aggregate", "COLUMNS", "AGGREGATE_COLUMNS", "cells_from_final", "cells_from_config", "variant_train",
+           "options_of"]
 
 #: the experiment-level options of ``comparisons`` and their defaults
 OPTIONS = {"alpha": 0.05, "confidence": 0.95, "n_resamples": 9999, "random_state": 0, "defaults": True}
@@ -51,6 +74,9 @@ CORE_METRICS = {
 #: ``metric: auto``: the first column group with a value for a dataset's rows; within a group the first
 #: non-missing column of each row (a family with hardened nets puts the hardened column first)
 AUTO = ((("final_test_acc",), "higher"), (("final_test_loss",), "lower"))
+
+#: the training settings (``train`` keys): pairs are matched on every one that differs between the compared cells
+TRAIN_KEYS = tuple(TrainConfig.__dataclass_fields__)
 
 COLUMNS = [
     "dataset", "net", "a", "b", "setting", "a_cell", "b_cell", "metric", "direction", "paired",
@@ -76,6 +102,12 @@ class Test:
     match: tuple[str, ...] | None = None  # None: every key both variants sweep
     paired: bool = True
     where: tuple[tuple[str, object], ...] = ()  # only cells with these values (on the side that has the key)
+    declared: bool = False  # under the experiment's comparisons.tests (not a family default): no row is an error
+
+    @property
+    def match_train(self) -> bool:
+        """Whether the pairs are matched on every training setting that differs (all but an explicit ``match``)."""
+        return not self.declared or self.match is None
 
 
 @dataclass(frozen=True)
@@ -87,7 +119,8 @@ class CellRef:
     net: str
     variant: str
     swept: tuple[tuple[str, object], ...]
-    values: tuple[tuple[str, object], ...] = ()  # every option and training key (for explicit `match` keys)
+    values: tuple[tuple[str, object], ...] = ()  # the variant's options (for explicit `match` and `where` keys)
+    train: tuple[tuple[str, object], ...] = ()  # its training settings (those that differ or a test names)
 
     @property
     def settings(self) -> dict:
@@ -95,7 +128,7 @@ class CellRef:
 
     @property
     def options(self) -> dict:
-        return {**dict(self.values), **dict(self.swept)}
+        return {**dict(self.values), **dict(self.train), **dict(self.swept)}
 
 
 def options_of(exp: dict) -> dict:
@@ -113,13 +146,13 @@ def tests_of(exp: dict, variants: list[dict], defaults: list[dict]) -> list[tupl
     A ``reference`` test becomes one test per other variant (or per listed variant).
     """
     opts = options_of(exp)
-    declared = [(f"comparisons.tests[{i}]", t) for i, t in enumerate(opts["tests"])]
+    declared = [(f"comparisons.tests[{i}]", t, True) for i, t in enumerate(opts["tests"])]
     if opts["defaults"]:
-        declared += [(f"the {exp.get('family', '')} family's default comparison {t}", t) for t in defaults]
+        declared += [(f"the {exp.get('family', '')} family's default comparison {t}", t, False) for t in defaults]
     names = [v["name"] for v in variants]
     out: list[tuple[str, Test]] = []
     seen = set()
-    for where, t in declared:
+    for where, t, own in declared:
         common = dict(metric=t.get("metric", "auto"), direction=t.get("direction"),
                       match=tuple(t["match"]) if t.get("match") is not None else None,
                       paired=t.get("paired", True), where=tuple(sorted((t.get("where") or {}).items())))
@@ -130,9 +163,9 @@ def tests_of(exp: dict, variants: list[dict], defaults: list[dict]) -> list[tupl
             pairs = [(t.get("a"), t.get("b"))]
         for a, b in pairs:
             test = Test(a, b, **common)
-            if test not in seen:
+            if test not in seen:  # a default the experiment also declares runs once, as declared
                 seen.add(test)
-                out.append((where, test))
+                out.append((where, Test(a, b, **common, declared=own)))
     return out
 
 
@@ -142,19 +175,37 @@ def _same(x, y) -> bool:
     return str(x) == str(y)
 
 
+def _differing_train(cells: list[CellRef]) -> tuple[str, ...]:
+    """The training settings whose values are not the same in all of ``cells``."""
+    values: dict[str, list] = {}
+    for c in cells:
+        for k, v in c.train:
+            values.setdefault(k, []).append(v)
+    return tuple(sorted(k for k, vs in values.items() if any(not _same(vs[0], v) for v in vs[1:])))
+
+
 def _match_keys(test: Test, a_cells: list[CellRef], b_cells: list[CellRef]) -> tuple[str, ...]:
     if test.match is not None:
-        return test.match
-    a_keys = {k for c in a_cells for k, _ in c.swept}
-    b_keys = {k for c in b_cells for k, _ in c.swept}
-    return tuple(sorted(a_keys & b_keys))
+        keys = test.match
+    else:
+        a_keys = {k for c in a_cells for k, _ in c.swept}
+        b_keys = {k for c in b_cells for k, _ in c.swept}
+        keys = tuple(sorted(a_keys & b_keys))
+    if test.match_train:
+        keys += tuple(k for k in _differing_train(a_cells + b_cells) if k not in keys)
+    return keys
+
+
+def _sides(test: Test, cells: Iterable[CellRef]) -> tuple[list[CellRef], list[CellRef]]:
+    """The cells of a test's variant a and of its b, where its ``where`` holds."""
+    cells = [c for c in cells if all(k not in c.options or _same(c.options[k], v) for k, v in test.where)]
+    return [c for c in cells if c.variant == test.a], [c for c in cells if c.variant == test.b]
 
 
 def resolve(test: Test, cells: Iterable[CellRef]) -> list[tuple[CellRef, CellRef]]:
-    """The pairs of cells (a, b) a test compares: same dataset and net, equal values of the matched keys."""
-    cells = [c for c in cells if all(k not in c.options or _same(c.options[k], v) for k, v in test.where)]
-    a_cells = [c for c in cells if c.variant == test.a]
-    b_cells = [c for c in cells if c.variant == test.b]
+    """The pairs of cells (a, b) a test compares: same dataset and net, equal values of the matched keys (and,
+    but for an explicit ``match`` of a declared test, of every training setting that differs between them)."""
+    a_cells, b_cells = _sides(test, cells)
     keys = _match_keys(test, a_cells, b_cells)
     pairs = []
     for a in a_cells:
@@ -171,24 +222,43 @@ def cells_from_config(cells: dict[str, dict]) -> list[CellRef]:
     """CellRefs of one experiment's expanded cells (:func:`weightspace.config.expand`)."""
     out = []
     for cid, c in cells.items():
-        values = {k: v for k, v in {**c["train"], **c["variant"]}.items()
-                  if k not in ("name", "reparam") and not isinstance(v, (dict, list))}
+        values = {k: v for k, v in c["variant"].items() if k not in ("name", "reparam") and _plain(v)}
+        train = {k: v for k, v in c["train"].items() if _plain(v)}
         out.append(CellRef(cid, c["dataset"], c["net"]["name"], c["variant"]["name"], tuple(c["swept"].items()),
-                           tuple(values.items())))
+                           tuple(values.items()), tuple(train.items())))
     return out
 
 
-def cells_from_final(final, keys: Iterable[str] = ()) -> list[CellRef]:
-    """CellRefs of the cells in ``final.csv``: the swept values, and those of ``keys`` (explicit match keys),
-    read back from their columns."""
+def _plain(v) -> bool:
+    return not isinstance(v, (dict, list))
+
+
+def variant_train(cells: dict[str, dict], keys: Iterable[str] = ()) -> dict[str, dict]:
+    """``{variant: {key: value}}``: the training settings the pairing needs that ``final.csv`` has no column for
+    (not swept): those that differ between the experiment's cells, and ``keys`` (named by a test)."""
+    refs = cells_from_config(cells)
+    wanted = set(_differing_train(refs)) | (set(keys) & set(TRAIN_KEYS))
+    out: dict[str, dict] = {}
+    for c in refs:
+        plain = {k: v for k, v in c.train if k in wanted and k not in c.settings}
+        if plain:
+            out.setdefault(c.variant, plain)
+    return out
+
+
+def cells_from_final(final, keys: Iterable[str] = (), train: dict[str, dict] | None = None) -> list[CellRef]:
+    """CellRefs of the cells in ``final.csv``: the swept values, those of ``keys`` (explicit match keys) read back
+    from their columns, and the training settings: swept ones from their columns, the others from ``train``
+    (:func:`variant_train`, carried by the spec)."""
     out = []
     first = final.drop_duplicates("cell")
     for _, r in first.iterrows():
         swept = r.get("swept")
         swept_keys = str(swept).split() if isinstance(swept, str) else []
-        values = tuple((k, r[k]) for k in keys if k in r and not _missing(r[k]))
+        values = tuple((k, r[k]) for k in keys if k in r and not _missing(r[k]) and k not in TRAIN_KEYS)
+        cell_train = {**(train or {}).get(r["variant"], {}), **{k: r[k] for k in swept_keys if k in TRAIN_KEYS}}
         out.append(CellRef(r["cell"], r["dataset"], r["net"], r["variant"], tuple((k, r[k]) for k in swept_keys),
-                           values))
+                           values, tuple(sorted(cell_train.items()))))
     return out
 
 
@@ -200,9 +270,12 @@ def check(where: str, exp: dict, cells: dict[str, dict], defaults: list[dict], m
     """Problems of an experiment's comparisons, before any job runs (one line each, naming the key).
 
     Declared tests must name existing, distinct variants, a known metric (or give its ``direction``), match
-    keys both variants sweep, and compare at least one pair of cells. The family's defaults are skipped
-    where they do not apply (a default naming no cell pair is not an error).
+    keys both variants have (options or training settings), an accuracy only where a compared cell is a
+    classification task, and compare at least one pair of cells. The family's defaults are skipped where they
+    do not apply (a default naming no cell pair is not an error).
     """
+    from weightspace.config import cell_task
+
     problems = []
     names = [v["name"] for v in exp["variants"]]
     refs = cells_from_config(cells)
@@ -244,10 +317,19 @@ def check(where: str, exp: dict, cells: dict[str, dict], defaults: list[dict], m
         for k, _ in test.where:
             if not any(k in c.options for c in a_cells + b_cells):
                 problems.append(f"{where}.{w}.where: neither {test.a!r} nor {test.b!r} has an option {k!r}")
-        if not problems and not resolve(test, refs):
+        if problems:
+            continue
+        pairs = resolve(test, refs)
+        if not pairs:
             problems.append(f"{where}.{w}: {test.a} vs {test.b} pairs no cells (same dataset, net and matched "
-                            f"values of {', '.join(_match_keys(test, a_cells, b_cells)) or 'no key'}); "
+                            f"values of {', '.join(_match_keys(test, *_sides(test, refs))) or 'no key'}); "
                             f"set `match` to the keys that must be equal")
+            continue
+        tasks = {cell_task(cells[a.cell]) for a, _ in pairs}
+        if test.metric.endswith("_acc") and "classification" not in tasks:
+            problems.append(f"{where}.{w}.metric: {test.metric!r} is an accuracy, which only classification runs "
+                            f"have; {test.a} vs {test.b} compares {' and '.join(sorted(tasks))} cells only (on "
+                            f"{', '.join(sorted({a.dataset for a, _ in pairs}))}): use `metric: auto` or a loss")
     return problems
 
 
@@ -286,27 +368,37 @@ def _ok(final):
     return final["status"].eq("ok") if "status" in final else pd.Series(True, index=final.index)
 
 
-def _seed_values(final, ok, a_cell: str, b_cell: str, metric: str, auto) -> tuple[str, str | None, dict]:
-    """(metric name, its direction or None, ``{cell: {seed: value}}``) of a pair of cells; runs that are not ok
-    are NaN."""
+def _seed_values(final, ok, a_cell: str, b_cell: str, metric: str, auto) -> tuple[str, str | None, dict, bool]:
+    """(metric name, its direction or None, ``{cell: {seed: value}}``, whether the pair has the metric) of a pair of
+    cells; runs that are not ok are NaN. A pair has the metric where one of its ok runs has a value; a pair
+    without an ok run (all diverged: its row counts, with every pair dropped) where an ok run of its dataset has."""
     sub = final[final["cell"].isin([a_cell, b_cell])]
     name, direction, values = _metric_values(sub, metric, auto)
-    values = np.where(ok[sub.index].to_numpy(), values, np.nan)
+    good = ok[sub.index].to_numpy()
+    if good.any():
+        has_metric = bool(np.isfinite(values[good]).any())
+    else:
+        name, direction, peers = _metric_values(final[ok & final["dataset"].eq(sub["dataset"].iloc[0])], metric, auto)
+        has_metric = bool(np.isfinite(peers).any())
+    values = np.where(good, values, np.nan)
     by_seed = {}
     for cell in (a_cell, b_cell):
         mask = (sub["cell"] == cell).to_numpy()
         by_seed[cell] = dict(zip(sub["seed"][mask], values[mask]))
-    return name, direction, by_seed
+    return name, direction, by_seed, has_metric
 
 
-def _setting(a: CellRef, b: CellRef) -> str:
-    """The swept values of a pair, equal ones once, e.g. ``k=16`` or ``d=300; a: lr=0.03``."""
+def _setting(a: CellRef, b: CellRef, train: Iterable[str] = ()) -> str:
+    """The swept values of a pair and its values of the training settings ``train`` (those that differ between
+    the compared cells), equal ones once, e.g. ``k=16`` or ``d=300; a: lr=0.03; b: lr=0.003``."""
     oa, ob = a.options, b.options
-    keys = list(dict.fromkeys([k for k, _ in a.swept] + [k for k, _ in b.swept]))
+    swept_a = [*a.swept, *((k, oa[k]) for k in train if k in oa and k not in a.settings)]
+    swept_b = [*b.swept, *((k, ob[k]) for k in train if k in ob and k not in b.settings)]
+    keys = list(dict.fromkeys([k for k, _ in swept_a] + [k for k, _ in swept_b]))
     equal = [k for k in keys if k in oa and k in ob and _same(oa[k], ob[k])]
     common = [f"{k}={_fmt(oa[k])}" for k in equal]
-    only_a = [f"{k}={_fmt(v)}" for k, v in a.swept if k not in equal]
-    only_b = [f"{k}={_fmt(v)}" for k, v in b.swept if k not in equal]
+    only_a = [f"{k}={_fmt(v)}" for k, v in swept_a if k not in equal]
+    only_b = [f"{k}={_fmt(v)}" for k, v in swept_b if k not in equal]
     parts = common + ([f"a: {' '.join(only_a)}"] if only_a else []) + ([f"b: {' '.join(only_b)}"] if only_b else [])
     return "; ".join(parts)
 
@@ -317,8 +409,9 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def compare(final, tests: list[Test], options: dict, metrics: dict[str, str], auto=AUTO):
-    """One row per compared pair of cells (:data:`COLUMNS`), Holm-adjusted over all rows.
+def compare(final, tests: list[Test], options: dict, metrics: dict[str, str], auto=AUTO,
+            train: dict[str, dict] | None = None):
+    """One row per compared pair of cells (:data:`COLUMNS`), Holm-adjusted over all rows (m = the number of rows).
 
     Args:
         final: ``final.csv`` of one experiment (rows whose ``status`` is not ``ok`` count as missing: a
@@ -327,23 +420,26 @@ def compare(final, tests: list[Test], options: dict, metrics: dict[str, str], au
         options: alpha, confidence, n_resamples, random_state.
         metrics: the family's metric directions (beside :data:`CORE_METRICS`).
         auto: the family's ``metric: auto`` column groups.
+        train: each variant's training settings that ``final.csv`` has no column for (:func:`variant_train`).
+    Raises:
+        WeightspaceError: a declared test gives no row.
     """
     import pandas as pd
 
-    from weightspace.comparisons import holm, holm_cannot_reach, min_sign_flip_p, paired_comparison, unpaired_comparison
+    from weightspace.comparisons import holm, holm_cannot_reach, paired_comparison, unpaired_comparison
 
     known = {**CORE_METRICS, **metrics}
-    refs = cells_from_final(final, sorted({k for t in tests for k in (*(t.match or ()), *dict(t.where))}))
+    refs = cells_from_final(final, sorted({k for t in tests for k in (*(t.match or ()), *dict(t.where))}), train)
     ok = _ok(final)
     rows = []
     for test in tests:
-        for a, b in resolve(test, refs):
-            name, direction, by_seed = _seed_values(final, ok, a.cell, b.cell, test.metric, auto)
+        pairs, n_rows = resolve(test, refs), len(rows)
+        shown = _differing_train([c for side in _sides(test, refs) for c in side])
+        for a, b in pairs:
+            name, direction, by_seed, has_metric = _seed_values(final, ok, a.cell, b.cell, test.metric, auto)
             direction = test.direction or direction or known.get(name)
-            if direction is None:
-                continue  # a default's metric this dataset does not have
-            if not any(np.isfinite(v) for side in by_seed.values() for v in side.values()):
-                continue  # the metric is missing for this pair (e.g. a structure metric on a dataset without one)
+            if direction is None or not has_metric:
+                continue  # a metric this pair does not have (e.g. a structure metric on a dataset without one)
             if test.paired:
                 seeds = sorted(set(by_seed[a.cell]) | set(by_seed[b.cell]))
                 va = [by_seed[a.cell].get(s, np.nan) for s in seeds]
@@ -355,25 +451,46 @@ def compare(final, tests: list[Test], options: dict, metrics: dict[str, str], au
                 res = unpaired_comparison(list(by_seed[a.cell].values()), list(by_seed[b.cell].values()), direction,
                                           options["confidence"], options["random_state"])
                 res["test"], res["p"] = "Welch t", res["p_welch"]
-            rows.append({"dataset": a.dataset, "net": a.net, "a": test.a, "b": test.b, "setting": _setting(a, b),
-                         "a_cell": a.cell, "b_cell": b.cell, "metric": name, "direction": direction, **res})
+            rows.append({"dataset": a.dataset, "net": a.net, "a": test.a, "b": test.b,
+                         "setting": _setting(a, b, shown), "a_cell": a.cell, "b_cell": b.cell, "metric": name,
+                         "direction": direction, **res})
+        if test.declared and len(rows) == n_rows:
+            raise WeightspaceError(_no_rows(test, final, refs, pairs, known))
     table = pd.DataFrame(rows)
     for c in COLUMNS:
         if c not in table:
             table[c] = pd.Series(dtype=float)
     if len(table):
-        table["p_holm"] = holm(table["p"].to_numpy(float))
-        m = int(np.isfinite(table["p"].to_numpy(float)).sum())
+        # every row is one of the m comparisons, also one without a p (all its pairs dropped)
+        m = len(table)
+        table["p_holm"] = holm(table["p"].to_numpy(float), m)
         table["m"] = m
         alpha = options["alpha"]
-        # power: flagged where even the most extreme data its seed count allows (paired: 2 / 2^n_pairs, exact
-        # sign-flip; unpaired: the smallest exact Mann-Whitney p) would miss alpha after Holm
-        best = [min_sign_flip_p(int(n)) if paired else pm
-                for n, paired, pm in zip(table["n_pairs"], table["paired"], table["p_min_attainable"])]
-        table["cannot_reach"] = holm_cannot_reach(table["p"].to_numpy(float), best, alpha)
+        # power: flagged where even the most extreme data its sample allows (p_min_attainable: paired, 2 / 2^n
+        # for n non-zero differences, exact sign-flip; unpaired, the smallest exact Mann-Whitney p) would miss
+        # alpha after Holm
+        table["cannot_reach"] = holm_cannot_reach(table["p"].to_numpy(float),
+                                                  table["p_min_attainable"].to_numpy(float), alpha, m)
         table["significant"] = table["p_holm"].to_numpy(float) < alpha
         table["paired"] = table["paired"].astype(bool)
     return table[COLUMNS]
+
+
+def _no_rows(test: Test, final, refs: list[CellRef], pairs: list, known: dict) -> str:
+    """Why a declared test gives no row of comparisons.csv (one line)."""
+    what = f"declared comparison {test.a} vs {test.b}"
+    if not pairs:
+        a_cells, b_cells = _sides(test, refs)
+        return (f"{what} pairs no cells of final.csv ({len(a_cells)} cells of {test.a}, {len(b_cells)} of {test.b}; "
+                f"same dataset, net and values of {', '.join(_match_keys(test, a_cells, b_cells)) or 'no key'}): "
+                f"is final.csv the results of this config? Set `match` to the keys that must be equal")
+    metrics = ", ".join(sorted(c for c in final.columns if c in known or c.startswith("final_")))
+    missing = [c for c in test.metric.split("|") if c not in final]
+    if test.metric != "auto" and missing:
+        return (f"{what}: metric {missing[0]!r} is not a column of final.csv (its metrics: {metrics}); fix the "
+                f"test's `metric`")
+    return (f"{what}: metric {test.metric!r} has no value on any of its {len(pairs)} pairs of cells (e.g. an "
+            f"accuracy on a regression task; the metrics of final.csv: {metrics}); choose one these runs have")
 
 
 def aggregate(final, table, options: dict, auto=AUTO):
@@ -397,7 +514,7 @@ def aggregate(final, table, options: dict, auto=AUTO):
             net, a, b, setting, metric, direction = key
             a_tasks, b_tasks, tasks = [], [], []
             for _, r in grp.iterrows():
-                _, _, by_seed = _seed_values(final, ok, r["a_cell"], r["b_cell"], metric, auto)
+                _, _, by_seed, _ = _seed_values(final, ok, r["a_cell"], r["b_cell"], metric, auto)
                 for side, cell in ((a_tasks, r["a_cell"]), (b_tasks, r["b_cell"])):
                     values = np.fromiter(by_seed[cell].values(), float, len(by_seed[cell]))
                     side.append(values[np.isfinite(values)])
@@ -415,17 +532,24 @@ def aggregate(final, table, options: dict, auto=AUTO):
     return pd.DataFrame(rows, columns=AGGREGATE_COLUMNS)
 
 
-def spec(exp: dict, defaults: list[dict]) -> dict:
-    """An experiment's resolved comparisons as JSON-able data (what ``weightspace analyze`` is given)."""
+def spec(exp: dict, defaults: list[dict], cells: dict[str, dict]) -> dict:
+    """An experiment's resolved comparisons as JSON-able data (what ``weightspace analyze`` is given): options,
+    tests, and (where some are needed) the variants' training settings that final.csv has no column for.
+
+    ``cells``: the experiment's expanded cells (:func:`weightspace.config.expand`).
+    """
     from dataclasses import asdict
 
     opts = options_of(exp)
-    return {"options": {k: opts[k] for k in _STAT_OPTIONS},
-            "tests": [asdict(t) for _, t in tests_of(exp, exp["variants"], defaults)]}
+    tests = [t for _, t in tests_of(exp, exp["variants"], defaults)]
+    out = {"options": {k: opts[k] for k in _STAT_OPTIONS},
+           "tests": [{k: v for k, v in asdict(t).items() if k != "declared" or v} for t in tests]}
+    train = variant_train(cells, {k for t in tests for k in (*(t.match or ()), *dict(t.where))})
+    return {**out, "train": train} if train else out
 
 
 def from_spec(data: dict) -> tuple[list[Test], dict]:
-    """The tests and options of :func:`spec`'s output."""
+    """The tests and options of :func:`spec`'s output (its ``train``: ``data.get("train")``)."""
     tests = [Test(**{**t, "match": tuple(t["match"]) if t.get("match") is not None else None,
                      "where": tuple(tuple(kv) for kv in t.get("where") or ())}) for t in data.get("tests", [])]
     return tests, {**{k: OPTIONS[k] for k in _STAT_OPTIONS},
@@ -439,7 +563,7 @@ def write(final, data: dict, family, out_dir) -> list:
     from weightspace.io import write_dataframe
 
     tests, options = from_spec(data)
-    table = compare(final, tests, options, family.metrics, family.auto_metric)
+    table = compare(final, tests, options, family.metrics, family.auto_metric, data.get("train"))
     pooled = aggregate(final, table, options, family.auto_metric)
     out_dir = Path(out_dir)
     write_dataframe(out_dir / "comparisons.csv", table)

@@ -111,7 +111,7 @@ def data_flags():
 def comparisons_spec(experiment):
     """The experiment's comparisons, resolved: declared tests and the family's defaults (weightspace.variant_comparisons)."""
     exp = experiment_config(experiment)
-    return variant_comparisons.spec(exp, FAMILIES[exp["family"]].default_comparisons(exp))
+    return variant_comparisons.spec(exp, FAMILIES[exp["family"]].default_comparisons(exp), CELLS[experiment])
 
 
 def all_outputs():

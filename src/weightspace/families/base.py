@@ -179,8 +179,10 @@ class Family:
     def default_comparisons(self, exp: dict) -> list[dict]:
         """The comparisons an experiment gets without declaring any (tests as in its ``comparisons.tests``).
 
-        Default: every variant that is not direct training against each direct variant (the pairs are matched
-        on the keys both sweep, e.g. the optimizer, so a test only pairs cells where they agree).
+        Default: every variant that is not direct training against each direct variant. Every test's pairs are
+        matched on the keys both variants sweep and on every training setting that differs between the cells
+        (optimizer, lr, ..., swept or set per variant: :mod:`weightspace.variant_comparisons`), so a default only
+        pairs cells trained alike, and is left out where there are none.
         """
         direct = [v["name"] for v in exp["variants"] if v["reparam"] == DIRECT.name]
         return [{"a": v["name"], "b": d} for d in direct for v in exp["variants"] if v["reparam"] != DIRECT.name]

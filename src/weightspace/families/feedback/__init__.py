@@ -58,7 +58,8 @@ class FeedbackFamily(Family):
 
     def default_comparisons(self, exp: dict) -> list[dict]:
         """Every variant against the controls: the plain net (``feedback: none``) and extra inputs filled with
-        ones; pairs match on the keys both sweep (optimizer, learning rate)."""
+        ones; pairs match on the keys both sweep and on every training setting that differs (optimizer, learning
+        rate, swept or set per variant)."""
         controls = [v["name"] for c in ("none", "ones") for v in exp["variants"] if v.get("feedback") == c]
         return [{"a": v["name"], "b": c} for c in controls for v in exp["variants"]
                 if v["name"] != c and not (v.get("feedback") == "none" and c in controls)]

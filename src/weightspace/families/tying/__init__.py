@@ -35,15 +35,6 @@ _MODULE = "weightspace.families.tying.reparam"
 N_IMAGES = 10
 
 
-def _task(cell: dict) -> str:
-    """The task a cell trains: its net's (an autoencoder: reconstruction), else its dataset's (torch-free)."""
-    from weightspace.data import DATASETS
-    from weightspace.netspec import net_spec_for
-
-    info = DATASETS[cell["dataset"]]
-    return net_spec_for(cell["net"], info.input_shape, info.n_outputs).task or info.task
-
-
 def recon_inputs(cells: dict[str, dict], dataset: str, net: str, runs: Path, seed: int) -> dict[str, str]:
     """``{label: tying.npz of seed}`` of every cell of (dataset, net), in the config's order: the reconstruction
     figure's inputs. A label is the cell's variant and swept values (``tied``, ``tied lr0.01``)."""
@@ -67,19 +58,22 @@ class TyingFamily(Family):
 
     def default_comparisons(self, exp: dict) -> list[dict]:
         """Tied and narrow nets against the untied (direct) ones, and tied against narrow (the same trainable
-        count); pairs match on the keys both sweep (optimizer, learning rate, g), so only like is compared."""
+        count); pairs match on the keys both sweep (g) and on every training setting that differs (optimizer,
+        learning rate, ..., swept or set per variant), so only like is compared."""
         tied = [v["name"] for v in exp["variants"] if v["reparam"] == "tying"]
         narrow = [v["name"] for v in exp["variants"] if v["reparam"] == "narrow"]
         return super().default_comparisons(exp) + [{"a": t, "b": n} for t in tied for n in narrow]
 
     def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
+        from weightspace.config import cell_task
+
         folder = figures / experiment
         out = [str(folder / "tying.tex")]
         pairs: dict[tuple[str, str], list[dict]] = {}
         for c in cells.values():
             pairs.setdefault((c["dataset"], c["net"]["name"]), []).append(c)
         for (d, n), cs in sorted(pairs.items()):
-            if _task(cs[0]) == "reconstruction":
+            if cell_task(cs[0]) == "reconstruction":
                 out += [str(folder / f"tying_mse__{d}__{n}.png"), str(folder / f"tying_recon__{d}__{n}.png")]
             else:
                 out.append(str(folder / f"tying_params__{d}__{n}.png"))
