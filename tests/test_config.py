@@ -217,6 +217,44 @@ def test_load_config_errors(tmp_path):
         load_config(lst)
 
 
+def _alias_bomb(levels: int) -> str:
+    """YAML whose anchor a<levels> expands to 9^levels items (a billion laughs), under an unknown top-level key."""
+    lines = ["  x0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"  x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels + 1)]
+    return "anchors:\n" + "\n".join(lines) + "\n"
+
+
+def test_yaml_alias_bomb_is_refused_naming_the_file(tmp_path):
+    """Issue 20.8: aliases are counted as expanded (without expanding them) and refused past a bound."""
+    from weightspace.config import MAX_YAML_NODES
+
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(_alias_bomb(12) + "nets: {small: {arch: fc, widths: *a12}}\n")  # 9^12 widths
+    with pytest.raises(ConfigError) as e:
+        load_config(bomb)
+    assert str(e.value) == (f"{bomb}: its aliases (*name) expand to more than {MAX_YAML_NODES:,} YAML nodes (an alias "
+                            f"bomb?); write the values out or use fewer aliases")
+    recursive = tmp_path / "recursive.yaml"
+    recursive.write_text("a: &x [1, *x]\n")
+    with pytest.raises(ConfigError, match=r"recursive.yaml: an alias refers to the node that contains it"):
+        load_config(recursive)
+    ok = tmp_path / "ok.yaml"  # a few aliases and a merge key are fine
+    ok.write_text("base: &b {x: 1, y: [1, 2]}\nother:\n  <<: *b\n  x: 3\n  z: *b\n")
+    assert load_config(ok)["other"] == {"x": 3, "y": [1, 2], "z": {"x": 1, "y": [1, 2]}}
+
+
+def test_duplicate_yaml_key_is_refused_naming_file_key_and_lines(tmp_path):
+    """Issue 20.8: a key given twice in one mapping was silently the last one."""
+    dup = tmp_path / "dup.yaml"
+    dup.write_text("seeds: 2\ntrain:\n  lr: 0.1\n  epochs: 3\n  lr: 0.2\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(dup)
+    assert str(e.value) == f"{dup}: key 'lr' is given twice in one mapping (lines 3 and 5); keep one"
+    same_name = tmp_path / "nested.yaml"  # one name in two mappings is not a repeat
+    same_name.write_text("a: {lr: 1}\nb: {lr: 2}\n")
+    assert load_config(same_name) == {"a": {"lr": 1}, "b": {"lr": 2}}
+
+
 def test_shipped_configs_are_valid():
     full = validate(load_config(REPO / "config.yaml"))
     quick = validate(load_config(REPO / "config.yaml", REPO / "config" / "quick.yaml"))
