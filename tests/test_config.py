@@ -255,6 +255,42 @@ def test_duplicate_yaml_key_is_refused_naming_file_key_and_lines(tmp_path):
     assert load_config(same_name) == {"a": {"lr": 1}, "b": {"lr": 2}}
 
 
+@pytest.mark.parametrize("path, value", [("seeds", 2**62), ("seeds", 100000), ("seeds", list(range(1001))),
+                                         ("experiments.sub.seeds", 2**62)])
+def test_seed_counts_are_bounded(path, value):
+    """Issue 20.8: 2**62 seeds died with a MemoryError, 100000 kept `snakemake -n` busy past 300 s."""
+    with pytest.raises(ConfigError) as e:
+        validate(with_(path, value))
+    msg = str(e.value)
+    assert msg.count("\n  - ") == 1 and f"  - {path}: " in msg
+    assert "expected an integer in [1, 1000]" in msg or "is too long" in msg
+
+
+def test_comparison_resamples_are_checked_against_the_memory_limit():
+    """Issue 20.8: n_resamples 10**9 passed validation and analyze asked for 29.8 GiB."""
+    with pytest.raises(ConfigError) as e:
+        validate(with_("experiments.sub.comparisons", {"n_resamples": 10**9}))
+    assert str(e.value) == (
+        "invalid configuration:\n  - experiments.sub.comparisons.n_resamples: comparing 2 seeds with 1,000,000,000 "
+        "resamples needs ~59.6 GiB, over memory_limit_gib=16 (16.0 GiB); use fewer n_resamples (or comparisons: "
+        "false), or raise memory_limit_gib")
+    validate(with_("experiments.sub.comparisons", False, with_("experiments.sub.comparisons", {"n_resamples": 10**9})))
+    with pytest.raises(ConfigError, match=r"  - seeds: comparing 1000 seeds with 9,999 resamples needs ~33.5 GiB"):
+        validate(with_("seeds", 1000))  # P(A better)'s interval grows with the square of the seeds
+
+
+def test_hashed_and_kmeans_memory_counts_k():
+    """Issue 20.8: the memory check ignored k (10**12 buckets: the job tried to allocate terabytes)."""
+    for variant in ({"name": "h", "reparam": "hashed", "k": 10**12},
+                    {"name": "km", "reparam": "kmeans", "k": 10**12, "pretrain_epochs": 1}):
+        cfg = with_("experiments.sub.variants.[1]", variant, with_("train.epochs", 2))
+        with pytest.raises(ConfigError) as e:
+            validate(cfg)
+        msg = str(e.value)
+        assert f"variants[1:{variant['name']}]: cell digits__small__{variant['name']} needs ~" in msg
+        assert "TiB per seed" in msg and "use a smaller k or budget, or raise memory_limit_gib" in msg
+
+
 def test_shipped_configs_are_valid():
     full = validate(load_config(REPO / "config.yaml"))
     quick = validate(load_config(REPO / "config.yaml", REPO / "config" / "quick.yaml"))

@@ -592,6 +592,17 @@ def _check_comparisons(config: dict, expanded: dict[str, dict[str, dict]]) -> li
         family = FAMILIES[exp["family"]]
         problems += variant_comparisons.check(f"experiments.{name}", exp, cells, family.default_comparisons(exp),
                                               family.metrics)
+        if exp.get("comparisons") is not False:  # the statistics' memory, before analyze allocates it
+            resamples, n = variant_comparisons.options_of(exp)["n_resamples"], len(experiment_seeds(config, name))
+            need, limit = variant_comparisons.resampling_bytes(resamples, n), config["memory_limit_gib"] * 2**30
+            if need > limit:
+                key = f"experiments.{name}.comparisons.n_resamples"
+                if need <= variant_comparisons.resampling_bytes(variant_comparisons.OPTIONS["n_resamples"], n):
+                    key = f"experiments.{name}.seeds" if "seeds" in exp else "seeds"
+                problems.append(
+                    f"{key}: comparing {n} seeds with {resamples:,} resamples needs "
+                    f"~{_fmt_bytes(need)}, over memory_limit_gib={config['memory_limit_gib']} ({_fmt_bytes(limit)}); "
+                    f"use fewer {key.split('.')[-1]} (or comparisons: false), or raise memory_limit_gib")
     return problems
 
 

@@ -37,12 +37,14 @@ than the data). The two built-in teachers (``conv1d_teacher``, ``conv2d_teacher`
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["DEFAULT_TEACHERS", "TEACHER_LAYER", "KINDS", "resolve", "teacher_arrays", "structure_groups",
            "conv_groups", "conv1d_groups", "conv2d_groups", "permutation_groups", "circulant_groups",
-           "random_groups", "distinct_values", "value_partition", "spec_problems", "expand_names", "info",
-           "load"]
+           "random_groups", "distinct_values", "value_partition", "shape", "memory_bytes", "spec_problems",
+           "expand_names", "info", "load"]
 
 #: the student's weight a teacher's structure is about (the first layer of an fc net)
 TEACHER_LAYER = "fc1.weight"
@@ -206,8 +208,29 @@ def teacher_arrays(spec: dict) -> dict:
 # config: checks, names, registry records, loading
 
 
-def spec_problems(where: str, spec: dict) -> list[str]:
-    """What is wrong with a teacher spec beyond its schema (sizes that do not fit), one line each."""
+def shape(spec: dict) -> tuple[int, int]:
+    """(outputs, inputs) of a resolved spec's matrix, computed without building it."""
+    if spec["kind"] in ("permutation", "circulant"):
+        return int(spec["n"]), int(spec["n"])
+    out = [_out_size(n, k, spec["stride"], spec["dilation"]) for n, k in zip(spec["input"], spec["kernel"])]
+    return spec["out_channels"] * math.prod(out), spec["in_channels"] * math.prod(spec["input"])
+
+
+def memory_bytes(spec: dict) -> dict[str, int]:
+    """Bytes a resolved spec needs, by the key that drives them: ``n`` / ``input`` (the matrix: its partition
+    while built, groups, value groups and W, 8 bytes each per entry), ``n_train`` (the examples, drawn in
+    float64 and kept in float32) and ``epoch_size`` (the tiled rows, float32)."""
+    outputs, inputs = shape(spec)
+    n_train = max(spec["n_train"]) if isinstance(spec["n_train"], list) else int(spec["n_train"])
+    epoch = max(int(spec.get("epoch_size") or 0), n_train)
+    return {"n" if spec["kind"] in ("permutation", "circulant") else "input": 32 * outputs * inputs,
+            "n_train": 12 * (n_train + int(spec["n_test"])) * (inputs + outputs),
+            "epoch_size": 4 * epoch * (inputs + outputs) if epoch > n_train else 0}
+
+
+def spec_problems(where: str, spec: dict, memory_limit_gib: float = 16.0) -> list[str]:
+    """What is wrong with a teacher spec beyond its schema (sizes that do not fit, memory over
+    ``memory_limit_gib``, checked before anything is built), one line each."""
     s = resolve(spec)
     kind = s["kind"]
     problems = []
@@ -235,6 +258,20 @@ def spec_problems(where: str, spec: dict) -> list[str]:
         problems.append(f"{where}: values: repeated needs n_values (how many distinct values the groups share)")
     if s["values"] != "repeated" and "n_values" in spec:
         problems.append(f"{where}.n_values: only values: repeated takes n_values")
+    if not problems:
+        need = memory_bytes(s)
+        total, limit = sum(need.values()), memory_limit_gib * 2**30
+        if total > limit:
+            from weightspace.config import _fmt_bytes
+
+            key = max(need, key=need.get)
+            outputs, inputs = shape(s)
+            n_train = max(s["n_train"]) if isinstance(s["n_train"], list) else s["n_train"]
+            tiled = f", tiled to {s['epoch_size']:,} rows per epoch" if need["epoch_size"] else ""
+            problems.append(f"{where}.{key}: the teacher needs ~{_fmt_bytes(total)} (a {outputs:,} x {inputs:,} "
+                            f"matrix, {n_train:,} training + {s['n_test']:,} test examples{tiled}), over "
+                            f"memory_limit_gib={memory_limit_gib} ({_fmt_bytes(limit)}); use a smaller {key}, or "
+                            f"raise memory_limit_gib")
     return problems
 
 
