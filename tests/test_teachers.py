@@ -193,6 +193,19 @@ def test_teacher_sizes_are_checked_against_the_memory_limit_before_anything_is_b
     assert expected in str(e.value) and str(e.value).count("\n  - ") == 1
 
 
+def test_registering_a_teacher_builds_no_matrix(monkeypatch):
+    """The registry sizes a teacher from its keys (every validation and every Snakemake start registers it); the
+    matrix is built when the data is loaded and once by the config's value check."""
+    from weightspace.families.sharing import FAMILY, teachers
+
+    spec = {"kind": "conv2d", "input": [7, 9], "kernel": [2, 3], "in_channels": 2, "out_channels": 3, "stride": 2,
+            "n_train": 8}
+    groups, input_shape = teachers.structure_groups(teachers.resolve(spec))
+    monkeypatch.setattr(teachers, "structure_groups", lambda *a: pytest.fail("the registry built a matrix"))
+    info = FAMILY.datasets({"teachers": {"t": spec}})["t"]
+    assert (info.n_outputs, info.input_shape) == (groups.shape[0], tuple(input_shape))
+
+
 def test_a_teacher_within_a_raised_memory_limit_is_accepted():
     from weightspace.config import validate
 

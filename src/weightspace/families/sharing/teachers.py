@@ -105,14 +105,13 @@ def conv_groups(input_size: list[int], kernel: list[int], in_channels: int = 1, 
     Ho, Wo = _out_size(H, kh, stride, dilation) if dims == 2 else 1, _out_size(W, kw, stride, dilation)
     taps = kh * kw
     out = np.full((out_channels, Ho, Wo, in_channels, H, W), -1, dtype=np.int64)
+    # every tap (r, c) and output position (i, j) at once, broadcast (kh, kw, Ho, Wo): no Python loop over sizes
+    r, c = np.arange(kh)[:, None, None, None], np.arange(kw)[None, :, None, None]
+    i, j = np.arange(Ho)[None, None, :, None], np.arange(Wo)[None, None, None, :]
     for oc in range(out_channels):
         for ic in range(in_channels):
             base = (oc * in_channels + ic) * taps
-            for i in range(Ho):
-                for j in range(Wo):
-                    for r in range(kh):
-                        for c in range(kw):
-                            out[oc, i, j, ic, i * stride + r * dilation, j * stride + c * dilation] = base + r * kw + c
+            out[oc, i, j, ic, i * stride + r * dilation, j * stride + c * dilation] = base + r * kw + c
     return out.reshape(out_channels * Ho * Wo, in_channels * H * W)
 
 
@@ -208,19 +207,19 @@ def teacher_arrays(spec: dict) -> dict:
 # config: checks, names, registry records, loading
 
 
-def shape(spec: dict) -> tuple[int, int]:
-    """(outputs, inputs) of a resolved spec's matrix, computed without building it."""
+def shape(spec: dict) -> tuple[int, tuple[int, ...]]:
+    """(outputs, input shape (C, *spatial)) of a resolved spec, computed without building its matrix."""
     if spec["kind"] in ("permutation", "circulant"):
-        return int(spec["n"]), int(spec["n"])
+        return int(spec["n"]), (1, int(spec["n"]))
     out = [_out_size(n, k, spec["stride"], spec["dilation"]) for n, k in zip(spec["input"], spec["kernel"])]
-    return spec["out_channels"] * math.prod(out), spec["in_channels"] * math.prod(spec["input"])
+    return spec["out_channels"] * math.prod(out), (spec["in_channels"], *spec["input"])
 
 
 def memory_bytes(spec: dict) -> dict[str, int]:
     """Bytes a resolved spec needs, by the key that drives them: ``n`` / ``input`` (the matrix: its partition
     while built, groups, value groups and W, 8 bytes each per entry), ``n_train`` (the examples, drawn in
     float64 and kept in float32) and ``epoch_size`` (the tiled rows, float32)."""
-    outputs, inputs = shape(spec)
+    outputs, inputs = shape(spec)[0], math.prod(shape(spec)[1])
     n_train = max(spec["n_train"]) if isinstance(spec["n_train"], list) else int(spec["n_train"])
     epoch = max(int(spec.get("epoch_size") or 0), n_train)
     return {"n" if spec["kind"] in ("permutation", "circulant") else "input": 32 * outputs * inputs,
@@ -265,7 +264,7 @@ def spec_problems(where: str, spec: dict, memory_limit_gib: float = 16.0) -> lis
             from weightspace.config import _fmt_bytes
 
             key = max(need, key=need.get)
-            outputs, inputs = shape(s)
+            outputs, inputs = shape(s)[0], math.prod(shape(s)[1])
             n_train = max(s["n_train"]) if isinstance(s["n_train"], list) else s["n_train"]
             tiled = f", tiled to {s['epoch_size']:,} rows per epoch" if need["epoch_size"] else ""
             problems.append(f"{where}.{key}: the teacher needs ~{_fmt_bytes(total)} (a {outputs:,} x {inputs:,} "
@@ -288,10 +287,10 @@ def info(name: str, spec: dict):
     from weightspace.data import DatasetInfo
 
     s = resolve(spec)
-    groups, input_shape = structure_groups(s)
-    about = spec.get("about") or f"teacher {s['kind']}: {groups.shape[0]} outputs, {groups.shape[1]} inputs"
+    outputs, input_shape = shape(s)  # the matrix is built when the dataset is loaded, not here
+    about = spec.get("about") or f"teacher {s['kind']}: {outputs} outputs, {math.prod(input_shape)} inputs"
     clean = {k: v for k, v in spec.items() if k != "about"}
-    return DatasetInfo(name, tuple(input_shape), int(groups.shape[0]), int(s["epoch_size"]), int(s["n_test"]),
+    return DatasetInfo(name, tuple(input_shape), int(outputs), int(s["epoch_size"]), int(s["n_test"]),
                        "regression", lambda root, dl, v: load(name, clean),
                        {"layer": TEACHER_LAYER, "input": tuple(input_shape), "kind": s["kind"]}, about,
                        spec=None if _is_default(name, clean) else {"teacher": clean})
