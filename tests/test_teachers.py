@@ -167,7 +167,7 @@ def test_config_teacher_errors_name_the_key(spec, expected):
 
 @pytest.mark.parametrize("spec, expected", [
     ({"kind": "permutation", "n": 300000, "n_train": 8},  # np.eye(300000): 671 GiB, a traceback
-     "teachers.big.n: the teacher needs ~2.6 TiB (a 300,000 x 300,000 matrix, 8 training + 2,048 test examples), "
+     "teachers.big.n: the teacher needs ~3.9 TiB (a 300,000 x 300,000 matrix, 8 training + 2,048 test examples), "
      "over memory_limit_gib=16 (16.0 GiB); use a smaller n, or raise memory_limit_gib"),
     ({"kind": "conv2d", "input": [1000, 1000], "kernel": 3, "n_train": 8}, "teachers.big.input: the teacher needs ~"),
     ({"kind": "permutation", "n": 8, "n_train": 10**9},
@@ -176,6 +176,11 @@ def test_config_teacher_errors_name_the_key(spec, expected):
     ({"kind": "conv1d", "input": [32], "kernel": 5, "n_train": [8, 16], "epoch_size": 10**12},
      "teachers.big.epoch_size: the teacher needs ~218 TiB (a 28 x 32 matrix, 16 training + 2,048 test examples, "
      "tiled to 1,000,000,000,000 rows per epoch)"),
+    ({"kind": "conv1d", "input": [32], "kernel": 5, "values": "repeated", "n_values": 10**9, "min_gap": 0,
+      "n_train": 8}, "teachers.big.n_values: the teacher needs ~22.4 GiB"),
+    # 100000 redraws of 2000 values that cannot be 0.2 apart: minutes of validation for circulant n 2000
+    ({"kind": "circulant", "n": 2000, "n_train": 8}, "teachers.big.min_gap: 2,000 N(0, 1) values at least 0.2 apart "
+                                                     "(and from 0) cannot be drawn"),
 ])
 def test_teacher_sizes_are_checked_against_the_memory_limit_before_anything_is_built(spec, expected, monkeypatch):
     """Issue 20.8: a teacher's matrix and examples are sized from its keys alone; past memory_limit_gib it is
@@ -199,7 +204,7 @@ def test_registering_a_teacher_builds_no_matrix(monkeypatch):
     from weightspace.families.sharing import FAMILY, teachers
 
     spec = {"kind": "conv2d", "input": [7, 9], "kernel": [2, 3], "in_channels": 2, "out_channels": 3, "stride": 2,
-            "n_train": 8}
+            "min_gap": 0.01, "n_train": 8}
     groups, input_shape = teachers.structure_groups(teachers.resolve(spec))
     monkeypatch.setattr(teachers, "structure_groups", lambda *a: pytest.fail("the registry built a matrix"))
     info = FAMILY.datasets({"teachers": {"t": spec}})["t"]

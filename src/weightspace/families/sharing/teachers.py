@@ -215,14 +215,24 @@ def shape(spec: dict) -> tuple[int, tuple[int, ...]]:
     return spec["out_channels"] * math.prod(out), (spec["in_channels"], *spec["input"])
 
 
+def _n_groups(spec: dict) -> int:
+    """Groups (values drawn) of a resolved spec, counted without building its partition."""
+    if spec["kind"] in ("permutation", "circulant"):
+        return 2 if spec["kind"] == "permutation" else int(spec["n"])
+    return spec["out_channels"] * spec["in_channels"] * math.prod(spec["kernel"])
+
+
 def memory_bytes(spec: dict) -> dict[str, int]:
-    """Bytes a resolved spec needs, by the key that drives them: ``n`` / ``input`` (the matrix: its partition
-    while built, groups, value groups and W, 8 bytes each per entry), ``n_train`` (the examples, drawn in
-    float64 and kept in float32) and ``epoch_size`` (the tiled rows, float32)."""
-    outputs, inputs = shape(spec)[0], math.prod(shape(spec)[1])
+    """Bytes a resolved spec needs, by the key that drives them: ``n`` / ``input`` (the matrix: at the peak about
+    six int64 / float64 arrays of its size - the partition, W, the value partition and their temporaries),
+    ``n_values`` (the values drawn), ``n_train`` (the examples, drawn in float64 and kept in float32) and
+    ``epoch_size`` (the tiled rows, float32)."""
+    outputs, input_shape = shape(spec)
+    inputs = math.prod(input_shape)
     n_train = max(spec["n_train"]) if isinstance(spec["n_train"], list) else int(spec["n_train"])
     epoch = max(int(spec.get("epoch_size") or 0), n_train)
-    return {"n" if spec["kind"] in ("permutation", "circulant") else "input": 32 * outputs * inputs,
+    return {"n" if spec["kind"] in ("permutation", "circulant") else "input": 48 * outputs * inputs,
+            "n_values": 24 * int(spec["n_values"]) if spec["values"] == "repeated" else 0,
             "n_train": 12 * (n_train + int(spec["n_test"])) * (inputs + outputs),
             "epoch_size": 4 * epoch * (inputs + outputs) if epoch > n_train else 0}
 
@@ -271,6 +281,14 @@ def spec_problems(where: str, spec: dict, memory_limit_gib: float = 16.0) -> lis
                             f"matrix, {n_train:,} training + {s['n_test']:,} test examples{tiled}), over "
                             f"memory_limit_gib={memory_limit_gib} ({_fmt_bytes(limit)}); use a smaller {key}, or "
                             f"raise memory_limit_gib")
+            return problems
+        # the values are redrawn until every two are min_gap apart: refuse what would fail after 100000 draws of
+        # them all (minutes for many groups): expected close pairs per draw past 30, a success chance below 1e-8
+        drawn = int(s["n_values"]) if s["values"] == "repeated" else _n_groups(s)
+        crowd = math.comb(drawn, 2) * math.erf(s["min_gap"] / 2) + drawn * math.erf(s["min_gap"] / math.sqrt(2))
+        if crowd > 30:
+            problems.append(f"{where}.min_gap: {drawn:,} N(0, 1) values at least {s['min_gap']} apart (and from 0) "
+                            f"cannot be drawn (about {crowd:,.0f} pairs closer than that per draw); lower min_gap")
     return problems
 
 
