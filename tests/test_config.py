@@ -279,6 +279,16 @@ def test_comparison_resamples_are_checked_against_the_memory_limit():
         validate(with_("seeds", 1000))  # P(A better)'s interval grows with the square of the seeds
 
 
+def test_dint_bootstrap_replicates_are_checked_against_the_memory_limit():
+    """Issue 20.8 (a sibling of n_resamples): analysis.n_boot 10**9 validated; analyze would ask for ~75 GiB."""
+    with pytest.raises(ConfigError) as e:
+        validate(with_("experiments.sub.analysis", {"n_boot": 10**9}))
+    assert str(e.value) == (
+        "invalid configuration:\n  - experiments.sub.analysis.n_boot: 1,000,000,000 bootstrap replicates of d_int "
+        "over 2 seeds and 2 dimensions need ~74.5 GiB, over memory_limit_gib=16 (16.0 GiB); use fewer n_boot, or "
+        "raise memory_limit_gib")
+
+
 def test_hashed_and_kmeans_memory_counts_k():
     """Issue 20.8: the memory check ignored k (10**12 buckets: the job tried to allocate terabytes)."""
     for variant in ({"name": "h", "reparam": "hashed", "k": 10**12},
