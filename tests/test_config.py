@@ -150,6 +150,7 @@ def test_memory_limit_rejects_huge_dense_projection():
 
 def test_memory_message_shows_small_sizes_readably():
     cfg = with_("memory_limit_gib", 1e-5)  # ~10 KiB: less than the small net needs
+    cfg["experiments"]["sub"]["analysis"] = {"n_boot": 100}  # the d_int bootstrap's ~8 KiB fits (2000: 156 KiB)
     with pytest.raises(ConfigError) as e:
         validate(cfg)
     msg = str(e.value)
