@@ -274,7 +274,8 @@ def spec_problems(where: str, spec: dict, memory_limit_gib: float = 16.0) -> lis
             from weightspace.config import _fmt_bytes
 
             key = max(need, key=need.get)
-            outputs, inputs = shape(s)[0], math.prod(shape(s)[1])
+            outputs, input_shape = shape(s)
+            inputs = math.prod(input_shape)
             n_train = max(s["n_train"]) if isinstance(s["n_train"], list) else s["n_train"]
             tiled = f", tiled to {s['epoch_size']:,} rows per epoch" if need["epoch_size"] else ""
             problems.append(f"{where}.{key}: the teacher needs ~{_fmt_bytes(total)} (a {outputs:,} x {inputs:,} "
