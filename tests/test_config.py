@@ -193,6 +193,7 @@ def test_memory_limit_rejects_huge_dense_projection():
 
 def test_memory_message_shows_small_sizes_readably():
     cfg = with_("memory_limit_gib", 1e-5)  # ~10 KiB: less than the small net needs
+    cfg["experiments"]["sub"]["analysis"] = {"n_boot": 100}  # the d_int bootstrap's ~8 KiB fits (2000: 156 KiB)
     with pytest.raises(ConfigError) as e:
         validate(cfg)
     msg = str(e.value)
@@ -258,6 +259,90 @@ def test_load_config_errors(tmp_path):
     lst.write_text("- 1\n")
     with pytest.raises(ConfigError, match="top level must be a mapping"):
         load_config(lst)
+
+
+def _alias_bomb(levels: int) -> str:
+    """YAML whose anchor a<levels> expands to 9^levels items (a billion laughs), under an unknown top-level key."""
+    lines = ["  x0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"  x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels + 1)]
+    return "anchors:\n" + "\n".join(lines) + "\n"
+
+
+def test_yaml_alias_bomb_is_refused_naming_the_file(tmp_path):
+    """Issue 20.8: aliases are counted as expanded (without expanding them) and refused past a bound."""
+    from weightspace.config import MAX_YAML_NODES
+
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(_alias_bomb(12) + "nets: {small: {arch: fc, widths: *a12}}\n")  # 9^12 widths
+    with pytest.raises(ConfigError) as e:
+        load_config(bomb)
+    assert str(e.value) == (f"{bomb}: its aliases (*name) expand to more than {MAX_YAML_NODES:,} YAML nodes (an alias "
+                            f"bomb?); write the values out or use fewer aliases")
+    recursive = tmp_path / "recursive.yaml"
+    recursive.write_text("a: &x [1, *x]\n")
+    with pytest.raises(ConfigError, match=r"recursive.yaml: an alias refers to the node that contains it"):
+        load_config(recursive)
+    ok = tmp_path / "ok.yaml"  # a few aliases and a merge key are fine
+    ok.write_text("base: &b {x: 1, y: [1, 2]}\nother:\n  <<: *b\n  x: 3\n  z: *b\n")
+    assert load_config(ok)["other"] == {"x": 3, "y": [1, 2], "z": {"x": 1, "y": [1, 2]}}
+
+
+def test_duplicate_yaml_key_is_refused_naming_file_key_and_lines(tmp_path):
+    """Issue 20.8: a key given twice in one mapping was silently the last one."""
+    dup = tmp_path / "dup.yaml"
+    dup.write_text("seeds: 2\ntrain:\n  lr: 0.1\n  epochs: 3\n  lr: 0.2\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(dup)
+    assert str(e.value) == f"{dup}: key 'lr' is given twice in one mapping (lines 3 and 5); keep one"
+    same_name = tmp_path / "nested.yaml"  # one name in two mappings is not a repeat
+    same_name.write_text("a: {lr: 1}\nb: {lr: 2}\n")
+    assert load_config(same_name) == {"a": {"lr": 1}, "b": {"lr": 2}}
+
+
+@pytest.mark.parametrize("path, value", [("seeds", 2**62), ("seeds", 100000), ("seeds", list(range(1001))),
+                                         ("experiments.sub.seeds", 2**62)])
+def test_seed_counts_are_bounded(path, value):
+    """Issue 20.8: 2**62 seeds died with a MemoryError, 100000 kept `snakemake -n` busy past 300 s."""
+    with pytest.raises(ConfigError) as e:
+        validate(with_(path, value))
+    msg = str(e.value)
+    assert msg.count("\n  - ") == 1 and f"  - {path}: " in msg
+    assert "expected an integer in [1, 1000]" in msg or "is too long" in msg
+
+
+def test_comparison_resamples_are_checked_against_the_memory_limit():
+    """Issue 20.8: n_resamples 10**9 passed validation and analyze asked for 29.8 GiB."""
+    with pytest.raises(ConfigError) as e:
+        validate(with_("experiments.sub.comparisons", {"n_resamples": 10**9}))
+    assert str(e.value) == (
+        "invalid configuration:\n  - experiments.sub.comparisons.n_resamples: comparing 2 seeds with 1,000,000,000 "
+        "resamples needs ~59.6 GiB, over memory_limit_gib=16 (16.0 GiB); use fewer n_resamples (or comparisons: "
+        "false), or raise memory_limit_gib")
+    validate(with_("experiments.sub.comparisons", False, with_("experiments.sub.comparisons", {"n_resamples": 10**9})))
+    with pytest.raises(ConfigError, match=r"  - seeds: comparing 1000 seeds with 9,999 resamples needs ~33.5 GiB"):
+        validate(with_("seeds", 1000))  # P(A better)'s interval grows with the square of the seeds
+
+
+def test_dint_bootstrap_replicates_are_checked_against_the_memory_limit():
+    """Issue 20.8 (a sibling of n_resamples): analysis.n_boot 10**9 validated; analyze would ask for ~75 GiB."""
+    with pytest.raises(ConfigError) as e:
+        validate(with_("experiments.sub.analysis", {"n_boot": 10**9}))
+    assert str(e.value) == (
+        "invalid configuration:\n  - experiments.sub.analysis.n_boot: 1,000,000,000 bootstrap replicates of d_int "
+        "over 2 seeds and 2 dimensions need ~74.5 GiB, over memory_limit_gib=16 (16.0 GiB); use fewer n_boot, or "
+        "raise memory_limit_gib")
+
+
+def test_hashed_and_kmeans_memory_counts_k():
+    """Issue 20.8: the memory check ignored k (10**12 buckets: the job tried to allocate terabytes)."""
+    for variant in ({"name": "h", "reparam": "hashed", "k": 10**12},
+                    {"name": "km", "reparam": "kmeans", "k": 10**12, "pretrain_epochs": 1}):
+        cfg = with_("experiments.sub.variants.[1]", variant, with_("train.epochs", 2))
+        with pytest.raises(ConfigError) as e:
+            validate(cfg)
+        msg = str(e.value)
+        assert f"variants[1:{variant['name']}]: cell digits__small__{variant['name']} needs ~" in msg
+        assert "TiB per seed" in msg and "use a smaller k or budget, or raise memory_limit_gib" in msg
 
 
 def test_shipped_configs_are_valid():

@@ -166,6 +166,78 @@ def test_config_teacher_errors_name_the_key(spec, expected):
     assert expected in str(e.value)
 
 
+@pytest.mark.parametrize("spec, expected", [
+    ({"kind": "permutation", "n": 300000, "n_train": 8},  # np.eye(300000): 671 GiB, a traceback
+     "teachers.big.n: the teacher needs ~3.9 TiB (a 300,000 x 300,000 matrix, 8 training + 2,048 test examples), "
+     "over memory_limit_gib=16 (16.0 GiB); use a smaller n, or raise memory_limit_gib"),
+    ({"kind": "conv2d", "input": [1000, 1000], "kernel": 3, "n_train": 8}, "teachers.big.input: the teacher needs ~"),
+    ({"kind": "permutation", "n": 8, "n_train": 10**9},
+     "teachers.big.n_train: the teacher needs ~179 GiB (a 8 x 8 matrix, 1,000,000,000 training + 2,048 test"),
+    ({"kind": "permutation", "n": 8, "n_train": [8, 10**9]}, "teachers.big.n_train: the teacher needs ~179 GiB"),
+    ({"kind": "conv1d", "input": [32], "kernel": 5, "n_train": [8, 16], "epoch_size": 10**12},
+     "teachers.big.epoch_size: the teacher needs ~218 TiB (a 28 x 32 matrix, 16 training + 2,048 test examples, "
+     "tiled to 1,000,000,000,000 rows per epoch)"),
+    ({"kind": "conv1d", "input": [32], "kernel": 5, "values": "repeated", "n_values": 10**9, "min_gap": 0,
+      "n_train": 8}, "teachers.big.n_values: the teacher needs ~22.4 GiB"),
+    # 100000 redraws of 2000 values that cannot be 0.2 apart: minutes of validation for circulant n 2000
+    ({"kind": "circulant", "n": 2000, "n_train": 8}, "teachers.big.min_gap: 2,000 N(0, 1) values at least 0.2 apart "
+                                                     "(and from 0) cannot be drawn"),
+])
+def test_teacher_sizes_are_checked_against_the_memory_limit_before_anything_is_built(spec, expected, monkeypatch):
+    """Issue 20.8: a teacher's matrix and examples are sized from its keys alone; past memory_limit_gib it is
+    refused, one line naming the key, and nothing is built (the registry and the checks skip it)."""
+    from weightspace.config import validate
+    from weightspace.families.sharing import teachers
+
+    def no_build(*a, **k):
+        raise AssertionError("a refused teacher was built")
+
+    for name in ("structure_groups", "teacher_arrays", "info"):
+        monkeypatch.setattr(teachers, name, no_build)
+    with pytest.raises(ConfigError) as e:
+        validate(_config({"big": spec}, ["conv1d_teacher"]))
+    assert expected in str(e.value) and str(e.value).count("\n  - ") == 1
+
+
+def test_registering_a_teacher_builds_no_matrix(monkeypatch):
+    """The registry sizes a teacher from its keys (every validation and every Snakemake start registers it); the
+    matrix is built when the data is loaded and once by the config's value check."""
+    from weightspace.families.sharing import FAMILY, teachers
+
+    spec = {"kind": "conv2d", "input": [7, 9], "kernel": [2, 3], "in_channels": 2, "out_channels": 3, "stride": 2,
+            "min_gap": 0.01, "n_train": 8}
+    groups, input_shape = teachers.structure_groups(teachers.resolve(spec))
+    monkeypatch.setattr(teachers, "structure_groups", lambda *a: pytest.fail("the registry built a matrix"))
+    info = FAMILY.datasets({"teachers": {"t": spec}})["t"]
+    assert (info.n_outputs, info.input_shape) == (groups.shape[0], tuple(input_shape))
+
+
+def test_a_teacher_within_a_raised_memory_limit_is_accepted():
+    from weightspace.config import validate
+
+    c = {**_config({"big": {"kind": "permutation", "n": 8, "n_train": 10**9}}, ["conv1d_teacher"]),
+         "memory_limit_gib": 200}
+    validate(c)
+
+
+@pytest.mark.parametrize("meta, expected", [
+    ({"n_per_task": [8, 10**9]}, "experiments.s.meta.n_per_task: the meta-learning comparison needs ~244 TiB "
+                                 "(n_per_task: [8, 1000000000], on conv1d_teacher), over memory_limit_gib=16"),
+    ({"n_per_task": [8], "k": 10**9}, "experiments.s.meta.k: the meta-learning comparison needs ~"),
+    ({"n_per_task": [8], "tasks": 10**9}, "experiments.s.meta.tasks: the meta-learning comparison needs ~"),
+    ({"n_per_task": [8], "seeds": 10**6}, "experiments.s.meta.seeds: 1000000 is out of range"),
+])
+def test_meta_sizes_are_checked_before_anything_is_drawn(meta, expected):
+    """Issue 20.8: meta n_per_task 10**9 validated; the meta job would draw terabytes of examples."""
+    from weightspace.config import validate
+
+    c = _config({}, ["conv1d_teacher"])
+    c["experiments"]["s"]["meta"] = {"teacher": "conv1d_teacher", **meta}
+    with pytest.raises(ConfigError) as e:
+        validate(c)
+    assert expected in str(e.value) and str(e.value).count("\n  - ") == 1
+
+
 def test_meta_teacher_must_be_a_teacher():
     from weightspace.config import validate
 

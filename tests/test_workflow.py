@@ -150,6 +150,15 @@ def test_make_reproduce_checks_its_config_first():
         "weightspace validate: error: config file config/nope.yaml does not exist"]
 
 
+def test_snakemake_reads_config_files_through_the_safe_loader(tmp_path):
+    """Issue 20.8: Snakemake's own loader let a repeated key win; the workflow reads each file as the CLI does."""
+    repo = workdir_copy(tmp_path)
+    (repo / "dup.yaml").write_text("seeds: 2\nseeds: 3\n")
+    out = run_snakemake(repo, "-n", "--cores", "1", "--configfile", "dup.yaml")
+    assert out.returncode != 0
+    assert "dup.yaml: key 'seeds' is given twice in one mapping (lines 1 and 2); keep one" in out.stderr + out.stdout
+
+
 def test_second_workflow_on_a_results_folder_in_use_stops_with_a_message(tmp_path):
     """Two checkouts, one absolute results_dir: the second workflow refuses before it touches anything."""
     results = tmp_path / "shared-results"

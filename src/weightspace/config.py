@@ -33,6 +33,7 @@ from weightspace.train.config import TrainConfig
 __all__ = [
     "SCHEMA_PATH",
     "load_config",
+    "load_yaml",
     "merge",
     "validate",
     "validate_files",
@@ -126,20 +127,87 @@ def merge(base: Any, override: Any) -> Any:
     return copy.deepcopy(override)
 
 
+#: the most YAML nodes a config file may hold once its aliases are expanded (config.yaml: a few thousand)
+MAX_YAML_NODES = 100_000
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader that refuses a key given twice in one mapping (the last would silently win)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base`: its keys may be overridden
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = seen.setdefault(key, line)
+                except TypeError:  # an unhashable key: the constructor says so
+                    break
+                if first != line:
+                    raise ConfigError(f"{self.name}: key {key!r} is given twice in one mapping (lines {first} and "
+                                      f"{line}); keep one")
+        return super().construct_mapping(node, deep)
+
+
+def _expanded_nodes(node, bound: int, sizes: dict, open_: set) -> int:
+    """Nodes under ``node`` with every alias expanded (each shared node counted once per use), counted without
+    expanding them; stops past ``bound``. Raises ValueError on an alias inside its own anchor."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if id(node) in open_:
+        raise ValueError("an alias refers to the node that contains it (a recursive alias)")
+    open_.add(id(node))
+    n = 1
+    children = node.value if isinstance(node, yaml.SequenceNode) else \
+        [x for kv in node.value for x in kv] if isinstance(node, yaml.MappingNode) else []
+    for child in children:
+        n += _expanded_nodes(child, bound, sizes, open_)
+        if n > bound:
+            break
+    open_.discard(id(node))
+    sizes[id(node)] = n
+    return n
+
+
+def load_yaml(path: str | Path):
+    """A YAML file, read safely: at most :data:`MAX_YAML_NODES` nodes once aliases are expanded (an alias bomb
+    would otherwise keep validation busy for hours), no key twice in one mapping. Every config file the CLI and
+    the workflow read goes through here. Raises ConfigError, one line naming the file."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"config file {p} does not exist")
+    try:
+        with open(p) as f:
+            loader = _Loader(f)
+            try:
+                node = loader.get_single_node()
+                if node is None:
+                    return None
+                try:
+                    n = _expanded_nodes(node, MAX_YAML_NODES, {}, set())
+                except ValueError as e:
+                    raise ConfigError(f"{p}: {e}; write the value out") from None
+                if n > MAX_YAML_NODES:
+                    raise ConfigError(f"{p}: its aliases (*name) expand to more than {MAX_YAML_NODES:,} YAML nodes "
+                                      f"(an alias bomb?); write the values out or use fewer aliases")
+                return loader.construct_document(node)
+            finally:
+                loader.dispose()
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{p} is not valid YAML: {e}") from e
+
+
 def load_config(*paths: str | Path) -> dict:
-    """Read and merge YAML files (the first is the base, later ones override it)."""
+    """Read and merge YAML files (the first is the base, later ones override it), each through :func:`load_yaml`."""
     if not paths:
         raise ConfigError("no config file given")
     config: dict = {}
     for p in paths:
         p = Path(p)
-        if not p.exists():
-            raise ConfigError(f"config file {p} does not exist")
-        try:
-            with open(p) as f:
-                data = yaml.safe_load(f) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{p} is not valid YAML: {e}") from e
+        data = load_yaml(p) or {}
         if not isinstance(data, dict):
             raise ConfigError(f"{p}: the top level must be a mapping, got {type(data).__name__}")
         config = merge(config, data)
@@ -515,8 +583,8 @@ def validate(config: dict) -> dict:
 def _is_complete(path: str | Path) -> bool:
     """Whether a config file defines `nets` and the family of every experiment (a base, not a preset)."""
     try:
-        data = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError):
+        data = load_yaml(path)
+    except (OSError, ConfigError):
         return True
     if not isinstance(data, dict) or "nets" not in data or not isinstance(data.get("experiments"), dict):
         return False
@@ -573,6 +641,17 @@ def _check_comparisons(config: dict, expanded: dict[str, dict[str, dict]]) -> li
         family = FAMILIES[exp["family"]]
         problems += variant_comparisons.check(f"experiments.{name}", exp, cells, family.default_comparisons(exp),
                                               family.metrics)
+        if exp.get("comparisons") is not False:  # the statistics' memory, before analyze allocates it
+            resamples, n = variant_comparisons.options_of(exp)["n_resamples"], len(experiment_seeds(config, name))
+            need, limit = variant_comparisons.resampling_bytes(resamples, n), config["memory_limit_gib"] * 2**30
+            if need > limit:
+                key = f"experiments.{name}.comparisons.n_resamples"
+                if need <= variant_comparisons.resampling_bytes(variant_comparisons.OPTIONS["n_resamples"], n):
+                    key = f"experiments.{name}.seeds" if "seeds" in exp else "seeds"
+                problems.append(
+                    f"{key}: comparing {n} seeds with {resamples:,} resamples needs "
+                    f"~{_fmt_bytes(need)}, over memory_limit_gib={config['memory_limit_gib']} ({_fmt_bytes(limit)}); "
+                    f"use fewer {key.split('.')[-1]} (or comparisons: false), or raise memory_limit_gib")
     return problems
 
 

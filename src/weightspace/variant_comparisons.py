@@ -55,7 +55,7 @@ from weightspace.train.config import TrainConfig
 
 __all__ = ["OPTIONS", "CORE_METRICS", "TRAIN_KEYS", "Test", "CellRef", "tests_of", "resolve", "check", "compare",
            "aggregate", "COLUMNS", "AGGREGATE_COLUMNS", "cells_from_final", "cells_from_config", "variant_train",
-           "options_of"]
+           "options_of", "resampling_bytes"]
 
 #: the experiment-level options of ``comparisons`` and their defaults
 OPTIONS = {"alpha": 0.05, "confidence": 0.95, "n_resamples": 9999, "random_state": 0, "defaults": True}
@@ -138,6 +138,13 @@ def options_of(exp: dict) -> dict:
         return {**OPTIONS, "defaults": False, "tests": []}
     spec = spec or {}
     return {**OPTIONS, **{k: v for k, v in spec.items() if k != "tests"}, "tests": list(spec.get("tests") or [])}
+
+
+def resampling_bytes(n_resamples: int, n_seeds: int) -> int:
+    """Peak memory of one comparison of ``n_seeds`` runs per side (weightspace.comparisons): the BCa bootstrap of
+    the mean difference (about four float64 arrays of n_resamples x n_seeds) or the interval of P(A better)
+    (2000 resamples of all n_seeds^2 pairs of runs, 18 bytes each), whichever is larger."""
+    return max(32 * n_resamples * n_seeds, 18 * 2000 * n_seeds**2)
 
 
 def tests_of(exp: dict, variants: list[dict], defaults: list[dict]) -> list[tuple[str, Test]]:

@@ -21,6 +21,9 @@ from weightspace.gpus import cuda_warning
 from weightspace.workflow_lock import hold_results_folder
 
 try:
+    # Snakemake's own loader expands every alias and lets a repeated key win: read each file as the CLI does
+    for _file in workflow.configfiles:
+        weightspace.config.load_yaml(_file)
     CONFIG = weightspace.config.validate(config)
 except ConfigError as e:
     raise WorkflowError(str(e)) from None

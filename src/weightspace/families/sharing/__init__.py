@@ -21,6 +21,7 @@ layer's assignment, soft and hard weights) beside its metrics. Rules:
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from weightspace.families.base import CliGroups, Family, ReparamSpec
@@ -29,6 +30,7 @@ from weightspace.families.sharing import memory
 __all__ = ["FAMILY", "SharingFamily"]
 
 _MODULE = "weightspace.families.sharing.reparam"
+_HINT = "use a smaller k or budget"
 
 
 def _check_size(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str]]:
@@ -61,6 +63,13 @@ def _check_known(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str
     if layer is None or len(net.spec) != 2 or layer.shape[0] != dataset.n_outputs:
         return [("", "reparam 'known' needs a single linear layer (an fc net with widths: [])")]
     return []
+
+
+def _memory_limit(config) -> float:
+    """The config's memory_limit_gib, or its default while the config is not validated yet."""
+    limit = config.get("memory_limit_gib") if isinstance(config, dict) else None
+    ok = isinstance(limit, (int, float)) and not isinstance(limit, bool) and 0 < limit < float("inf")
+    return float(limit) if ok else 16.0
 
 
 def sweeps(cells: dict[str, dict]) -> list[tuple[str, str]]:
@@ -149,6 +158,18 @@ class SharingFamily(Family):
             teachers = ", ".join(d.name for d in DATASETS.values() if d.structure)
             return [f"{where}.meta.teacher: {meta['teacher']!r} is not a teacher; choose one of: {teachers} "
                     f"(or define it under teachers)"]
+        if meta:  # checked before anything is drawn
+            from weightspace.config import _fmt_bytes
+
+            info = DATASETS[meta["teacher"]]
+            shape = info.n_outputs, math.prod(info.input_shape)
+            need, limit = memory.meta_bytes(meta, *shape), config["memory_limit_gib"] * 2**30
+            if need > limit:  # name the size whose default would save the most
+                key = min(memory.META_SIZES, key=lambda k: memory.meta_bytes({**meta, k: memory.META_SIZES[k]}, *shape))
+                return [f"{where}.meta.{key}: the meta-learning comparison needs ~{_fmt_bytes(need)} ({key}: "
+                        f"{meta.get(key, memory.META_SIZES[key])}, on {meta['teacher']}), over memory_limit_gib="
+                        f"{config['memory_limit_gib']} ({_fmt_bytes(limit)}); use a smaller {key}, or raise "
+                        f"memory_limit_gib"]
         return []
 
     def datasets(self, config: dict) -> dict:
@@ -156,10 +177,11 @@ class SharingFamily(Family):
 
         out = {}
         specs = config.get("teachers") if isinstance(config, dict) else None
+        limit = _memory_limit(config)
         for name, spec in (specs or {}).items() if isinstance(specs, dict) else ():
             try:
                 for dname, dspec in teachers.expand_names(name, spec).items():
-                    if not teachers.spec_problems("", dspec):
+                    if not teachers.spec_problems("", dspec, limit):  # nothing built past the memory limit
                         out[dname] = teachers.info(dname, dspec)
             except Exception:  # noqa: BLE001 - a broken description: the schema and check_config say what is wrong
                 continue
@@ -180,8 +202,9 @@ class SharingFamily(Family):
         problems = []
         made: dict[str, str] = {}  # dataset name -> what defines it
         for name, spec in (config.get("teachers") or {}).items():
-            problems += teachers.spec_problems(f"teachers.{name}", spec)
-            if not problems:
+            own = teachers.spec_problems(f"teachers.{name}", spec, config["memory_limit_gib"])
+            problems += own
+            if not own:  # each teacher's draw is checked, whatever an earlier teacher's problems
                 try:
                     teachers.teacher_arrays(spec if not isinstance(spec["n_train"], list) else
                                             {**spec, "n_train": spec["n_train"][0]})
@@ -222,9 +245,12 @@ FAMILY = SharingFamily(
     name="sharing",
     description="learned weight sharing: structure recovered, structure metrics, accuracy vs unique values",
     reparams=(
-        ReparamSpec("sharing", f"{_MODULE}:build_soft", memory.soft_sharing_bytes, _check_size, size_key="k"),
-        ReparamSpec("hashed", f"{_MODULE}:build_hashed", memory.hashed_bytes, _check_size, size_key="k"),
-        ReparamSpec("kmeans", f"{_MODULE}:build_kmeans", memory.kmeans_bytes, _check_kmeans, size_key="k"),
+        ReparamSpec("sharing", f"{_MODULE}:build_soft", memory.soft_sharing_bytes, _check_size, size_key="k",
+                    memory_hint=_HINT),
+        ReparamSpec("hashed", f"{_MODULE}:build_hashed", memory.hashed_bytes, _check_size, size_key="k",
+                    memory_hint=_HINT),
+        ReparamSpec("kmeans", f"{_MODULE}:build_kmeans", memory.kmeans_bytes, _check_kmeans, size_key="k",
+                    memory_hint=_HINT),
         ReparamSpec("known", f"{_MODULE}:build_known", memory.known_bytes, _check_known),
     ),
     run_files=("structure.npz",),

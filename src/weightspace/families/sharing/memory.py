@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 __all__ = ["shared_names", "budget_k", "tensor_ks", "stored_values", "sharing_bytes", "hashed_bytes", "kmeans_bytes", "known_bytes",
-           "soft_sharing_bytes"]
+           "soft_sharing_bytes", "meta_bytes"]
 
 
 def shared_names(net, share_biases: bool = False) -> list[str]:
@@ -43,13 +43,13 @@ def sharing_bytes(net, k, n_seeds: int, share_biases: bool = False) -> int:
 
 
 def hashed_bytes(variant: dict, net, n_seeds: int) -> int:
-    D = net.n_params
-    return 4 * D * n_seeds * 3 + 12 * D * n_seeds  # values, Adam; bucket (int64) and sign per weight
+    D, k = net.n_params, sum(tensor_ks(variant, net).values())
+    return 4 * D * n_seeds * 3 + 12 * D * n_seeds + 4 * k * n_seeds * 3  # bucket (int64), sign; k values, Adam
 
 
 def kmeans_bytes(variant: dict, net, n_seeds: int) -> int:
-    D = net.n_params
-    return 4 * D * n_seeds * 3 + 8 * D * n_seeds  # theta, Adam; the assignment (int64)
+    D, k = net.n_params, sum(tensor_ks(variant, net).values())
+    return 4 * D * n_seeds * 3 + 8 * D * n_seeds + 4 * k * n_seeds * 6  # assignment (int64); k values, Adam, k-means'
 
 
 def known_bytes(variant: dict, net, n_seeds: int) -> int:
@@ -58,3 +58,19 @@ def known_bytes(variant: dict, net, n_seeds: int) -> int:
 
 def soft_sharing_bytes(variant: dict, net, n_seeds: int) -> int:
     return sharing_bytes(net, tensor_ks(variant, net), n_seeds, variant.get("share_biases", False))
+
+
+
+#: the meta-learning comparison's sizes at their defaults (``n_per_task``: at its smallest)
+META_SIZES = {"n_per_task": [1], "k": 16, "tasks": 32, "held_out": 8, "n_test": 256}
+
+
+def meta_bytes(meta: dict, outputs: int, inputs: int) -> int:
+    """Memory of the meta-learning comparison (families/sharing/meta.py, float64) on a teacher of ``outputs`` x
+    ``inputs``: the tasks' examples (as drawn and as tensors) and matrices, the features of the value fit (tasks x
+    examples x outputs x k, twice), the logits A with their gradient, Adam's moments and softmax."""
+    m = {**META_SIZES, **meta}
+    tasks, n, k = m["tasks"] + m["held_out"], max(m["n_per_task"]), m["k"]
+    examples = 2 * tasks * ((n + m["n_test"]) * (inputs + outputs) + outputs * inputs)
+    features = 2 * max(m["tasks"], m["held_out"]) * n * outputs * k
+    return 8 * (examples + features + 5 * outputs * inputs * k)

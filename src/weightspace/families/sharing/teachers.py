@@ -37,12 +37,14 @@ than the data). The two built-in teachers (``conv1d_teacher``, ``conv2d_teacher`
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["DEFAULT_TEACHERS", "TEACHER_LAYER", "KINDS", "resolve", "teacher_arrays", "structure_groups",
            "conv_groups", "conv1d_groups", "conv2d_groups", "permutation_groups", "circulant_groups",
-           "random_groups", "distinct_values", "value_partition", "spec_problems", "expand_names", "dataset_names",
-           "info", "load"]
+           "random_groups", "distinct_values", "value_partition", "shape", "memory_bytes", "spec_problems",
+           "expand_names", "dataset_names", "info", "load"]
 
 #: the student's weight a teacher's structure is about (the first layer of an fc net)
 TEACHER_LAYER = "fc1.weight"
@@ -103,14 +105,13 @@ def conv_groups(input_size: list[int], kernel: list[int], in_channels: int = 1, 
     Ho, Wo = _out_size(H, kh, stride, dilation) if dims == 2 else 1, _out_size(W, kw, stride, dilation)
     taps = kh * kw
     out = np.full((out_channels, Ho, Wo, in_channels, H, W), -1, dtype=np.int64)
+    # every tap (r, c) and output position (i, j) at once, broadcast (kh, kw, Ho, Wo): no Python loop over sizes
+    r, c = np.arange(kh)[:, None, None, None], np.arange(kw)[None, :, None, None]
+    i, j = np.arange(Ho)[None, None, :, None], np.arange(Wo)[None, None, None, :]
     for oc in range(out_channels):
         for ic in range(in_channels):
             base = (oc * in_channels + ic) * taps
-            for i in range(Ho):
-                for j in range(Wo):
-                    for r in range(kh):
-                        for c in range(kw):
-                            out[oc, i, j, ic, i * stride + r * dilation, j * stride + c * dilation] = base + r * kw + c
+            out[oc, i, j, ic, i * stride + r * dilation, j * stride + c * dilation] = base + r * kw + c
     return out.reshape(out_channels * Ho * Wo, in_channels * H * W)
 
 
@@ -206,8 +207,39 @@ def teacher_arrays(spec: dict) -> dict:
 # config: checks, names, registry records, loading
 
 
-def spec_problems(where: str, spec: dict) -> list[str]:
-    """What is wrong with a teacher spec beyond its schema (sizes that do not fit), one line each."""
+def shape(spec: dict) -> tuple[int, tuple[int, ...]]:
+    """(outputs, input shape (C, *spatial)) of a resolved spec, computed without building its matrix."""
+    if spec["kind"] in ("permutation", "circulant"):
+        return int(spec["n"]), (1, int(spec["n"]))
+    out = [_out_size(n, k, spec["stride"], spec["dilation"]) for n, k in zip(spec["input"], spec["kernel"])]
+    return spec["out_channels"] * math.prod(out), (spec["in_channels"], *spec["input"])
+
+
+def _n_groups(spec: dict) -> int:
+    """Groups (values drawn) of a resolved spec, counted without building its partition."""
+    if spec["kind"] in ("permutation", "circulant"):
+        return 2 if spec["kind"] == "permutation" else int(spec["n"])
+    return spec["out_channels"] * spec["in_channels"] * math.prod(spec["kernel"])
+
+
+def memory_bytes(spec: dict) -> dict[str, int]:
+    """Bytes a resolved spec needs, by the key that drives them: ``n`` / ``input`` (the matrix: at the peak about
+    six int64 / float64 arrays of its size - the partition, W, the value partition and their temporaries),
+    ``n_values`` (the values drawn), ``n_train`` (the examples, drawn in float64 and kept in float32) and
+    ``epoch_size`` (the tiled rows, float32)."""
+    outputs, input_shape = shape(spec)
+    inputs = math.prod(input_shape)
+    n_train = max(spec["n_train"]) if isinstance(spec["n_train"], list) else int(spec["n_train"])
+    epoch = max(int(spec.get("epoch_size") or 0), n_train)
+    return {"n" if spec["kind"] in ("permutation", "circulant") else "input": 48 * outputs * inputs,
+            "n_values": 24 * int(spec["n_values"]) if spec["values"] == "repeated" else 0,
+            "n_train": 12 * (n_train + int(spec["n_test"])) * (inputs + outputs),
+            "epoch_size": 4 * epoch * (inputs + outputs) if epoch > n_train else 0}
+
+
+def spec_problems(where: str, spec: dict, memory_limit_gib: float = 16.0) -> list[str]:
+    """What is wrong with a teacher spec beyond its schema (sizes that do not fit, memory over
+    ``memory_limit_gib``, checked before anything is built), one line each."""
     s = resolve(spec)
     kind = s["kind"]
     problems = []
@@ -235,6 +267,29 @@ def spec_problems(where: str, spec: dict) -> list[str]:
         problems.append(f"{where}: values: repeated needs n_values (how many distinct values the groups share)")
     if s["values"] != "repeated" and "n_values" in spec:
         problems.append(f"{where}.n_values: only values: repeated takes n_values")
+    if not problems:
+        need = memory_bytes(s)
+        total, limit = sum(need.values()), memory_limit_gib * 2**30
+        if total > limit:
+            from weightspace.config import _fmt_bytes
+
+            key = max(need, key=need.get)
+            outputs, input_shape = shape(s)
+            inputs = math.prod(input_shape)
+            n_train = max(s["n_train"]) if isinstance(s["n_train"], list) else s["n_train"]
+            tiled = f", tiled to {s['epoch_size']:,} rows per epoch" if need["epoch_size"] else ""
+            problems.append(f"{where}.{key}: the teacher needs ~{_fmt_bytes(total)} (a {outputs:,} x {inputs:,} "
+                            f"matrix, {n_train:,} training + {s['n_test']:,} test examples{tiled}), over "
+                            f"memory_limit_gib={memory_limit_gib} ({_fmt_bytes(limit)}); use a smaller {key}, or "
+                            f"raise memory_limit_gib")
+            return problems
+        # the values are redrawn until every two are min_gap apart: refuse what would fail after 100000 draws of
+        # them all (minutes for many groups): expected close pairs per draw past 30, a success chance below 1e-8
+        drawn = int(s["n_values"]) if s["values"] == "repeated" else _n_groups(s)
+        crowd = math.comb(drawn, 2) * math.erf(s["min_gap"] / 2) + drawn * math.erf(s["min_gap"] / math.sqrt(2))
+        if crowd > 30:
+            problems.append(f"{where}.min_gap: {drawn:,} N(0, 1) values at least {s['min_gap']} apart (and from 0) "
+                            f"cannot be drawn (about {crowd:,.0f} pairs closer than that per draw); lower min_gap")
     return problems
 
 
@@ -258,10 +313,10 @@ def info(name: str, spec: dict):
     from weightspace.data import DatasetInfo
 
     s = resolve(spec)
-    groups, input_shape = structure_groups(s)
-    about = spec.get("about") or f"teacher {s['kind']}: {groups.shape[0]} outputs, {groups.shape[1]} inputs"
+    outputs, input_shape = shape(s)  # the matrix is built when the dataset is loaded, not here
+    about = spec.get("about") or f"teacher {s['kind']}: {outputs} outputs, {math.prod(input_shape)} inputs"
     clean = {k: v for k, v in spec.items() if k != "about"}
-    return DatasetInfo(name, tuple(input_shape), int(groups.shape[0]), int(s["epoch_size"]), int(s["n_test"]),
+    return DatasetInfo(name, tuple(input_shape), int(outputs), int(s["epoch_size"]), int(s["n_test"]),
                        "regression", lambda root, dl, v: load(name, clean),
                        {"layer": TEACHER_LAYER, "input": tuple(input_shape), "kind": s["kind"]}, about,
                        spec=None if _is_default(name, clean) else {"teacher": clean})

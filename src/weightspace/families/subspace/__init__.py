@@ -26,6 +26,23 @@ from weightspace.families.subspace.memory import subspace_bytes
 __all__ = ["FAMILY", "SubspaceFamily"]
 
 
+def _check_bootstrap(where: str, exp: dict, config: dict) -> list[str]:
+    """The d_int bootstrap's memory (analysis.n_boot x seeds and dimensions) against memory_limit_gib, before
+    analyze allocates it."""
+    from weightspace.config import _fmt_bytes
+    from weightspace.families.subspace.stats import bootstrap_bytes
+
+    n_boot, seeds = exp["analysis"].get("n_boot", 2000), exp.get("seeds", config["seeds"])
+    n_seeds = seeds if isinstance(seeds, int) else len(seeds)
+    n_dims = max(len(v["d"]) if isinstance(v.get("d"), list) else 1 for v in exp["variants"])
+    need, limit = bootstrap_bytes(n_boot, n_seeds, n_dims), config["memory_limit_gib"] * 2**30
+    if need <= limit:
+        return []
+    return [f"{where}.analysis.n_boot: {n_boot:,} bootstrap replicates of d_int over {n_seeds} seeds and {n_dims} "
+            f"dimensions need ~{_fmt_bytes(need)}, over memory_limit_gib={config['memory_limit_gib']} "
+            f"({_fmt_bytes(limit)}); use fewer n_boot, or raise memory_limit_gib"]
+
+
 def _check_subspace(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str]]:
     D = net.n_params
     if variant["d"] > D:
@@ -50,7 +67,7 @@ class SubspaceFamily(Family):
         if not any(v["reparam"] == "direct" for v in exp["variants"]):
             return problems + [f"{where}.variants: a subspace experiment needs a variant with `reparam: direct` "
                                f"(the full-space baseline its analyses compare against)"]
-        return problems + _check_baseline(where, exp, config)
+        return problems + _check_baseline(where, exp, config) + _check_bootstrap(where, exp, config)
 
     def default_comparisons(self, exp: dict) -> list[dict]:
         """Each projection against the dense one (else the first subspace variant) at equal d."""
