@@ -331,6 +331,23 @@ def test_an_experiment_on_a_broken_teacher_gets_the_teachers_message(spec, expec
         validate(_config({"t1": spec}, ["t1-n9"]))
 
 
+def test_every_teachers_draw_is_checked_whatever_an_earlier_teachers_problems(monkeypatch):
+    """A teacher whose values cannot be drawn is named even when an earlier teacher already has a problem (the
+    draw of every later teacher was skipped once any problem had been found)."""
+    from weightspace.config import validate
+
+    def fail(spec):
+        raise ValueError("no 4 N(0, 1) values at least 9 apart in 3 draws; lower min_gap")
+
+    monkeypatch.setattr(T, "teacher_arrays", fail)  # fault injection: the second teacher's draw fails
+    bad = {"kind": "conv1d", "input": [4], "kernel": 6, "n_train": 16}
+    good = {"kind": "conv1d", "input": [8], "kernel": 3, "n_train": 16}
+    with pytest.raises(ConfigError) as e:
+        validate(_config({"t1": bad, "t2": good}, ["t1"]))
+    assert "teachers.t1.kernel: a kernel of 6" in str(e.value)
+    assert "teachers.t2: no 4 N(0, 1) values at least 9 apart" in str(e.value), str(e.value)
+
+
 def test_shipped_configs_validate():
     from weightspace.config import validate_files
 
