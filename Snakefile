@@ -32,6 +32,11 @@ onstart:
         raise WorkflowError(str(e)) from None
 
 
+onsuccess:
+    # what the run made and each experiment's headline (not on a dry run: Snakemake calls no handler there)
+    print_run_summary()
+
+
 for family in FAMILIES:
 
     include: f"workflow/rules/{family}.smk"
