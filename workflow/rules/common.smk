@@ -128,9 +128,9 @@ def print_run_summary():
     """The end of a run that succeeded: where its tables, figures and report are, and each experiment's headline,
     read from the tables just written (weightspace.run_summary; the same as `weightspace summary`). A summary
     that cannot be made says so in one line: it never fails the run."""
-    from weightspace.run_summary import report_command, summary_lines
-
     try:
+        from weightspace.run_summary import report_command, summary_lines
+
         experiments = {e: experiment_config(e)["family"] for e in CELLS}
         lines = summary_lines(RESULTS, FIGURES, experiments, report_command(workflow.overwrite_configfiles, RESULTS))
     except Exception as e:  # noqa: BLE001 - the run succeeded; the summary is only a report of it

@@ -12,7 +12,9 @@ A family (``weightspace/families/<name>/``) is everything that only it knows:
 * its **analysis** of ``final.csv`` (:meth:`Family.analyze`), its LaTeX
   tables and figures (CLI subcommands, :meth:`Family.add_cli`) and the list
   of figure and table files an experiment produces (:meth:`Family.outputs`),
-  which the workflow asks for.
+  which the workflow asks for,
+* its **headline**: the main result, in a line or two, read from its tables at
+  the end of a run (:meth:`Family.headline`, ``weightspace summary``).
 
 The core (config validation, the trainer, the CLI, the common rules) loops
 over :data:`weightspace.families.FAMILIES` and never names a family. This
