@@ -136,7 +136,8 @@ def test_summary_finds_the_experiments_of_a_results_folder_and_caps_a_headline(t
     (results / "tying" / "runs").mkdir(parents=True)  # trained, not aggregated yet
     assert experiments_in(results) == {"subspace": "subspace", "tying": None}
     lines = summary_lines(results)
-    assert lines[lines.index("  subspace (subspace): 3 runs, 3 finished") + 2] == f"    ... 3 more in {results / 'subspace'}/"
+    first = lines.index("  subspace (subspace): 3 runs, 3 finished")
+    assert lines[first + 2] == f"    ... 3 more in {results / 'subspace'}/"  # 4 datasets, a line each: 2 lines
     assert f"  tying: {results / 'tying' / 'final.csv'} is missing (not written by this run)" in lines
 
 

@@ -409,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.set_defaults(func=cmd_compare)
 
     su = sub.add_parser("summary", help="what a run made: where its tables, figures and report are, and each "
-                                        "experiment's headline, read from its tables (the workflow prints it at the end)")
+                                        "experiment's headline, read from its tables (printed at the end of a run)")
     su.add_argument("results", help="the run's results folder (results_dir), e.g. results/quick")
     su.add_argument("--figures", help="the run's figures folder (figures_dir), e.g. figures/quick")
     su.set_defaults(func=cmd_summary)

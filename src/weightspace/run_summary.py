@@ -18,8 +18,8 @@ import pandas as pd
 
 from weightspace.errors import WeightspaceError
 
-__all__ = ["MissingTable", "read_table", "with_settings", "experiments_in", "report_command", "summary_lines", "number", "interval",
-           "MAX_LINES"]
+__all__ = ["MissingTable", "read_table", "with_settings", "experiments_in", "report_command", "summary_lines",
+           "number", "interval", "MAX_LINES"]
 
 #: the most lines a family's headline gets (the experiment's own line comes first)
 MAX_LINES = 2

@@ -180,7 +180,8 @@ def headline(summary: pd.DataFrame, alpha: float = 0.05) -> list[str]:
         gain = interval(best["vs_none_mean"], best["vs_none_lo"], best["vs_none_hi"], 2, 100.0, sign=True, unit=" pp")
         lines.append(
             f"{where}: largest mean gain over the none control: {best['arm']} - {best['vs_none_arm']} {gain} "
-            f"({level} t-interval), exact sign-flip p {best['vs_none_p']:.2g}, Holm-adjusted {best['vs_none_p_holm']:.2g}; "
+            f"({level} t-interval), exact sign-flip p {best['vs_none_p']:.2g}, "
+            f"Holm-adjusted {best['vs_none_p_holm']:.2g}; "
             f"{sum(q < alpha for q in tests.values())} of {len(tests)} comparisons with Holm-adjusted p < {alpha:g} "
             f"({n} seeds paired: smallest possible p {2 / 2 ** n:.2g})")
     return lines

@@ -89,7 +89,8 @@ def headline(summary: pd.DataFrame) -> list[str]:
         shared = g[~g["reparam"].isin(["direct", "known"])]
         score = next((m for m in STRUCTURE_SCORES if f"{m}_mean" in g and shared[f"{m}_mean"].notna().any()), None)
         if score is None:
-            lines.append(f"{dataset}/{net}: no structure score (no sharing variant with {' or '.join(STRUCTURE_SCORES)})")
+            lines.append(f"{dataset}/{net}: no structure score (no sharing variant with "
+                         f"{' or '.join(STRUCTURE_SCORES)})")
             continue
         best = shared.loc[shared[f"{score}_mean"].idxmax()]
         regression = g["final_hard_test_acc_mean"].isna().all()
