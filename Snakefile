@@ -34,6 +34,11 @@ onstart:
     warn_without_cuda()
 
 
+onsuccess:
+    # what the run made and each experiment's headline (not on a dry run: Snakemake calls no handler there)
+    print_run_summary()
+
+
 for family in FAMILIES:
 
     include: f"workflow/rules/{family}.smk"

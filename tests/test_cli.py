@@ -18,7 +18,7 @@ def ws(*args, cwd=None, timeout=300):
     return subprocess.run([*WS, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
 
 
-@pytest.mark.parametrize("command", ["train", "aggregate", "plot", "validate", "cells", "data"])
+@pytest.mark.parametrize("command", ["train", "aggregate", "plot", "validate", "cells", "data", "summary"])
 def test_every_command_has_help(command):
     out = ws(command, "--help")
     assert out.returncode == 0

@@ -443,7 +443,8 @@ def test_the_notes_pair_is_compared_with_its_baseline_net():
     assert summary.loc["note-feedback", "vs_ones_n"] == 0
 
 
-def test_table_and_figure_from_a_small_summary(tmp_path):
+def test_table_and_figure_from_a_small_summary(tmp_path, monkeypatch):
+    from weightspace.families.feedback import plots
     from weightspace.families.feedback.plots import feedback_figure
     from weightspace.families.feedback.tables import feedback_latex
 
@@ -461,8 +462,18 @@ def test_table_and_figure_from_a_small_summary(tmp_path):
     tex = feedback_latex(summary)
     assert r"\begin{tabular}" in tex and "sgd, lr 0.01" in tex and "With 3 seeds no paired test" in tex
     assert r"maxpool & 3 & $93.00 \pm 2.48$ & $+2.00$ [$+2.00$, $+2.00$] & 0.25 (0.75)" in tex
+    seen = {}  # the figure's texts, captured before it is saved and closed
+    real = plots.save_figure
+    monkeypatch.setattr(plots, "save_figure", lambda fig, out: (seen.update(
+        p=[(t.get_text(), t.get_fontsize()) for t in fig.axes[1].texts], x=fig.axes[1].get_xlabel(),
+        y=fig.axes[0].get_ylabel()), real(fig, out))[1])
     paths = feedback_figure(pd.DataFrame(curves), summary, paired, "mnist", tmp_path / "fig")
     assert [p.suffix for p in paths] == [".pdf", ".png"] and all(p.stat().st_size > 0 for p in paths)
+    # the p-values beside the differences: readable, each named (raw, Holm-adjusted) as the axis label explains
+    assert ("p 0.25, Holm 0.75", 8) in seen["p"] and min(size for _, size in seen["p"]) >= 8
+    assert "p of the exact sign-flip test, raw and Holm-adjusted" in seen["x"] and "logit scale" in seen["y"]
+    caption = (REPO / "workflow" / "report" / "feedback_vs_baseline.rst").read_text()
+    assert "logit scale" in caption and "Holm-adjusted" in caption
 
 
 # ----------------------------------------------------------------------------------------------

@@ -83,6 +83,35 @@ def _legend_of(monkeypatch, draw) -> list[str]:
     return seen
 
 
+def test_accuracy_vs_d_marks_d_int90_as_a_named_interval_that_the_caption_describes(tmp_path, monkeypatch):
+    """d_int90's interval is a horizontal bar with d_int90 an open marker on it, named in the legend; no short vertical
+    tick that reads as an accuracy error bar; an interval open to the right still shows when d_int90 is not reached;
+    the title and the report's caption say the same thing."""
+    from conftest import REPO
+
+    final = final_table()
+    dint = dint90(final, n_boot=200)
+    dint.loc[dint["variant"] == "fastfood", ["dint", "ci_high"]] = math.inf  # not reached: [ci_low, open)
+    seen = {}
+    real = plots.save_figure
+    monkeypatch.setattr(plots, "save_figure", lambda fig, out: (seen.update(
+        legend=[t.get_text() for leg in fig.legends for t in leg.get_texts()], lines=fig.axes[0].get_lines(),
+        title=fig.axes[0].get_title()), real(fig, out))[1])
+    plots.accuracy_vs_d_figure(by_dim(final), dint, "m", "fc", tmp_path / "a")
+    assert "d_int90 (95% bootstrap CI)" in seen["legend"], seen["legend"]
+    assert any(t.startswith("fastfood") and t.endswith("[d_int90 not reached]") for t in seen["legend"]), seen["legend"]
+    assert not [line for line in seen["lines"] if line.get_marker() == "|"]
+    bars = [line for line in seen["lines"] if len(line.get_ydata()) == 2 and line.get_ydata()[0] == line.get_ydata()[1]
+            and line.get_marker() in ("None", "", None) and line.get_linewidth() == 3.0]
+    assert len(bars) == len(dint)  # one horizontal bar per variant, the open one included
+    open_marks = [line for line in seen["lines"] if line.get_markerfacecolor() == "white"]
+    assert len(open_marks) == int(np.isfinite(dint["dint"]).sum())  # d_int90 where reached
+    assert "just below the dashed line" in seen["title"] and "95% bootstrap CI" in seen["title"]
+    caption = (REPO / "workflow" / "report" / "accuracy_vs_d.rst").read_text()
+    assert "Just below the dashed line" in caption and '"d_int90 (95% bootstrap CI)"' in caption
+    assert "on the dashed line" not in caption
+
+
 def test_curves_keep_an_all_diverged_d_and_swept_settings_in_the_legend(tmp_path, monkeypatch):
     rows = []
     for seed in range(2):

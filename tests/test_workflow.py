@@ -74,6 +74,7 @@ def test_dry_run_plans_the_full_paper_grid(tmp_path):
     out = run_snakemake(repo, "-n", "--cores", "1")
     assert out.returncode == 0, out.stderr + out.stdout
     counts = job_counts(out.stdout + out.stderr)
+    assert "weightspace: what this run made" not in out.stdout + out.stderr  # the summary ends real runs only
     config = validate(load_config(REPO / "config.yaml"))
     cells = expand(config)
     datasets = {c["dataset"] for cs in cells.values() for c in cs.values()}
@@ -245,6 +246,12 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
     args = ["--cores", "2", "--configfile", "config/quick.yaml", "tiny.yaml"]
     out = run_snakemake(repo, *args)
     assert out.returncode == 0, out.stderr[-3000:]
+    # the run ends with its summary (weightspace.run_summary): where the outputs are, each experiment's headline
+    summary = out.stdout[out.stdout.index("weightspace: what this run made"):]
+    assert "report:  snakemake --cores all --configfile config/quick.yaml tiny.yaml --report " \
+           "results/quick/report.html" in summary
+    assert "  subspace (subspace): 8 runs, 6 finished, 2 diverged\n    digits/small: d_int90 dense " in summary
+    assert "\n  sharing (sharing): 8 runs, 8 finished\n    conv1d_teacher/linear: best ARI" in summary
     res = repo / "results" / "quick" / "subspace"
     final = pd.read_csv(res / "final.csv")
     assert len(final) == 4 * 2  # (direct, d=10, d=50, unstable) x 2 seeds

@@ -207,6 +207,14 @@ def cmd_compare(args) -> int:
     return 0 if identical else 1
 
 
+def cmd_summary(args) -> None:
+    from weightspace.run_summary import summary_lines
+
+    if not Path(args.results).is_dir():
+        raise WeightspaceError(f"{args.results}: no such folder; give the results_dir of a run (e.g. results/quick)")
+    print("\n".join(summary_lines(args.results, args.figures)))
+
+
 def cmd_validate(args) -> None:
     from weightspace.config import expand, experiment_seeds, validate_files
     from weightspace.gpus import cuda_warning
@@ -417,6 +425,12 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("new", help="the results folder to compare with it")
     cp.add_argument("--rtol", type=float, default=0.0, help="relative tolerance for numbers (default 0: exact)")
     cp.set_defaults(func=cmd_compare)
+
+    su = sub.add_parser("summary", help="what a run made: where its tables, figures and report are, and each "
+                                        "experiment's headline, read from its tables (printed at the end of a run)")
+    su.add_argument("results", help="the run's results folder (results_dir), e.g. results/quick")
+    su.add_argument("--figures", help="the run's figures folder (figures_dir), e.g. figures/quick")
+    su.set_defaults(func=cmd_summary)
 
     v = sub.add_parser("validate", help="check a config (and presets) without running anything")
     v.add_argument("config", nargs="+", metavar="YAML", help="config file(s), later ones override earlier ones")

@@ -137,6 +137,20 @@ def warn_without_cuda():
             print(f"weightspace: warning: {warning}", file=sys.stderr)
 
 
+def print_run_summary():
+    """The end of a run that succeeded: where its tables, figures and report are, and each experiment's headline,
+    read from the tables just written (weightspace.run_summary; the same as `weightspace summary`). A summary
+    that cannot be made says so in one line: it never fails the run."""
+    try:
+        from weightspace.run_summary import report_command, summary_lines
+
+        experiments = {e: experiment_config(e)["family"] for e in CELLS}
+        lines = summary_lines(RESULTS, FIGURES, experiments, report_command(workflow.overwrite_configfiles, RESULTS))
+    except Exception as e:  # noqa: BLE001 - the run succeeded; the summary is only a report of it
+        lines = [f"weightspace: no summary ({type(e).__name__}: {e}); see `weightspace summary {RESULTS}`"]
+    print("\n".join(lines), flush=True)
+
+
 # ---- training jobs: cells_per_job cells of one experiment, dataset and net per job (weightspace.plan) ----
 
 TRAIN_JOBS = weightspace.plan.train_jobs(CONFIG, CELLS)

@@ -12,7 +12,9 @@ A family (``weightspace/families/<name>/``) is everything that only it knows:
 * its **analysis** of ``final.csv`` (:meth:`Family.analyze`), its LaTeX
   tables and figures (CLI subcommands, :meth:`Family.add_cli`) and the list
   of figure and table files an experiment produces (:meth:`Family.outputs`),
-  which the workflow asks for.
+  which the workflow asks for,
+* its **headline**: the main result, in a line or two, read from its tables at
+  the end of a run (:meth:`Family.headline`, ``weightspace summary``).
 
 The core (config validation, the trainer, the CLI, the common rules) loops
 over :data:`weightspace.families.FAMILIES` and never names a family. This
@@ -214,3 +216,24 @@ class Family:
 
     def add_cli(self, groups: CliGroups) -> None:
         """Add the family's ``plot``, ``table`` and ``bench`` subcommands (each sets its own ``func``)."""
+
+    # -- the end of a run ------------------------------------------------------------------------
+
+    def headline(self, folder: Path) -> list[str]:
+        """An experiment's main result in one or two lines, read from its tables in ``folder``
+        (``results/<experiment>/``), for ``weightspace summary`` and the end of a workflow run.
+
+        Each number says what it is, over how many seeds, and its interval or test (Holm-adjusted or not).
+        Read a table with :func:`weightspace.run_summary.read_table`: a missing one raises
+        :class:`~weightspace.run_summary.MissingTable`, which the summary reports. Default: how many of the
+        experiment's comparisons (``comparisons.csv``) are significant after Holm's adjustment.
+        """
+        from weightspace.run_summary import read_table
+
+        comparisons = read_table(folder, "comparisons.csv")
+        if comparisons.empty:
+            return ["no comparisons (comparisons.csv is empty)"]
+        significant = int(comparisons["significant"].astype(bool).sum())
+        unreachable = int(comparisons["cannot_reach"].astype(bool).sum())
+        return [f"comparisons.csv: {significant} of {len(comparisons)} differences significant (Holm-adjusted p)"
+                + (f"; {unreachable} could not reach significance with these seeds" if unreachable else "")]

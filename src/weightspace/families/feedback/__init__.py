@@ -86,6 +86,13 @@ class FeedbackFamily(Family):
         write_dataframe(out_dir / "feedback_paired.csv", paired)
         return [out_dir / "feedback_summary.csv", out_dir / "feedback_paired.csv"]
 
+    def headline(self, folder: Path) -> list[str]:
+        """Per dataset and setting: the fed-back arm's largest paired gain over none, its p raw and Holm-adjusted."""
+        from weightspace.families.feedback.analysis import headline
+        from weightspace.run_summary import read_table
+
+        return headline(read_table(folder, "feedback_summary.csv"))
+
     def add_cli(self, groups: CliGroups) -> None:
         from weightspace.families.feedback import cli
 

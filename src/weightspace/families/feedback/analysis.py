@@ -31,7 +31,7 @@ from weightspace.analysis import with_setting
 from weightspace.comparisons import holm, sign_flip_p
 from weightspace.stats import mean_ci
 
-__all__ = ["MODE_ORDER", "REFERENCES", "arms", "feedback_summary", "paired_differences"]
+__all__ = ["MODE_ORDER", "REFERENCES", "arms", "feedback_summary", "headline", "paired_differences"]
 
 #: the controls every arm is compared with, by the mode they feed
 REFERENCES = ("none", "ones")
@@ -152,3 +152,36 @@ def feedback_summary(final: pd.DataFrame, paired: pd.DataFrame | None = None, co
         out["_group"] = [first[k] for k in zip(out["dataset"], out["setting"])]
         out = out.sort_values(["_group", "order", "arm"], kind="stable").drop(columns="_group").reset_index(drop=True)
     return out
+
+
+def headline(summary: pd.DataFrame, alpha: float = 0.05) -> list[str]:
+    """``feedback_summary.csv`` in one line per (dataset, setting) (``weightspace summary``): the fed-back arm
+    with the largest mean paired difference from ``none``, its interval, raw and Holm-adjusted p, and how many of
+    the group's comparisons (counted as Holm counts them) have a Holm-adjusted p below ``alpha``."""
+    from weightspace.families.feedback.tables import setting_label
+    from weightspace.run_summary import interval, with_settings
+
+    summary = with_settings(summary)
+    lines = []
+    for (dataset, setting), g in summary.groupby(["dataset", "setting"], sort=False):
+        where = dataset + (f", {setting_label(setting)}" if setting else "")
+        tests = {}
+        for _, r in g.iterrows():
+            for ref in REFERENCES:
+                if np.isfinite(r[f"vs_{ref}_p"]):
+                    tests[frozenset((r["arm"], r[f"vs_{ref}_arm"]))] = r[f"vs_{ref}_p_holm"]
+        fed = g[~g["mode"].isin(REFERENCES) & np.isfinite(g["vs_none_mean"])]
+        if fed.empty:
+            lines.append(f"{where}: no fed-back arm paired with a `none` control")
+            continue
+        best = fed.loc[fed["vs_none_mean"].idxmax()]
+        n = int(best["vs_none_n"])
+        level = f"{100 * float(best['confidence']):g}%"
+        gain = interval(best["vs_none_mean"], best["vs_none_lo"], best["vs_none_hi"], 2, 100.0, sign=True, unit=" pp")
+        lines.append(
+            f"{where}: largest mean gain over the none control: {best['arm']} - {best['vs_none_arm']} {gain} "
+            f"({level} t-interval), exact sign-flip p {best['vs_none_p']:.2g}, "
+            f"Holm-adjusted {best['vs_none_p_holm']:.2g}; "
+            f"{sum(q < alpha for q in tests.values())} of {len(tests)} comparisons with Holm-adjusted p < {alpha:g} "
+            f"({n} seeds paired: smallest possible p {2 / 2 ** n:.2g})")
+    return lines

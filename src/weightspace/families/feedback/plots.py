@@ -22,12 +22,21 @@ from weightspace.families.feedback.analysis import REFERENCES, arms
 from weightspace.families.feedback.tables import setting_label
 from weightspace.plots import mean_band, plt, save_figure
 
-__all__ = ["arm_style", "feedback_figure"]
+__all__ = ["arm_style", "feedback_figure", "p_label", "P_FONTSIZE"]
 
 _COLOURS = {"none": "black", "ones": "0.55", "frozen": "tab:brown", "maxpool": "tab:blue", "projection": "tab:orange"}
 _FLOWING = ("maxpool", "projection")
 _LOGIT_TICKS = [0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.96, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999]
 _REF_STYLE = {"none": ("o", "black"), "ones": ("s", "tab:red")}
+
+
+#: the size of the p-values beside the paired differences (the axis labels' size: readable in print)
+P_FONTSIZE = 8
+
+
+def p_label(p: float, p_holm: float | None) -> str:
+    """The p-values written beside a paired difference: ``p 0.25, Holm 1`` (raw, then Holm-adjusted)."""
+    return f"p {p:.2g}" + (f", Holm {p_holm:.2g}" if p_holm is not None and np.isfinite(p_holm) else "")
 
 
 def _logit(p: float) -> float:
@@ -76,7 +85,7 @@ def _curves_panel(ax, curves: pd.DataFrame, summary: pd.DataFrame, styles: dict)
     if (curves["epoch"] % 1 == 0).all():  # one evaluation per epoch: whole epochs
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
-    ax.set_ylabel("test accuracy (%, logit axis)")
+    ax.set_ylabel("test accuracy (%), logit scale")
     ax.grid(alpha=0.3, lw=0.5)
 
 
@@ -99,14 +108,14 @@ def _paired_panel(ax, paired: pd.DataFrame, summary: pd.DataFrame, level: str) -
             ax.errorbar([100 * m], [yy], xerr=err, fmt=marker, color=colour, ms=4, capsize=2, lw=1.1)
             p, ph = r.get(f"vs_{ref}_p"), r.get(f"vs_{ref}_p_holm")
             if p is not None and np.isfinite(p):
-                text = f"p={p:.2g}" + (f" ({ph:.2g})" if ph is not None and np.isfinite(ph) else "")
-                ax.annotate(text, (1.0, yy), xycoords=("axes fraction", "data"), xytext=(3, 0),
-                            textcoords="offset points", va="center", fontsize=6, color=colour)
+                ax.annotate(p_label(p, ph), (1.0, yy), xycoords=("axes fraction", "data"), xytext=(3, 0),
+                            textcoords="offset points", va="center", fontsize=P_FONTSIZE, color=colour)
     ax.axvline(0, color="0.3", lw=0.8)
     ax.set_yticks(ys, list(shown["arm"]))
     ax.set_ylim(-0.7, len(shown) - 0.3)
     ax.set_xlabel(f"final accuracy minus control (percentage points); bars: {level} t-interval, dots: seeds;\n"
-                  f"p: exact sign-flip test (Holm-adjusted over the setting's comparisons)", fontsize=8)
+                  f"right: p of the exact sign-flip test, raw and Holm-adjusted over the setting's comparisons",
+                  fontsize=8)
     ax.grid(axis="x", alpha=0.3, lw=0.5)
 
 
@@ -135,7 +144,7 @@ def feedback_figure(curves: pd.DataFrame, summary: pd.DataFrame, paired: pd.Data
         _curves_panel(axes[row, 0], curves[curves["setting"] == setting], s, styles)
         _paired_panel(axes[row, 1], paired[paired["setting"] == setting] if len(paired) else paired, s, level)
         name = setting_label(setting) or "training as configured"
-        axes[row, 0].set_title(f"{name}: test accuracy, mean ± std over seeds")
+        axes[row, 0].set_title(f"{name}: test accuracy (logit scale), mean ± std over seeds")
         axes[row, 1].set_title(f"{name}: paired difference of final test accuracy")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     for ref in REFERENCES:  # the markers of the right-hand panels, named by the arm each compares with

@@ -235,6 +235,13 @@ class SharingFamily(Family):
         write_dataframe(out_dir / "sharing_summary.csv", sharing_summary(final))
         return [out_dir / "sharing_summary.csv"]
 
+    def headline(self, folder: Path) -> list[str]:
+        """Per dataset: the sharing variant with the best structure score, and its test metric beside direct's."""
+        from weightspace.families.sharing.analysis import headline
+        from weightspace.run_summary import read_table
+
+        return headline(read_table(folder, "sharing_summary.csv"))
+
     def add_cli(self, groups: CliGroups) -> None:
         from weightspace.families.sharing import cli
 

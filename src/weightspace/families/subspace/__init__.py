@@ -98,6 +98,13 @@ class SubspaceFamily(Family):
             threshold=analysis.get("threshold", "relative")))
         return [out_dir / "by_dim.csv", out_dir / "dint90.csv"]
 
+    def headline(self, folder: Path) -> list[str]:
+        """d_int90 per (dataset, net) and projection, with its bootstrap interval (``dint90.csv``)."""
+        from weightspace.families.subspace.analysis import headline
+        from weightspace.run_summary import read_table
+
+        return headline(read_table(folder, "dint90.csv"))
+
     def add_cli(self, groups: CliGroups) -> None:
         from weightspace.families.subspace import cli
 

@@ -16,7 +16,7 @@ from weightspace.analysis import format_value, swept_values, with_setting
 from weightspace.errors import WeightspaceError
 from weightspace.families.subspace.stats import dint_table
 
-__all__ = ["by_dim", "dint90", "GROUP"]
+__all__ = ["by_dim", "dint90", "headline", "GROUP"]
 
 #: columns that identify one curve of accuracy against d (``setting``: the swept values besides d)
 GROUP = ["dataset", "net", "variant", "setting"]
@@ -170,3 +170,37 @@ def dint90(
             rows.append(row)
     return pd.DataFrame(rows)
 
+
+
+def _dim(x: float) -> str:
+    return "inf" if not np.isfinite(x) else f"{int(round(x)):,}"
+
+
+def headline(dint: pd.DataFrame) -> list[str]:
+    """``dint90.csv`` in one line per (dataset, net): each subspace variant's d_int90 with its bootstrap interval
+    (``weightspace summary``); "not reached" where no d of the grid reaches the threshold."""
+    from weightspace.run_summary import with_settings
+
+    dint = with_settings(dint)
+    lines = []
+    for (dataset, net), g in dint.groupby(["dataset", "net"], sort=True):
+        items = []
+        for _, r in g.iterrows():
+            name = r["variant"] + (f" ({r['setting']})" if r["setting"] else "")
+            value = "not reached" if not np.isfinite(r["dint"]) else _dim(r["dint"])
+            items.append(f"{name} {value} [{_dim(r['ci_low'])}, {_dim(r['ci_high'])}]"
+                         + (f" ({int(r['n_diverged'])} diverged)" if r.get("n_diverged", 0) else ""))
+        first = g.iloc[0]
+        fraction = float(first["fraction"])
+        if first.get("convention") == "absolute":
+            target = f"{100 * fraction:g}% test accuracy"
+        elif g["baseline_mean"].nunique() == 1:
+            target = f"{100 * fraction:g}% of the full-space net's {100 * first['baseline_mean']:.1f}%"
+        else:
+            target = f"{100 * fraction:g}% of its full-space baseline"
+        seeds = sorted({int(n) for n in g["n_seeds_min"]} | {int(n) for n in g["n_baseline"]})
+        n = f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+        lines.append(f"{dataset}/{net}: d_int{100 * fraction:g} " + ", ".join(items)
+                     + f"  (the grid's smallest d whose mean final accuracy reaches {target}; [95% seed-bootstrap "
+                       f"interval], {n} seeds)")
+    return lines

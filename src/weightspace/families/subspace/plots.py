@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
 
 from weightspace.analysis import with_setting
 from weightspace.errors import WeightspaceError
 from weightspace.plots import mean_band, plain_log_ticks, plot_band, plt, save_figure
 
-__all__ = ["curves_figure", "accuracy_vs_d_figure", "cost_figure"]
+__all__ = ["curves_figure", "accuracy_vs_d_figure", "cost_figure", "DINT_LABEL"]
 
 
 def curves_figure(curves: pd.DataFrame, dataset: str, net: str, variant: str, out: str | Path) -> list[Path]:
@@ -74,13 +75,23 @@ _PROJECTION_STYLE = {
 }
 
 
+#: the legend entry of the d_int90 marks of :func:`accuracy_vs_d_figure`
+DINT_LABEL = "d_int90 (95% bootstrap CI)"
+#: the interval: a horizontal bar (no marker, no dashes, whatever the style's cycle)
+_DINT_BAR = {"lw": 3.0, "alpha": 0.55, "ls": "-", "marker": "", "solid_capstyle": "butt"}
+#: the point estimate: the projection's marker, open, on the bar
+_DINT_MARK = {"ls": "", "ms": 6, "mfc": "white", "mew": 1.3}
+
+
 def accuracy_vs_d_figure(by_dim: pd.DataFrame, dint: pd.DataFrame, dataset: str, net: str, out: str | Path) -> list[Path]:
     """Final test accuracy against d (log axis), one line per subspace variant.
 
     Drawn: mean +- std over finished seeds at each d, the full-space baseline
-    (black, with its band), the threshold 0.9 x baseline (dashed), and each
-    variant's d_int90 with its bootstrap interval as a marker and a bar on the
-    threshold line (an arrow where the interval is open to the right).
+    (black, with its band), the threshold 0.9 x baseline (dashed), and, in a row
+    per variant just below the threshold line, d_int90's 95% bootstrap interval
+    as a horizontal bar (an arrow where it is open to the right) with d_int90
+    itself as the variant's marker, open, on it (none where it is not reached:
+    the legend says so). The legend names the marks (:data:`DINT_LABEL`).
     """
     by_dim = by_dim.assign(setting=by_dim["setting"].fillna("") if "setting" in by_dim else "")
     dint = dint.assign(setting=dint["setting"].fillna("") if "setting" in dint else "")
@@ -100,6 +111,7 @@ def accuracy_vs_d_figure(by_dim: pd.DataFrame, dint: pd.DataFrame, dataset: str,
     variants = sorted(set(zip(sub["variant"], sub["setting"])))
     fallback = plt.get_cmap("tab10")
     thresholds: dict[str, float] = {}  # baseline label -> threshold
+    dint_marks = False
     for i, (v, setting) in enumerate(variants):
         g = sub[(sub["variant"] == v) & (sub["setting"] == setting)].sort_values("dim")
         proj = g["projection"].iloc[0]
@@ -113,24 +125,28 @@ def accuracy_vs_d_figure(by_dim: pd.DataFrame, dint: pd.DataFrame, dataset: str,
             label += f", {setting}"
         if n_div:
             label += f" [{n_div} diverged]"
+        row = di[(di["variant"] == v) & (di["setting"] == setting)]
+        if not row.empty and not np.isfinite(row.iloc[0]["dint"]):
+            label += " [d_int90 not reached]"
         ax.plot(ok["dim"], ok["acc_mean"], lw=1.3, ms=3.5, label=label, **style)
         ax.fill_between(ok["dim"], ok["acc_mean"] - ok["acc_std"], ok["acc_mean"] + ok["acc_std"],
                         color=style["color"], alpha=0.15, lw=0)
-        row = di[(di["variant"] == v) & (di["setting"] == setting)]
         if not row.empty:
             r = row.iloc[0]
             absolute = r.get("convention") == "absolute"
             thresholds["" if absolute else str(r.get("baseline", ""))] = r["threshold"]
-            if np.isfinite(r["dint"]):
-                # each variant's interval on its own row just below the threshold line;
-                # an interval open to the right runs to an arrow past the last d
-                y = r["threshold"] - 0.035 * (i + 1)
+            if np.isfinite(r["ci_low"]):
+                # each variant's interval on its own row just below the threshold line, as a horizontal bar
+                # (an interval open to the right runs to an arrow past the last d), d_int90 an open marker on it
+                y = r["threshold"] - 0.03 * (i + 1)
                 open_right = not np.isfinite(r["ci_high"])
                 hi = sub["dim"].max() * 1.6 if open_right else r["ci_high"]
-                ax.plot([r["ci_low"], hi], [y, y], color=style["color"], lw=2.5, alpha=0.6, solid_capstyle="butt")
+                ax.plot([r["ci_low"], hi], [y, y], **_DINT_BAR, color=style["color"])
                 if open_right:
-                    ax.plot([hi], [y], marker=">", ms=5, color=style["color"])
-                ax.plot([r["dint"]], [y], marker="|", ms=9, mew=2.2, color=style["color"])
+                    ax.plot([hi], [y], marker=">", ms=5, ls="", color=style["color"])
+                if np.isfinite(r["dint"]):
+                    ax.plot([r["dint"]], [y], **_DINT_MARK, marker=style["marker"], mec=style["color"])
+                dint_marks = True
     for j, (name, threshold) in enumerate(thresholds.items()):  # one per baseline (several if it is swept)
         which = f" ({name})" if len(thresholds) > 1 else ""
         ls = ["--", (0, (1, 1.5)), (0, (6, 2, 1, 2))][j % 3]
@@ -139,10 +155,14 @@ def accuracy_vs_d_figure(by_dim: pd.DataFrame, dint: pd.DataFrame, dataset: str,
     ax.set_xscale("log")
     ax.set_xlim(right=sub["dim"].max() * 2.2)
     ax.set(xlabel="subspace dimension d", ylabel="final test accuracy", ylim=(0, 1.0))
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside right center")
+    handles, labels = ax.get_legend_handles_labels()
+    if dint_marks:  # what the marks below the threshold line are (each in its projection's colour and marker)
+        handles.append(Line2D([], [], **{**_DINT_BAR, **_DINT_MARK, "ls": "-", "marker": "o"}, color="0.45", mec="0.3"))
+        labels.append(DINT_LABEL)
+    fig.legend(handles, labels, loc="outside right center")
     n = int(sel["n_ok"].max())
-    ax.set_title(f"{dataset} · {net} — mean ± std over {n} seeds\n"
-                 f"below the dashed line: d_int90 (tick) and its 95% bootstrap interval, per projection")
+    ax.set_title(f"{dataset} · {net} — accuracy: mean ± std over {n} seeds\n"
+                 f"just below the dashed line, per projection: d_int90 (open marker) on its 95% bootstrap CI (bar)")
     return save_figure(fig, out)
 
 

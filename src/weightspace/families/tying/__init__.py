@@ -93,6 +93,13 @@ class TyingFamily(Family):
         write_dataframe(out_dir / "tying_summary.csv", tying_summary(final))
         return [out_dir / "tying_summary.csv"]
 
+    def headline(self, folder: Path) -> list[str]:
+        """Tied vs untied (and the narrower untied net), each at its fewest trainable weights (``tying_summary.csv``)."""
+        from weightspace.families.tying.analysis import headline
+        from weightspace.run_summary import read_table
+
+        return headline(read_table(folder, "tying_summary.csv"))
+
     def add_cli(self, groups: CliGroups) -> None:
         from weightspace.families.tying import cli
 

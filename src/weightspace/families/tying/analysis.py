@@ -15,7 +15,7 @@ import pandas as pd
 from weightspace.analysis import with_setting
 from weightspace.stats import mean_ci
 
-__all__ = ["examine_run", "tying_summary", "method_of", "TYING_METRICS", "AXIS"]
+__all__ = ["examine_run", "tying_summary", "headline", "method_of", "TYING_METRICS", "AXIS"]
 
 #: per-seed numbers summarized (those present in final.csv)
 TYING_METRICS = ["final_test_acc", "final_test_loss", "final_train_loss", "tie_max_dev", "narrow_width"]
@@ -102,3 +102,37 @@ def tying_summary(final: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame
                 row[f"{m}_mean"], row[f"{m}_lo"], row[f"{m}_hi"] = mean_ci(ok[m], confidence)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def headline(summary: pd.DataFrame) -> list[str]:
+    """``tying_summary.csv`` in one line per (dataset, net, setting) (``weightspace summary``): each method at its
+    fewest trainable weights (the untied net, the tied net of the largest g with each gradient semantics, the
+    narrower untied net of that count), its final test accuracy (test MSE for an autoencoder) and interval."""
+    from weightspace.analysis import format_value
+    from weightspace.run_summary import interval, with_settings
+
+    summary = with_settings(summary)
+    order = {"untied": 0, "narrower untied": 2}
+    lines = []
+    for (dataset, net, setting), g in summary.groupby(["dataset", "net", "setting"], sort=False):
+        regression = "final_test_acc_mean" not in g or g["final_test_acc_mean"].isna().all()
+        metric, digits, scale = ("final_test_loss", 4, 1.0) if regression else ("final_test_acc", 1, 100.0)
+        items = []
+        for method in sorted(dict.fromkeys(g["method"]), key=lambda m: order.get(m, 1)):
+            rows = g[g["method"] == method]
+            for _, r in rows[rows["n_trainable"] == rows["n_trainable"].min()].iterrows():
+                name = method
+                if r["reparam"] == "tying" and pd.notna(r.get("g")):
+                    name += f" g={format_value(r['g'])}"
+                if r["reparam"] == "tying" and pd.notna(r.get("grad")):
+                    name += f" ({r['grad']})"
+                value = interval(r[f"{metric}_mean"], r[f"{metric}_lo"], r[f"{metric}_hi"], digits, scale,
+                                 unit="" if regression else "%")
+                items.append(f"{name} {value} with {int(r['n_trainable']):,} weights"
+                             + (f" ({int(r['n_diverged'])} diverged)" if r["n_diverged"] else ""))
+        seeds = sorted({int(n) for n in g["n_ok"]})
+        n = f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+        what = "test MSE" if regression else "final test accuracy"
+        lines.append(f"{dataset}/{net}{', ' + setting if setting else ''}: " + "; ".join(items)
+                     + f"  ({what}, mean [95% t-interval] over {n} seeds; each method at its fewest weights)")
+    return lines
