@@ -6,11 +6,17 @@ renamed over the destination. A job killed half-way leaves at most a stray
 ``.tmp-*`` file, never a truncated file with the final name. Files are created
 with the permissions a plain ``open(path, "w")`` gives (``0o666`` less the
 umask), so collaborators on a shared filesystem can read them.
+
+A file that is read back to continue work (a checkpoint, a finished cell's
+copy) has its sha256 recorded beside it (:func:`write_checksum`), and is used
+only if it still matches (:func:`checksum_problem`): a flipped byte or a
+truncated copy is noticed, not resumed from.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -29,6 +35,8 @@ __all__ = [
     "read_json",
     "write_text",
     "write_dataframe",
+    "write_checksum",
+    "checksum_problem",
     "file_lock",
     "code_version",
     "cpu_name",
@@ -110,6 +118,46 @@ def write_dataframe(path: str | os.PathLike, df) -> None:
     """Write a pandas DataFrame as CSV, atomically."""
     with atomic_write(path) as f:
         df.to_csv(f, index=False)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _checksum_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def write_checksum(path: str | os.PathLike) -> None:
+    """Record the sha256 of ``path`` beside it, in ``<path>.sha256`` (``sha256sum``'s format), atomically.
+
+    Written after ``path``: a process killed in between leaves a file without (or with another file's)
+    checksum, which :func:`checksum_problem` reports, so the file is not used.
+    """
+    path = Path(path)
+    write_text(_checksum_path(path), f"{_sha256(path)}  {path.name}\n")
+
+
+def checksum_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot be trusted (it has no recorded checksum, or no longer matches it), in a few words;
+    None when it matches the checksum :func:`write_checksum` recorded."""
+    path = Path(path)
+    record = _checksum_path(path)
+    try:
+        recorded = record.read_text().split()[0]
+    except (OSError, IndexError):
+        return f"it has no checksum ({record.name} missing or unreadable)"
+    try:
+        actual = _sha256(path)
+    except OSError as e:
+        return f"it cannot be read ({e.strerror})"
+    if actual != recorded:
+        return f"it does not match its checksum in {record.name} (corrupted or truncated)"
+    return None
 
 
 @contextlib.contextmanager
