@@ -300,10 +300,11 @@ def test_corrupted_checkpoint_is_not_resumed_from(digits, tmp_path, fault):
         assert strip_times(res.rows) == strip_times(ref.rows)
 
 
-@pytest.mark.parametrize("fault", ["truncated", "no-checksum"])
+@pytest.mark.parametrize("fault", ["truncated", "no-checksum", "unreadable-manifest"])
 def test_corrupted_finished_cell_is_trained_again_not_restored(digits, tmp_path, fault):
-    """A finished cell's copy kept for a re-run (finished/) whose metrics.csv was truncated, or lost its checksum:
-    one line names the file, the cell is trained again and its files equal those of an uninterrupted run."""
+    """A finished cell's copy kept for a re-run (finished/) whose metrics.csv was truncated or lost its checksum,
+    or whose manifest cannot be read: one line names the file, the cell is trained again and its files equal
+    those of an uninterrupted run."""
     from weightspace.runner import _keep_finished
     from weightspace.train.checkpoint import cell_fingerprint
 
@@ -317,13 +318,17 @@ def test_corrupted_finished_cell_is_trained_again_not_restored(digits, tmp_path,
     kept = ckpt / "finished" / "seed-1" / "metrics.csv"
     if fault == "truncated":
         kept.write_bytes(kept.read_bytes()[: len(kept.read_bytes()) // 2])
-    else:
+    elif fault == "no-checksum":
         kept.with_name("metrics.csv.sha256").unlink()
+    else:
+        kept = ckpt / "finished.json"
+        kept.write_text(kept.read_text()[:20])
     shutil.rmtree(out)  # what Snakemake does to the declared outputs of an incomplete job
     logs = []
     run_cells([c], [0, 1], [out], device="cpu", log=logs.append, progress=False)
     said = [m for m in logs if "not restoring" in m]
-    assert len(said) == 1 and str(kept) in said[0] and "checksum" in said[0], logs
+    assert len(said) == 1 and str(kept) in said[0] and "\n" not in said[0], logs
+    assert "checksum" in said[0] or fault == "unreadable-manifest"
     assert not any("restored" in m for m in logs)
     assert any(f"[{c['cell']}] 2 seed(s)" in m for m in logs)  # trained again
     assert _final_rows(out) == reference

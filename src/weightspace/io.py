@@ -8,9 +8,10 @@ with the permissions a plain ``open(path, "w")`` gives (``0o666`` less the
 umask), so collaborators on a shared filesystem can read them.
 
 A file that is read back to continue work (a checkpoint, a finished cell's
-copy) has its sha256 recorded beside it (:func:`write_checksum`), and is used
-only if it still matches (:func:`checksum_problem`): a flipped byte or a
-truncated copy is noticed, not resumed from.
+copy) is written with ``atomic_write(..., checksum=True)``, which records its
+sha256 beside it, and is used only if it still matches
+(:func:`checksum_problem`): a flipped byte or a truncated copy is noticed, not
+resumed from.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ __all__ = [
     "read_json",
     "write_text",
     "write_dataframe",
-    "write_checksum",
     "checksum_problem",
     "file_lock",
     "code_version",
@@ -45,14 +45,20 @@ __all__ = [
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[Any]:
+def atomic_write(path: str | os.PathLike, mode: str = "w", checksum: bool = False) -> Iterator[Any]:
     """Open a temporary file beside ``path``; rename it to ``path`` on success.
 
     The file gets the permissions of a new file made by ``open(path, mode)``:
     ``0o666`` less the process's umask (not those of a file it replaces).
     On an exception the temporary file is removed and ``path`` is untouched.
+
+    With ``checksum`` (binary modes), the sha256 of the bytes written is recorded in ``<path>.sha256``
+    (``sha256sum``'s format) for :func:`checksum_problem`. The record names the new file's sum beside the old
+    one's until the rename is done, so a process killed at any point leaves a file that matches its record.
     """
     path = Path(path)
+    if checksum and "b" not in mode:
+        raise ValueError(f"a checksum is recorded for binary writes only, not mode {mode!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temporary(path)
     try:
@@ -61,15 +67,36 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[Any]:
         except BaseException:  # e.g. an invalid mode: the descriptor is still ours to close
             os.close(fd)
             raise
+        sha = hashlib.sha256()
         with f:
-            yield f
+            yield _Hashing(f, sha) if checksum else f
             f.flush()
             os.fsync(f.fileno())
+        if checksum:
+            record = _checksum_path(path)
+            new = f"{sha.hexdigest()}  {path.name}\n"
+            write_text(record, "".join(line + "\n" for line in _recorded(record)) + new)  # old and new
         os.replace(tmp, path)
+        if checksum:
+            write_text(record, new)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+class _Hashing:
+    """A binary file that also feeds every byte written to it into ``sha``."""
+
+    def __init__(self, f, sha):
+        self._f, self._sha = f, sha
+
+    def write(self, data) -> int:
+        self._sha.update(data)
+        return self._f.write(data)
+
+    def flush(self) -> None:
+        self._f.flush()
 
 
 def _create_temporary(path: Path) -> tuple[int, Path]:
@@ -120,42 +147,34 @@ def write_dataframe(path: str | os.PathLike, df) -> None:
         df.to_csv(f, index=False)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _checksum_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def write_checksum(path: str | os.PathLike) -> None:
-    """Record the sha256 of ``path`` beside it, in ``<path>.sha256`` (``sha256sum``'s format), atomically.
-
-    Written after ``path``: a process killed in between leaves a file without (or with another file's)
-    checksum, which :func:`checksum_problem` reports, so the file is not used.
-    """
-    path = Path(path)
-    write_text(_checksum_path(path), f"{_sha256(path)}  {path.name}\n")
+def _recorded(record: Path) -> list[str]:
+    """The lines of a checksum record ([] when there is none, or it cannot be read)."""
+    try:
+        return record.read_text().splitlines()
+    except (OSError, ValueError):
+        return []
 
 
 def checksum_problem(path: str | os.PathLike) -> str | None:
     """Why ``path`` cannot be trusted (it has no recorded checksum, or no longer matches it), in a few words;
-    None when it matches the checksum :func:`write_checksum` recorded."""
+    None when it matches the checksum ``atomic_write(..., checksum=True)`` recorded."""
     path = Path(path)
     record = _checksum_path(path)
-    try:
-        recorded = record.read_text().split()[0]
-    except (OSError, IndexError):
+    sums = {line.split()[0] for line in _recorded(record) if line.strip()}
+    if not sums:
         return f"it has no checksum ({record.name} missing or unreadable)"
+    h = hashlib.sha256()
     try:
-        actual = _sha256(path)
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
     except OSError as e:
         return f"it cannot be read ({e.strerror})"
-    if actual != recorded:
+    if h.hexdigest() not in sums:
         return f"it does not match its checksum in {record.name} (corrupted or truncated)"
     return None
 

@@ -43,7 +43,6 @@ from weightspace.io import (
     checksum_problem,
     file_lock,
     provenance,
-    write_checksum,
     write_dataframe,
     write_json,
 )
@@ -217,9 +216,8 @@ def _keep_finished(ckpt_dir: Path, out_dir: Path, files: list[Path], fingerprint
     finished = ckpt_dir / "finished"
     names = [str(f.relative_to(out_dir)) for f in files]
     for f, name in zip(files, names):
-        with atomic_write(finished / name, "wb") as dst:
+        with atomic_write(finished / name, "wb", checksum=True) as dst:
             dst.write(f.read_bytes())
-        write_checksum(finished / name)
     write_json(ckpt_dir / "finished.json", {"fingerprint": fingerprint, "files": names})
 
 
@@ -237,6 +235,8 @@ def _restore_finished(ckpt_dir: Path, out_dir: Path, fingerprint: str, log: Call
     try:
         info = json.loads(manifest.read_text())
     except (OSError, ValueError):
+        log(f"not restoring the cell's results from {ckpt_dir / 'finished'}: {manifest} is unreadable; "
+            f"training the cell again")
         return []
     names = info.get("files") or []
     if info.get("fingerprint") != fingerprint or not all((ckpt_dir / "finished" / n).is_file() for n in names):

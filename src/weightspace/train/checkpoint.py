@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from weightspace.io import atomic_write, checksum_problem, write_checksum
+from weightspace.io import atomic_write, checksum_problem
 
 if TYPE_CHECKING:  # pragma: no cover
     from weightspace.train.loop import Trainer
@@ -73,12 +73,11 @@ def load_state_dict(t: "Trainer", st: dict[str, Any]) -> None:
 
 
 def save(t: "Trainer") -> None:
-    """Write the trainer's state to its checkpoint file (atomically), then its checksum, if it has one."""
+    """Write the trainer's state to its checkpoint file (atomically, with its checksum), if it has one."""
     if t.checkpoint is None:
         return
-    with atomic_write(t.checkpoint, "wb") as f:
+    with atomic_write(t.checkpoint, "wb", checksum=True) as f:
         torch.save(state_dict(t), f)
-    write_checksum(t.checkpoint)
     t.last_save = time.perf_counter()
 
 
