@@ -177,8 +177,8 @@ def test_results_folder_made_read_only_mid_run_is_one_line_naming_it(tmp_path, m
             "variant": {"name": "direct", "reparam": "direct"}, "train": {"epochs": 1, "batch_size": 256}}
     before = torch.get_num_threads()
     try:
-        status = cli.main(["train", "--cell-json", json.dumps(cell), "--seeds", "0", "--out", str(tmp_path / "runs" / "c"),
-                           "--device", "cpu", "--checkpoint-every", "0", "--no-progress"])
+        status = cli.main(["train", "--cell-json", json.dumps(cell), "--seeds", "0", "--out",
+                           str(tmp_path / "runs" / "c"), "--device", "cpu", "--checkpoint-every", "0", "--no-progress"])
     finally:
         torch.set_num_threads(before)
     err = capsys.readouterr().err.strip().splitlines()
