@@ -38,14 +38,7 @@ import torch
 
 from weightspace import data as data_mod
 from weightspace.errors import Interrupted, ResourceError, WeightspaceError
-from weightspace.io import (
-    atomic_write,
-    checksum_problem,
-    file_lock,
-    provenance,
-    write_dataframe,
-    write_json,
-)
+from weightspace.io import atomic_write, checksum_problem, file_lock, provenance, write_dataframe, write_json
 from weightspace.nets import build_net_for
 from weightspace.reparam import estimate_bytes
 from weightspace.train import Trainer, summary_of
