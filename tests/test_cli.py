@@ -208,3 +208,35 @@ def test_train_by_hand_uses_the_configs_checkpoint_interval_and_the_workflows_th
         assert seen["checkpoint_every_s"] == 3 and seen["threads"] == 2
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("code", ["EACCES", "EROFS"])
+def test_results_folder_made_read_only_mid_run_is_one_line_naming_it(tmp_path, monkeypatch, capsys, code):
+    """A folder that stops being writable while a job trains (chmod, a read-only mount): the job's first write
+    fails; the CLI says so in one line naming the folder and what to do, exit 2, no traceback. (Simulated: the
+    tests may run as root, whom chmod does not stop.)"""
+    import errno
+    import os
+
+    import torch
+
+    from weightspace import cli, io
+
+    def read_only(path):
+        tmp = path.with_name(f".tmp-{path.name}.0123")
+        raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)), str(tmp))
+
+    monkeypatch.setattr(io, "_create_temporary", read_only)
+    cell = {"experiment": "e", "cell": "c", "dataset": "digits", "net": {"name": "n", "arch": "fc", "widths": [8]},
+            "variant": {"name": "direct", "reparam": "direct"}, "train": {"epochs": 1, "batch_size": 256}}
+    before = torch.get_num_threads()
+    try:
+        status = cli.main(["train", "--cell-json", json.dumps(cell), "--seeds", "0", "--out",
+                           str(tmp_path / "runs" / "c"), "--device", "cpu", "--checkpoint-every", "0", "--no-progress"])
+    finally:
+        torch.set_num_threads(before)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2
+    folder = tmp_path / "runs" / ".checkpoints" / "c"  # the first write: the checkpoint at the first evaluation
+    assert err[-1] == (f"weightspace train: error: cannot write in {folder} ({os.strerror(getattr(errno, code))}: "
+                       f".tmp-seeds-0.pt.0123); make it writable (e.g. chmod u+w {folder}) and re-run the same command")

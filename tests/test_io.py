@@ -149,3 +149,45 @@ def test_concurrent_writers_to_one_file(tmp_path):
     assert errors == []
     assert io.read_json(path)["writer"] in range(8)
     assert _entries(tmp_path) == ["result.json"]
+
+
+@pytest.mark.parametrize("killed_at", [1, 2, 3], ids=["before-record", "before-rename", "before-final-record"])
+def test_checksummed_file_matches_its_record_wherever_the_writer_is_killed(tmp_path, monkeypatch, killed_at):
+    """A file written with its checksum (a checkpoint) is rewritten in three renames (the record with the old and
+    new sums, the file, the record with the new sum): a process killed before any of them leaves a file that
+    matches its record, so a re-run resumes from it instead of training again."""
+    target = tmp_path / "seeds-0-1.pt"
+    with io.atomic_write(target, "wb", checksum=True) as f:
+        f.write(b"old state")
+    assert io.checksum_problem(target) is None
+    calls, replace = [], os.replace
+
+    def killed(src, dst):
+        calls.append(dst)
+        if len(calls) == killed_at:
+            raise KeyboardInterrupt
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        with io.atomic_write(target, "wb", checksum=True) as f:
+            f.write(b"new state")
+    monkeypatch.setattr(os, "replace", replace)
+    assert target.read_bytes() == (b"old state" if killed_at <= 2 else b"new state")
+    assert io.checksum_problem(target) is None
+
+
+def test_checksum_problems_name_what_is_wrong(tmp_path):
+    import hashlib
+
+    target, data = tmp_path / "metrics.csv", b"step,test_acc\n0,0.1\n22,0.5\n"
+    with io.atomic_write(target, "wb", checksum=True) as f:
+        f.write(data)
+    assert (tmp_path / "metrics.csv.sha256").read_text() == f"{hashlib.sha256(data).hexdigest()}  metrics.csv\n"
+    target.write_bytes(data[:10])  # truncated
+    assert "does not match its checksum in metrics.csv.sha256" in io.checksum_problem(target)
+    (tmp_path / "metrics.csv.sha256").unlink()
+    assert "has no checksum" in io.checksum_problem(target)
+    with pytest.raises(ValueError, match="binary"):
+        with io.atomic_write(target, "w", checksum=True):
+            pass

@@ -260,3 +260,75 @@ def test_finished_cell_of_another_config_is_trained_again(digits, tmp_path):
     run_cells(cells[:1], [0, 1], outs[:1], device="cpu", log=logs.append, progress=False)
     assert not any("restored" in m for m in logs)
     assert any("[first] 2 seed(s)" in m for m in logs)
+
+
+# ---- corrupted files are never resumed from or restored (fault injection) ----
+
+
+def _flip_a_byte_of(ckpt, tensor):
+    """Flip one byte of ``tensor``'s payload inside the checkpoint file (an exponent bit of its first value)."""
+    data = bytearray(ckpt.read_bytes())
+    at = data.find(tensor.detach().cpu().contiguous().numpy().tobytes())
+    assert at > 0
+    data[at + 3] ^= 0x01
+    ckpt.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("fault", ["flipped-byte", "no-checksum"])
+def test_corrupted_checkpoint_is_not_resumed_from(digits, tmp_path, fault):
+    """One flipped byte in a trained tensor of a checkpoint (torch loads it without complaint), or a checkpoint
+    without its checksum: the log says so in one line naming the file, and training starts again from scratch,
+    ending with the numbers of an uninterrupted run."""
+    c = cell({"reparam": "direct"}, epochs=1)
+    reference = train(c, digits, [0, 1], log=quiet, progress=False)
+    ckpt = tmp_path / "ckpt.pt"
+    first = StopAt(c, digits, [0, 1], log=quiet, progress=False, checkpoint=ckpt, checkpoint_every_s=1e9, at=9)
+    with pytest.raises(Interrupted):
+        first.run()
+    if fault == "flipped-byte":
+        _flip_a_byte_of(ckpt, next(iter(first.reparam.state_dict().values())))
+    else:
+        (tmp_path / "ckpt.pt.sha256").unlink()
+    logs = []
+    resumed = Trainer(c, digits, [0, 1], log=logs.append, progress=False, checkpoint=ckpt)
+    results = resumed.run()
+    said = [m for m in logs if "ignoring checkpoint" in m]
+    assert len(said) == 1 and str(ckpt) in said[0] and "checksum" in said[0] and "\n" not in said[0], logs
+    assert not any("resumed from checkpoint" in m for m in logs)
+    assert resumed.resumed_from is None
+    for ref, res in zip(reference, results):
+        assert strip_times(res.rows) == strip_times(ref.rows)
+
+
+@pytest.mark.parametrize("fault", ["truncated", "no-checksum", "unreadable-manifest"])
+def test_corrupted_finished_cell_is_trained_again_not_restored(digits, tmp_path, fault):
+    """A finished cell's copy kept for a re-run (finished/) whose metrics.csv was truncated or lost its checksum,
+    or whose manifest cannot be read: one line names the file, the cell is trained again and its files equal
+    those of an uninterrupted run."""
+    from weightspace.runner import _keep_finished
+    from weightspace.train.checkpoint import cell_fingerprint
+
+    c = _cells_job(epochs_second=2)[0]
+    out = tmp_path / "runs" / c["cell"]
+    run_cells([c], [0, 1], [out], device="cpu", log=quiet, progress=False)
+    reference = _final_rows(out)
+    ckpt = checkpoint_dir(out)
+    _keep_finished(ckpt, out, sorted(p for p in out.rglob("*") if p.is_file()),
+                   cell_fingerprint(c, [0, 1], digits.checksum))
+    kept = ckpt / "finished" / "seed-1" / "metrics.csv"
+    if fault == "truncated":
+        kept.write_bytes(kept.read_bytes()[: len(kept.read_bytes()) // 2])
+    elif fault == "no-checksum":
+        kept.with_name("metrics.csv.sha256").unlink()
+    else:
+        kept = ckpt / "finished.json"
+        kept.write_text(kept.read_text()[:20])
+    shutil.rmtree(out)  # what Snakemake does to the declared outputs of an incomplete job
+    logs = []
+    run_cells([c], [0, 1], [out], device="cpu", log=logs.append, progress=False)
+    said = [m for m in logs if "not restoring" in m]
+    assert len(said) == 1 and str(kept) in said[0] and "\n" not in said[0], logs
+    assert "checksum" in said[0] or fault == "unreadable-manifest"
+    assert not any("restored" in m for m in logs)
+    assert any(f"[{c['cell']}] 2 seed(s)" in m for m in logs)  # trained again
+    assert _final_rows(out) == reference

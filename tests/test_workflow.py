@@ -103,6 +103,118 @@ def test_dry_run_plans_the_full_paper_grid(tmp_path):
         assert counts[rule] == 1, rule
 
 
+def readme_outputs() -> list[tuple[str, bool]]:
+    """The paths of the README's "`make reproduce` leaves" list, braces expanded: (pattern, optional), where an
+    optional one (``[,structure.npz]``) is kept by some experiments only."""
+    text = (REPO / "README.md").read_text()
+    block = text[text.index("`make reproduce` leaves"):]
+    block = block[block.index("```") + 3 : block.index("```", block.index("```") + 3)]
+    out = []
+    for line in block.strip().splitlines():
+        pattern = re.match(r"(?:<[^>]*>|\S)+", line).group(0)  # up to the first space outside <...>
+        braces = re.search(r"\{(.*)\}", pattern)
+        if not braces:
+            out.append((pattern, False))
+            continue
+        inner = braces.group(1)
+        optional = re.findall(r"\[,([^\]]*)\]", inner)
+        required = re.sub(r"\[,[^\]]*\]", "", inner).split(",")
+        out += [(pattern.replace(braces.group(0), name), name in optional) for name in required + optional]
+    return out
+
+
+def _pattern_regex(pattern: str) -> tuple[re.Pattern, str | None]:
+    """A README path pattern as a regex whose group ``exp`` is the experiment (``<exp>``, ``<tying exp>``), and the
+    family such a placeholder names (``"*"`` for every experiment; None when it has none)."""
+    family = None
+    regex = ""
+    for part in re.split(r"(<[^>]+>|\*)", pattern):
+        if part == "*":
+            regex += "[^/]*"
+        elif part.startswith("<") and part.endswith(" exp>") or part == "<exp>":
+            family = "*" if part == "<exp>" else part[1:].split()[0]
+            regex += "(?P<exp>[^/]+)"
+        elif part.startswith("<"):
+            regex += "[^/]+"
+        else:
+            regex += re.escape(part)
+    return re.compile(regex), family
+
+
+def test_every_output_the_readme_lists_is_a_target_of_the_default_run():
+    """Snakemake re-makes a deleted file only if a target of the run needs it, not when the files made from it are
+    present: every file the README says `make reproduce` leaves must be one of rule all's targets (for a pattern
+    with <exp>, in every experiment; with <tying exp>, in every experiment of that family), and each figure both
+    as PDF and PNG."""
+    from weightspace.plan import targets
+
+    config = validate(load_config(REPO / "config.yaml", REPO / "config" / "quick.yaml"))
+    made = targets(config)
+    assert len(made) == len(set(made))
+    listed = readme_outputs()
+    assert len(listed) > 40 and ("results/quick/subspace/by_dim.csv", False) in listed
+    for pattern, optional in listed:
+        regex, family = _pattern_regex(pattern)
+        hits = [m for m in map(regex.fullmatch, made) if m]
+        assert hits, f"README lists {pattern}, but no target of the default run is such a file"
+        if family and not optional:
+            want = {e for e, x in config["experiments"].items()
+                    if x.get("enabled", True) and family in ("*", x["family"])}
+            missing = want - {m.group("exp") for m in hits}
+            assert not missing, f"README lists {pattern}, but it is no target for {sorted(missing)}"
+
+
+def _dry_run_outputs(repo: Path, *args: str) -> set[str]:
+    """The output files of every job a dry run of the workflow would run."""
+    out = run_snakemake(repo, "-n", "--cores", "1", *args)
+    assert out.returncode == 0, out.stderr[-3000:]
+    text = out.stdout + out.stderr
+    return {f for line in re.findall(r"^\s+output: (.*)$", text, re.M) for f in line.split(", ")}
+
+
+def test_a_deleted_table_run_file_or_figure_is_made_again(tmp_path):
+    """Every target present (empty files, one old time; no training): deleting one table of each family, a run's
+    file or folder, or a figure's PDF makes the workflow re-make it and what is made from it (snakemake -n), and
+    nothing of an experiment where nothing was deleted."""
+    from weightspace.plan import targets
+
+    repo = workdir_copy(tmp_path)
+    tiny = {"experiments": only({e: {} for e in ("subspace", "sharing", "sharing-images", "sharing-kinds", "tying",
+                                                 "tying-crosslayer", "tying-autoencoder", "feedback",
+                                                 "feedback-published")})}
+    (repo / "tiny.yaml").write_text(yaml.safe_dump(tiny))
+    args = ("--configfile", "config/quick.yaml", "tiny.yaml")
+    config = validate(load_config(REPO / "config.yaml", REPO / "config" / "quick.yaml", repo / "tiny.yaml"))
+
+    def present(names):
+        for name in names:
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            (repo / name).touch()
+            os.utime(repo / name, (1e9, 1e9))
+
+    present(targets(config))
+    res, run = "results/quick", "results/quick/tying-crosslayer/runs/digits__small-deep__untied"
+    rounds = [  # one file per job in a round: each must be re-made by itself
+        [f"{res}/subspace/by_dim.csv", f"{res}/sharing/sharing_summary.csv", f"{res}/tying/tying_summary.csv",
+         f"{res}/feedback/feedback_summary.csv", f"{res}/feedback-published/feedback_paired.csv",
+         f"{res}/sharing-images/comparisons_aggregate.csv", f"{run}/seed-1/summary.json",
+         "figures/quick/tying-autoencoder/comparisons.pdf"],
+        [f"{res}/subspace/dint90.csv", f"{run}"],
+    ]
+    for deleted in rounds:
+        for name in deleted:
+            if (repo / name).is_dir():
+                shutil.rmtree(repo / name)
+            else:
+                (repo / name).unlink(missing_ok=True)
+        remade = _dry_run_outputs(repo, *args)
+        for name in deleted:
+            assert name in remade or any(f.startswith(name + "/") for f in remade), f"{name} is not made again"
+        assert f"{res}/tying-crosslayer/final.csv" in remade  # a run re-made: the tables made from it too
+        assert not [f for f in remade if "/sharing-kinds/" in f]  # not everything: only what was deleted
+        present(remade)
+
+
 def test_workflow_is_snakefmt_clean_and_lint_clean():
     """The rules follow the workflow template's style: snakefmt (project line length) and snakemake --lint."""
     fmt = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "--line-length", "120", "Snakefile", "workflow"],
@@ -391,8 +503,9 @@ def _artifacts(repo: Path) -> dict[str, bytes]:
 
 @pytest.mark.slow
 def test_rerun_from_scratch_is_byte_identical_and_the_report_builds(tmp_path):
-    """Delete results/ and figures/, re-run: every CSV, LaTeX table, PNG and PDF comes back byte for byte; then
-    `snakemake --report` (the README's command) builds a report with every figure, captioned, grouped by family."""
+    """Delete results/ and figures/, re-run: every CSV, LaTeX table, PNG and PDF comes back byte for byte; so does
+    one table deleted alone (by_dim.csv); then `snakemake --report` (the README's command) builds a report with
+    every figure, captioned, grouped by family."""
     repo = workdir_copy(tmp_path)
     tiny = {
         "seeds": 2,
@@ -431,6 +544,12 @@ def test_rerun_from_scratch_is_byte_identical_and_the_report_builds(tmp_path):
     assert sorted(after) == sorted(before)
     differ = [name for name in before if before[name] != after[name]]
     assert not differ, f"not regenerated byte for byte: {differ}"
+    # a table the README lists, deleted, is made again, byte for byte (and what is made from it)
+    (repo / "results" / "quick" / "subspace" / "by_dim.csv").unlink()
+    third = run_snakemake(repo, *args)
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert "analyze_subspace" in third.stdout + third.stderr
+    assert _artifacts(repo) == before
     report = run_snakemake(repo, *args, "--report", "report.html")
     assert report.returncode == 0, report.stderr[-3000:]
     html = (repo / "report.html").read_text(errors="replace")

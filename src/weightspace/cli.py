@@ -7,6 +7,7 @@ user can run any stage by hand the same way.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 from pathlib import Path
@@ -461,6 +462,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _not_writable(e: OSError) -> str:
+    """One line for a permission error (e.g. a results folder made read-only while a job runs): the folder."""
+    path = Path(e.filename) if e.filename else None
+    if path is None:
+        return f"{e.strerror or e}; make the output folders writable and re-run the same command"
+    folder = path if path.is_dir() else path.parent
+    return (f"cannot write in {folder} ({e.strerror or 'permission denied'}: {path.name}); make it writable "
+            f"(e.g. chmod u+w {folder}) and re-run the same command")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from weightspace.errors import Interrupted
@@ -477,6 +488,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"weightspace {args.command}: error: {e.filename or e}: no such file. It is written by an earlier "
               f"stage: run the workflow (snakemake ... or `make reproduce`), or the stage by hand "
               f"(train -> aggregate -> analyze; see `weightspace --help`)", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        print(f"weightspace {args.command}: error: {_not_writable(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"weightspace {args.command}: interrupted", file=sys.stderr)

@@ -6,11 +6,18 @@ renamed over the destination. A job killed half-way leaves at most a stray
 ``.tmp-*`` file, never a truncated file with the final name. Files are created
 with the permissions a plain ``open(path, "w")`` gives (``0o666`` less the
 umask), so collaborators on a shared filesystem can read them.
+
+A file that is read back to continue work (a checkpoint, a finished cell's
+copy) is written with ``atomic_write(..., checksum=True)``, which records its
+sha256 beside it, and is used only if it still matches
+(:func:`checksum_problem`): a flipped byte or a truncated copy is noticed, not
+resumed from.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -29,6 +36,7 @@ __all__ = [
     "read_json",
     "write_text",
     "write_dataframe",
+    "checksum_problem",
     "file_lock",
     "code_version",
     "cpu_name",
@@ -37,14 +45,20 @@ __all__ = [
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[Any]:
+def atomic_write(path: str | os.PathLike, mode: str = "w", checksum: bool = False) -> Iterator[Any]:
     """Open a temporary file beside ``path``; rename it to ``path`` on success.
 
     The file gets the permissions of a new file made by ``open(path, mode)``:
     ``0o666`` less the process's umask (not those of a file it replaces).
     On an exception the temporary file is removed and ``path`` is untouched.
+
+    With ``checksum`` (binary modes), the sha256 of the bytes written is recorded in ``<path>.sha256``
+    (``sha256sum``'s format) for :func:`checksum_problem`. The record names the new file's sum beside the old
+    one's until the rename is done, so a process killed at any point leaves a file that matches its record.
     """
     path = Path(path)
+    if checksum and "b" not in mode:
+        raise ValueError(f"a checksum is recorded for binary writes only, not mode {mode!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temporary(path)
     try:
@@ -53,15 +67,36 @@ def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[Any]:
         except BaseException:  # e.g. an invalid mode: the descriptor is still ours to close
             os.close(fd)
             raise
+        sha = hashlib.sha256()
         with f:
-            yield f
+            yield _Hashing(f, sha) if checksum else f
             f.flush()
             os.fsync(f.fileno())
+        if checksum:
+            record = _checksum_path(path)
+            new = f"{sha.hexdigest()}  {path.name}\n"
+            write_text(record, "".join(line + "\n" for line in _recorded(record)) + new)  # old and new
         os.replace(tmp, path)
+        if checksum:
+            write_text(record, new)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+class _Hashing:
+    """A binary file that also feeds every byte written to it into ``sha``."""
+
+    def __init__(self, f, sha):
+        self._f, self._sha = f, sha
+
+    def write(self, data) -> int:
+        self._sha.update(data)
+        return self._f.write(data)
+
+    def flush(self) -> None:
+        self._f.flush()
 
 
 def _create_temporary(path: Path) -> tuple[int, Path]:
@@ -110,6 +145,38 @@ def write_dataframe(path: str | os.PathLike, df) -> None:
     """Write a pandas DataFrame as CSV, atomically."""
     with atomic_write(path) as f:
         df.to_csv(f, index=False)
+
+
+def _checksum_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _recorded(record: Path) -> list[str]:
+    """The lines of a checksum record ([] when there is none, or it cannot be read)."""
+    try:
+        return record.read_text().splitlines()
+    except (OSError, ValueError):
+        return []
+
+
+def checksum_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot be trusted (it has no recorded checksum, or no longer matches it), in a few words;
+    None when it matches the checksum ``atomic_write(..., checksum=True)`` recorded."""
+    path = Path(path)
+    record = _checksum_path(path)
+    sums = {line.split()[0] for line in _recorded(record) if line.strip()}
+    if not sums:
+        return f"it has no checksum ({record.name} missing or unreadable)"
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError as e:
+        return f"it cannot be read ({e.strerror})"
+    if h.hexdigest() not in sums:
+        return f"it does not match its checksum in {record.name} (corrupted or truncated)"
+    return None
 
 
 @contextlib.contextmanager

@@ -30,7 +30,7 @@ from weightspace.config import expand, experiment_seeds
 from weightspace.data import DATASETS
 
 __all__ = ["plan", "cell_steps", "count_jobs", "job_startup_s", "TrainJob", "train_jobs", "job_resources",
-           "cell_seconds"]
+           "cell_seconds", "run_files", "targets"]
 
 
 def cell_steps(cell: dict) -> tuple[int, int]:
@@ -222,6 +222,44 @@ def count_jobs(config: dict) -> dict[str, int]:
         datasets |= {c["dataset"] for c in cells.values()}
     jobs["(data)"] = len(datasets)
     return jobs
+
+
+def run_files(config: dict, experiment: str, cells: dict, names=("summary.json",)) -> list[str]:
+    """The per-seed files ``names`` of every cell of an experiment (``cells``: its cells, by id)."""
+    from pathlib import Path
+
+    runs = Path(config["results_dir"]) / experiment / "runs"
+    seeds = experiment_seeds(config, experiment)
+    return [str(runs / cid / f"seed-{s}" / name) for cid in cells for s in seeds for name in names]
+
+
+def targets(config: dict, cells: dict | None = None) -> list[str]:
+    """Every file the workflow's default run (``rule all``) makes, so that any of them, deleted, is made again.
+
+    Per experiment: each run's files (metrics.csv, summary.json, the family's run_files), the aggregated tables
+    (final.csv, curves.csv, timings.csv), the family's analysis tables, the comparisons (comparisons.csv,
+    comparisons_aggregate.csv, their LaTeX table and figure), and the figures and tables the family lists, each
+    figure as its PDF and PNG (one job writes both). Snakemake re-makes a missing file only if a target needs
+    it, not when the files made from it are present: a table or run file left out of here stays deleted.
+    """
+    from pathlib import Path
+
+    from weightspace.families import FAMILIES
+
+    results, figures = Path(config["results_dir"]), Path(config["figures_dir"])
+    out: list[str] = []
+    for exp, exp_cells in (expand(config) if cells is None else cells).items():
+        e = config["experiments"][exp]
+        family = FAMILIES[e["family"]]
+        out += run_files(config, exp, exp_cells, ("metrics.csv", "summary.json", *family.run_files))
+        tables = ("final.csv", "curves.csv", "timings.csv", *family.analysis_files, "comparisons.csv",
+                  "comparisons_aggregate.csv")
+        out += [str(results / exp / name) for name in tables]
+        shown = [str(figures / exp / "comparisons.tex"), str(figures / exp / "comparisons.png"),
+                 *family.outputs(exp, exp_cells, e, figures)]
+        for path in shown:  # a figure: its PDF and its PNG
+            out += [path.removesuffix(".png") + ".pdf", path] if path.endswith(".png") else [path]
+    return out
 
 
 def job_startup_s(repeats: int = 2) -> float:

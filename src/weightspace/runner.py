@@ -14,7 +14,9 @@ leaves it in place when it re-runs a failed job); a re-run resumes from there,
 and the checkpoints are removed once the outputs are complete. A job of
 several cells (:func:`run_cells`) keeps each finished cell's files there too
 (``finished/``) until the whole job is done, so a re-run after a kill restores
-them instead of training them again. SIGTERM (a
+them instead of training them again. Checkpoints and finished copies have
+their sha256 recorded beside them; one that no longer matches (or has none)
+is named in the log and not used: the cell trains again. SIGTERM (a
 SLURM time limit, ``kill``) and SIGINT make the job save a checkpoint at the
 next step boundary and exit.
 """
@@ -36,7 +38,7 @@ import torch
 
 from weightspace import data as data_mod
 from weightspace.errors import Interrupted, ResourceError, WeightspaceError
-from weightspace.io import atomic_write, file_lock, provenance, write_dataframe, write_json
+from weightspace.io import atomic_write, checksum_problem, file_lock, provenance, write_dataframe, write_json
 from weightspace.nets import build_net_for
 from weightspace.reparam import estimate_bytes
 from weightspace.train import Trainer, summary_of
@@ -180,7 +182,7 @@ def run_cells(
             ds, load_s, rng_state = loaded[cell["dataset"]]
             fingerprint = cell_fingerprint(cell, list(seeds), ds.checksum)
             where = f" ({i + 1}/{len(cells)} of this job)" if len(cells) > 1 else ""
-            restored = _restore_finished(ckpt_dir, out_dir, fingerprint)
+            restored = _restore_finished(ckpt_dir, out_dir, fingerprint, lambda m: log(f"[{cell.get('cell')}] {m}"))
             if restored:
                 log(f"[{cell.get('cell')}] finished by an earlier attempt of this job: its results restored from "
                     f"{ckpt_dir / 'finished'}, not trained again{where}")
@@ -202,17 +204,22 @@ def run_cells(
 
 
 def _keep_finished(ckpt_dir: Path, out_dir: Path, files: list[Path], fingerprint: str) -> None:
-    """Copy a finished cell's files into ``<ckpt_dir>/finished/``; the manifest (written last) marks it complete."""
+    """Copy a finished cell's files into ``<ckpt_dir>/finished/``, each with its checksum; the manifest (written
+    last) marks it complete."""
     finished = ckpt_dir / "finished"
     names = [str(f.relative_to(out_dir)) for f in files]
     for f, name in zip(files, names):
-        with atomic_write(finished / name, "wb") as dst:
+        with atomic_write(finished / name, "wb", checksum=True) as dst:
             dst.write(f.read_bytes())
     write_json(ckpt_dir / "finished.json", {"fingerprint": fingerprint, "files": names})
 
 
-def _restore_finished(ckpt_dir: Path, out_dir: Path, fingerprint: str) -> list[Path]:
-    """A cell finished by an earlier attempt of the same config: copy its files back; its summary paths ([] if none)."""
+def _restore_finished(ckpt_dir: Path, out_dir: Path, fingerprint: str, log: Callable[[str], None]) -> list[Path]:
+    """A cell finished by an earlier attempt of the same config: copy its files back; its summary paths ([] if none).
+
+    Nothing is restored unless every file matches its checksum: a corrupted or truncated copy is named in the
+    log, and the cell is trained again.
+    """
     import json
 
     manifest = ckpt_dir / "finished.json"
@@ -221,10 +228,17 @@ def _restore_finished(ckpt_dir: Path, out_dir: Path, fingerprint: str) -> list[P
     try:
         info = json.loads(manifest.read_text())
     except (OSError, ValueError):
+        log(f"not restoring the cell's results from {ckpt_dir / 'finished'}: {manifest} is unreadable; "
+            f"training the cell again")
         return []
     names = info.get("files") or []
     if info.get("fingerprint") != fingerprint or not all((ckpt_dir / "finished" / n).is_file() for n in names):
         return []
+    for name in names:
+        problem = checksum_problem(ckpt_dir / "finished" / name)
+        if problem:
+            log(f"not restoring {ckpt_dir / 'finished' / name}: {problem}; training the cell again")
+            return []
     out_dir = Path(out_dir)
     for name in names:
         with atomic_write(out_dir / name, "wb") as dst:

@@ -92,8 +92,7 @@ def cell_of(wildcards):
 
 def run_files(experiment, name="summary.json"):
     """Per-seed files of every cell of an experiment."""
-    seeds = experiment_seeds(experiment)
-    return [str(RESULTS / experiment / "runs" / cid / f"seed-{s}" / name) for cid in CELLS[experiment] for s in seeds]
+    return weightspace.plan.run_files(CONFIG, experiment, CELLS[experiment], (name,))
 
 
 def seed_files(name, seeds=None):
@@ -118,14 +117,9 @@ def comparisons_spec(experiment):
 
 
 def all_outputs():
-    """The targets of the workflow: each experiment's final.csv and its family's figures and tables."""
-    out = []
-    for experiment, cells in CELLS.items():
-        exp = experiment_config(experiment)
-        out.append(str(RESULTS / experiment / "final.csv"))
-        out += [str(FIGURES / experiment / "comparisons.tex"), str(FIGURES / experiment / "comparisons.png")]
-        out += FAMILIES[exp["family"]].outputs(experiment, cells, exp, FIGURES)
-    return out
+    """The targets of the workflow (weightspace.plan.targets): every run file, table and figure it makes, so
+    that any of them, deleted, is made again (with what is made from it)."""
+    return weightspace.plan.targets(CONFIG, CELLS)
 
 
 def warn_without_cuda():

@@ -192,7 +192,8 @@ class Family:
     # -- workflow --------------------------------------------------------------------------------
 
     def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
-        """The figure and table files an experiment of this family produces (what ``rule all`` asks for)."""
+        """The figure and table files an experiment of this family produces, one per job (a figure: its PNG; rule
+        all asks for its PDF too, see :func:`weightspace.plan.targets`)."""
         return []
 
     def extra_jobs(self, exp: dict) -> int:

@@ -3,7 +3,9 @@
 The state (trained tensors, optimizer moments, each seed's data-order
 generator, the current epoch's permutation and the position in it, partial
 loss sums, the rows recorded so far) is enough for a resumed run to end with
-the same numbers as an uninterrupted one (bit for bit on the CPU).
+the same numbers as an uninterrupted one (bit for bit on the CPU). Its sha256
+is recorded beside it (``<checkpoint>.sha256``); a checkpoint that does not
+match it, or has none, is not resumed from: training starts again.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from weightspace.io import atomic_write
+from weightspace.io import atomic_write, checksum_problem
 
 if TYPE_CHECKING:  # pragma: no cover
     from weightspace.train.loop import Trainer
@@ -71,17 +73,22 @@ def load_state_dict(t: "Trainer", st: dict[str, Any]) -> None:
 
 
 def save(t: "Trainer") -> None:
-    """Write the trainer's state to its checkpoint file (atomically), if it has one."""
+    """Write the trainer's state to its checkpoint file (atomically, with its checksum), if it has one."""
     if t.checkpoint is None:
         return
-    with atomic_write(t.checkpoint, "wb") as f:
+    with atomic_write(t.checkpoint, "wb", checksum=True) as f:
         torch.save(state_dict(t), f)
     t.last_save = time.perf_counter()
 
 
 def try_resume(t: "Trainer") -> bool:
-    """Load the trainer's checkpoint if there is one for this very cell, seeds and data; say so in the log."""
+    """Load the trainer's checkpoint if there is one for this very cell, seeds and data, and it matches its
+    checksum; say so in the log."""
     if t.checkpoint is None or not t.checkpoint.exists():
+        return False
+    problem = checksum_problem(t.checkpoint)
+    if problem:
+        t.log(f"[{t.name}] ignoring checkpoint {t.checkpoint}: {problem}; training from scratch")
         return False
     try:
         st = torch.load(t.checkpoint, map_location="cpu", weights_only=False)
