@@ -443,7 +443,8 @@ def test_issue16_experiments_run_through_the_workflow(tmp_path):
         "sharing-kinds": {"datasets": ["permutation", "random-conv1d"], "train": {"epochs": 2}},
         "sharing-budget": {"train": {"epochs": 2}, "variants": [
             {"name": "direct", "reparam": "direct"},
-            {"name": "hashed", "reparam": "hashed", "budget": [0.015625, 0.125]}]},
+            {"name": "hashed", "reparam": "hashed", "budget": [0.015625, 0.125]}],
+            "comparisons": {"tests": [{"reference": "direct", "match": []}]}},  # config.yaml's name other variants
     }}
     (repo / "tiny.yaml").write_text(yaml.safe_dump(tiny))
     out = run_snakemake(repo, "--cores", "2", "--configfile", "config/quick.yaml", "tiny.yaml")

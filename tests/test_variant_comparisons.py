@@ -329,3 +329,22 @@ def test_a_declared_match_that_omits_a_differing_training_setting_shows_it_per_s
     # without the explicit match the test would compare across optimizers: refused, naming the keys
     with pytest.raises(ConfigError, match="tied-sgd vs tied-adam pairs no cells .* values of g, grad, lr, optimizer"):
         plain_optimizers(comparisons={"defaults": False, "tests": [{"a": "tied-sgd", "b": "tied-adam"}]})
+
+
+def test_a_preset_that_drops_variants_named_by_the_base_configs_tests_is_told_how_to_fix_it(tmp_path):
+    """config.yaml's sharing-images declares tests on hashed and kmeans; a preset that keeps only direct and learned
+    inherits them (lists replace, mappings merge): refused naming the variant, with the fix; its own tests pass."""
+    preset = tmp_path / "mine.yaml"
+    preset.write_text("experiments:\n  sharing-images:\n    variants:\n"
+                      "      - {name: direct, reparam: direct}\n      - {name: learned, reparam: sharing, k: 4}\n")
+    with pytest.raises(ConfigError) as e:
+        validate(load_config(REPO / "config.yaml", REPO / "config" / "quick.yaml", preset))
+    assert ("experiments.sharing-images.comparisons.tests[1].b: no variant 'hashed' in this experiment; its variants: "
+            "direct, learned (a preset that changes the variants gives its own comparisons.tests, e.g. tests: [])"
+            in str(e.value)), str(e.value)
+    preset.write_text(preset.read_text() + "    comparisons: {tests: [{reference: direct, match: []}]}\n")
+    cells = expand(validate(load_config(REPO / "config.yaml", REPO / "config" / "quick.yaml", preset)))
+    exp = validate(load_config(REPO / "config.yaml", REPO / "config" / "quick.yaml", preset))["experiments"]
+    tests = V.tests_of(exp["sharing-images"], exp["sharing-images"]["variants"], [])
+    pairs = [p for _, t in tests for p in V.resolve(t, V.cells_from_config(cells["sharing-images"]))]
+    assert {(a.variant, b.variant) for a, b in pairs} == {("learned", "direct")} and len(pairs) == 2  # 2 datasets

@@ -269,6 +269,10 @@ def cells_from_final(final, keys: Iterable[str] = (), train: dict[str, dict] | N
     return out
 
 
+#: lists replace when presets merge: a preset that changes an experiment's variants keeps the base config's tests
+_PRESET_HINT = " (a preset that changes the variants gives its own comparisons.tests, e.g. tests: [])"
+
+
 def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
@@ -296,10 +300,12 @@ def check(where: str, exp: dict, cells: dict[str, dict], defaults: list[dict], m
             continue
         for key in ("a", "b", "reference"):
             if key in t and t[key] not in names:
-                problems.append(f"{w}.{key}: no variant {t[key]!r} in this experiment; its variants: {', '.join(names)}")
+                problems.append(f"{w}.{key}: no variant {t[key]!r} in this experiment; its variants: {', '.join(names)}"
+                                f"{_PRESET_HINT}")
         for v in t.get("variants") or []:
             if v not in names:
-                problems.append(f"{w}.variants: no variant {v!r} in this experiment; its variants: {', '.join(names)}")
+                problems.append(f"{w}.variants: no variant {v!r} in this experiment; its variants: {', '.join(names)}"
+                                f"{_PRESET_HINT}")
         if "variants" in t and "reference" not in t:
             problems.append(f"{w}.variants: only with `reference` (the variants compared against it)")
         if t.get("a") is not None and t.get("a") == t.get("b"):
