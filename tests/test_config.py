@@ -11,9 +11,10 @@ import yaml
 
 from conftest import REPO
 from weightspace.cli import main
-from weightspace.config import _fmt_bytes, cell_id, expand, load_config, merge, validate, validate_files
+from weightspace.config import cell_id, expand, load_config, merge, validate, validate_files
 from weightspace.data import DATASETS
 from weightspace.errors import ConfigError
+from weightspace.sizes import fmt_bytes
 
 
 def base() -> dict:
@@ -209,7 +210,7 @@ def test_memory_message_shows_small_sizes_readably():
     (1023.4 * 2**20, "1023 MiB"), (1.5 * 2**30, "1.5 GiB"), (74.53 * 2**30, "74.5 GiB"), (3 * 2**40, "3.0 TiB"),
 ])
 def test_fmt_bytes(n, text):
-    assert _fmt_bytes(n) == text
+    assert fmt_bytes(n) == text
 
 
 def test_several_problems_are_all_listed():

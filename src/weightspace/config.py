@@ -27,7 +27,8 @@ import yaml
 
 from weightspace.data import DATASETS
 from weightspace.errors import ConfigError
-from weightspace.netspec import net_spec_for
+from weightspace.netspec import cell_task, net_spec_for
+from weightspace.sizes import fmt_bytes, limit_bytes, over_limit
 from weightspace.train.config import TrainConfig
 
 __all__ = [
@@ -38,7 +39,6 @@ __all__ = [
     "validate",
     "validate_files",
     "expand",
-    "cell_task",
     "load_schema",
     "variant_sweeps",
     "cell_id",
@@ -640,25 +640,19 @@ def _check_comparisons(config: dict, expanded: dict[str, dict[str, dict]]) -> li
         exp = config["experiments"][name]
         family = FAMILIES[exp["family"]]
         problems += variant_comparisons.check(f"experiments.{name}", exp, cells, family.default_comparisons(exp),
-                                              family.metrics)
+                                              family.metrics, cell_task)
         if exp.get("comparisons") is not False:  # the statistics' memory, before analyze allocates it
             resamples, n = variant_comparisons.options_of(exp)["n_resamples"], len(experiment_seeds(config, name))
-            need, limit = variant_comparisons.resampling_bytes(resamples, n), config["memory_limit_gib"] * 2**30
-            if need > limit:
+            need = variant_comparisons.resampling_bytes(resamples, n)
+            if need > limit_bytes(config["memory_limit_gib"]):
                 key = f"experiments.{name}.comparisons.n_resamples"
                 if need <= variant_comparisons.resampling_bytes(variant_comparisons.OPTIONS["n_resamples"], n):
                     key = f"experiments.{name}.seeds" if "seeds" in exp else "seeds"
                 problems.append(
                     f"{key}: comparing {n} seeds with {resamples:,} resamples needs "
-                    f"~{_fmt_bytes(need)}, over memory_limit_gib={config['memory_limit_gib']} ({_fmt_bytes(limit)}); "
+                    f"~{fmt_bytes(need)}, {over_limit(config['memory_limit_gib'])}; "
                     f"use fewer {key.split('.')[-1]} (or comparisons: false), or raise memory_limit_gib")
     return problems
-
-
-def cell_task(cell: dict) -> str:
-    """The task a cell trains: its net's (an autoencoder: reconstruction), else its dataset's (torch-free)."""
-    info = DATASETS[cell["dataset"]]
-    return net_spec_for(cell["net"], info.input_shape, info.n_outputs).task or info.task
 
 
 def experiment_seeds(config: dict, experiment: str) -> list[int]:
@@ -688,12 +682,11 @@ def _check_cell(cell: dict, config: dict) -> list[str]:
     spec = REPARAMS[variant["reparam"]]
     problems = [f"{vwhere}{'.' + key if key else ''}: {msg}" for key, msg in spec.check(variant, cell, net, dataset)]
     if not problems:
-        limit = config["memory_limit_gib"] * 2**30
         need = spec.memory(variant, net, 1)
-        if need > limit:
+        if need > limit_bytes(config["memory_limit_gib"]):
             problems.append(
-                f"{vwhere}: cell {cell['cell']} needs ~{_fmt_bytes(need)} per seed for its fixed tensors "
-                f"(D={net.n_params:,}), over memory_limit_gib={config['memory_limit_gib']} ({_fmt_bytes(limit)}); "
+                f"{vwhere}: cell {cell['cell']} needs ~{fmt_bytes(need)} per seed for its fixed tensors "
+                f"(D={net.n_params:,}), {over_limit(config['memory_limit_gib'])}; "
                 f"{spec.memory_hint or 'use smaller options'}, or raise memory_limit_gib"
             )
     if train["batch_size"] > dataset.n_train:
@@ -702,17 +695,6 @@ def _check_cell(cell: dict, config: dict) -> list[str]:
             f"of {dataset.name}"
         )
     return problems
-
-
-def _fmt_bytes(n: float) -> str:
-    """A size readably, with at least 2 significant digits: 999 B, 12.1 KiB, 307 MiB, 1.5 GiB, 74.5 GiB."""
-    if n < 1024:
-        return f"{n:.0f} B"
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        n /= 1024
-        if n < 1024 or unit == "TiB":
-            break
-    return f"{n:.0f} {unit}" if n >= 100 else f"{n:.1f} {unit}"
 
 
 # ----------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["WeightSpec", "NetSpec", "net_spec", "net_spec_for", "net_options", "ARCHS"]
+__all__ = ["WeightSpec", "NetSpec", "net_spec", "net_spec_for", "net_options", "cell_task", "ARCHS"]
 
 ARCHS = ("fc", "lenet", "smallcnn")
 
@@ -125,6 +125,16 @@ def net_options(net_cfg: dict) -> dict:
 def net_spec_for(net_cfg: dict, input_shape: tuple[int, ...], n_outputs: int) -> NetSpec:
     """:func:`net_spec` of a net config (``{"arch", "widths", ...options}``)."""
     return net_spec(net_cfg["arch"], input_shape, n_outputs, net_cfg.get("widths"), net_options(net_cfg))
+
+
+def cell_task(cell: dict) -> str:
+    """The task an expanded cell trains: its net's (an autoencoder: reconstruction), else its dataset's."""
+    # deliberate function-level import: weightspace.data registers its built-in teachers through the families at
+    # import time, and the families import this module
+    from weightspace.data import DATASETS
+
+    info = DATASETS[cell["dataset"]]
+    return net_spec_for(cell["net"], info.input_shape, info.n_outputs).task or info.task
 
 
 def net_spec(arch: str, input_shape: tuple[int, ...], n_outputs: int, widths: list[int] | None = None,

@@ -10,55 +10,18 @@ that cannot be read, is named in the summary, never raised: a summary must not f
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
 import pandas as pd
 
-from weightspace.errors import WeightspaceError
+from weightspace.families import FAMILIES
+from weightspace.headlines import MissingTable, read_table
 
-__all__ = ["MissingTable", "read_table", "with_settings", "experiments_in", "report_command", "summary_lines",
-           "number", "interval", "MAX_LINES"]
+__all__ = ["experiments_in", "report_command", "summary_lines", "MAX_LINES"]
 
 #: the most lines a family's headline gets (the experiment's own line comes first)
 MAX_LINES = 2
-
-
-class MissingTable(WeightspaceError):
-    """A table a headline reads does not exist: the run did not write it (a partial run, ``--until``)."""
-
-
-def read_table(folder: str | Path, name: str) -> pd.DataFrame:
-    """The table ``folder/name``; :class:`MissingTable` naming it when it does not exist."""
-    path = Path(folder) / name
-    if not path.is_file():
-        raise MissingTable(f"{path} is missing (not written by this run)")
-    return pd.read_csv(path)
-
-
-def number(x, digits: int = 1, scale: float = 1.0, sign: bool = False) -> str:
-    """``x * scale`` with ``digits`` decimals (``--`` for a missing value, ``inf`` for an infinite one)."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "--"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{scale * x:{'+' if sign else ''}.{digits}f}"
-
-
-def interval(mean, lo, hi, digits: int = 1, scale: float = 1.0, sign: bool = False, unit: str = "") -> str:
-    """``mean[unit] [lo, hi]``; the mean alone where there is no interval (one seed)."""
-    text = number(mean, digits, scale, sign) + unit
-    if lo is None or (isinstance(lo, float) and math.isnan(lo)):
-        return text
-    return f"{text} [{number(lo, digits, scale, sign)}, {number(hi, digits, scale, sign)}]"
-
-
-def with_settings(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with its ``setting`` column as text, ``""`` where a cell has none (CSV reads an empty column as
-    floats)."""
-    setting = table["setting"] if "setting" in table else pd.Series(math.nan, index=table.index)
-    return table.assign(setting=["" if pd.isna(s) else str(s) for s in setting])
 
 
 def experiments_in(results: str | Path) -> dict[str, str | None]:
@@ -134,8 +97,6 @@ def summary_lines(results: str | Path, figures: str | Path | None = None,
             one whose tables are missing is named); default: what :func:`experiments_in` finds.
         report: the command that writes the HTML report (default: :func:`report_command` without config files).
     """
-    from weightspace.families import FAMILIES
-
     results = Path(results)
     experiments = experiments_in(results) if experiments is None else experiments
     lines = ["weightspace: what this run made",

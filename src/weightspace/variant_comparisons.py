@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -277,16 +277,16 @@ def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
-def check(where: str, exp: dict, cells: dict[str, dict], defaults: list[dict], metrics: dict[str, str]) -> list[str]:
+def check(where: str, exp: dict, cells: dict[str, dict], defaults: list[dict], metrics: dict[str, str],
+          task: Callable[[dict], str]) -> list[str]:
     """Problems of an experiment's comparisons, before any job runs (one line each, naming the key).
 
     Declared tests must name existing, distinct variants, a known metric (or give its ``direction``), match
     keys both variants have (options or training settings), an accuracy only where a compared cell is a
     classification task, and compare at least one pair of cells. The family's defaults are skipped where they
-    do not apply (a default naming no cell pair is not an error).
+    do not apply (a default naming no cell pair is not an error). ``task`` gives an expanded cell's task
+    (:func:`weightspace.netspec.cell_task`).
     """
-    from weightspace.config import cell_task
-
     problems = []
     names = [v["name"] for v in exp["variants"]]
     refs = cells_from_config(cells)
@@ -338,7 +338,7 @@ def check(where: str, exp: dict, cells: dict[str, dict], defaults: list[dict], m
                             f"values of {', '.join(_match_keys(test, *_sides(test, refs))) or 'no key'}); "
                             f"set `match` to the keys that must be equal")
             continue
-        tasks = {cell_task(cells[a.cell]) for a, _ in pairs}
+        tasks = {task(cells[a.cell]) for a, _ in pairs}
         if test.metric.endswith("_acc") and "classification" not in tasks:
             problems.append(f"{where}.{w}.metric: {test.metric!r} is an accuracy, which only classification runs "
                             f"have; {test.a} vs {test.b} compares {' and '.join(sorted(tasks))} cells only (on "

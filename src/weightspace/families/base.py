@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
+from weightspace.headlines import read_table
+
 if TYPE_CHECKING:  # pragma: no cover
     import argparse
 
@@ -225,12 +227,10 @@ class Family:
         (``results/<experiment>/``), for ``weightspace summary`` and the end of a workflow run.
 
         Each number says what it is, over how many seeds, and its interval or test (Holm-adjusted or not).
-        Read a table with :func:`weightspace.run_summary.read_table`: a missing one raises
-        :class:`~weightspace.run_summary.MissingTable`, which the summary reports. Default: how many of the
+        Read a table with :func:`weightspace.headlines.read_table`: a missing one raises
+        :class:`~weightspace.headlines.MissingTable`, which the summary reports. Default: how many of the
         experiment's comparisons (``comparisons.csv``) are significant after Holm's adjustment.
         """
-        from weightspace.run_summary import read_table
-
         comparisons = read_table(folder, "comparisons.csv")
         if comparisons.empty:
             return ["no comparisons (comparisons.csv is empty)"]

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from weightspace.families.base import CliGroups, Family, ReparamSpec
 from weightspace.families.feedback.geometry import ARCH, ARCH_SPEC, LIVE, feedback_bytes
+from weightspace.headlines import read_table
 
 __all__ = ["FAMILY", "FeedbackFamily"]
 
@@ -89,7 +90,6 @@ class FeedbackFamily(Family):
     def headline(self, folder: Path) -> list[str]:
         """Per dataset and setting: the fed-back arm's largest paired gain over none, its p raw and Holm-adjusted."""
         from weightspace.families.feedback.analysis import headline
-        from weightspace.run_summary import read_table
 
         return headline(read_table(folder, "feedback_summary.csv"))
 

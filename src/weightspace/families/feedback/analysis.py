@@ -29,9 +29,11 @@ import pandas as pd
 
 from weightspace.analysis import with_setting
 from weightspace.comparisons import holm, sign_flip_p
+from weightspace.headlines import interval, setting_as_text
 from weightspace.stats import mean_ci
 
-__all__ = ["MODE_ORDER", "REFERENCES", "arms", "feedback_summary", "headline", "paired_differences"]
+__all__ = ["MODE_ORDER", "REFERENCES", "arms", "feedback_summary", "headline", "paired_differences",
+           "setting_label"]
 
 #: the controls every arm is compared with, by the mode they feed
 REFERENCES = ("none", "ones")
@@ -154,14 +156,21 @@ def feedback_summary(final: pd.DataFrame, paired: pd.DataFrame | None = None, co
     return out
 
 
+def setting_label(setting) -> str:
+    """``optimizer=sgd lr=0.01`` -> ``sgd, lr 0.01`` (the optimizer first, unnamed); ``""`` stays empty."""
+    if not isinstance(setting, str) or not setting:
+        return ""
+    parts = dict(p.split("=", 1) for p in setting.split())
+    head = [parts.pop("optimizer")] if "optimizer" in parts else []
+    return ", ".join(head + [f"{k} {v}" for k, v in parts.items()])
+
+
 def headline(summary: pd.DataFrame, alpha: float = 0.05) -> list[str]:
     """``feedback_summary.csv`` in one line per (dataset, setting) (``weightspace summary``): the fed-back arm
     with the largest mean paired difference from ``none``, its interval, raw and Holm-adjusted p, and how many of
     the group's comparisons (counted as Holm counts them) have a Holm-adjusted p below ``alpha``."""
-    from weightspace.families.feedback.tables import setting_label
-    from weightspace.run_summary import interval, with_settings
 
-    summary = with_settings(summary)
+    summary = setting_as_text(summary)
     lines = []
     for (dataset, setting), g in summary.groupby(["dataset", "setting"], sort=False):
         where = dataset + (f", {setting_label(setting)}" if setting else "")

@@ -18,8 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from weightspace.errors import WeightspaceError
-from weightspace.families.feedback.analysis import REFERENCES, arms
-from weightspace.families.feedback.tables import setting_label
+from weightspace.families.feedback.analysis import REFERENCES, arms, setting_label
 from weightspace.plots import mean_band, plt, save_figure
 
 __all__ = ["arm_style", "feedback_figure", "p_label", "P_FONTSIZE"]

@@ -7,19 +7,10 @@ import math
 import pandas as pd
 
 from weightspace.analysis import format_value
-from weightspace.families.feedback.analysis import REFERENCES
+from weightspace.families.feedback.analysis import REFERENCES, setting_label
 from weightspace.tables import dagger, tex
 
-__all__ = ["feedback_latex", "setting_label"]
-
-
-def setting_label(setting) -> str:
-    """``optimizer=sgd lr=0.01`` -> ``sgd, lr 0.01`` (the optimizer first, unnamed); ``""`` stays empty."""
-    if not isinstance(setting, str) or not setting:
-        return ""
-    parts = dict(p.split("=", 1) for p in setting.split())
-    head = [parts.pop("optimizer")] if "optimizer" in parts else []
-    return ", ".join(head + [f"{k} {v}" for k, v in parts.items()])
+__all__ = ["feedback_latex"]
 
 
 def _num(x: float, digits: int = 2, sign: bool = False) -> str:

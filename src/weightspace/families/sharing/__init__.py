@@ -26,6 +26,8 @@ from pathlib import Path
 
 from weightspace.families.base import CliGroups, Family, ReparamSpec
 from weightspace.families.sharing import memory
+from weightspace.headlines import read_table
+from weightspace.sizes import fmt_bytes, limit_bytes, over_limit
 
 __all__ = ["FAMILY", "SharingFamily"]
 
@@ -159,17 +161,14 @@ class SharingFamily(Family):
             return [f"{where}.meta.teacher: {meta['teacher']!r} is not a teacher; choose one of: {teachers} "
                     f"(or define it under teachers)"]
         if meta:  # checked before anything is drawn
-            from weightspace.config import _fmt_bytes
-
             info = DATASETS[meta["teacher"]]
             shape = info.n_outputs, math.prod(info.input_shape)
-            need, limit = memory.meta_bytes(meta, *shape), config["memory_limit_gib"] * 2**30
-            if need > limit:  # name the size whose default would save the most
+            need = memory.meta_bytes(meta, *shape)
+            if need > limit_bytes(config["memory_limit_gib"]):  # name the size whose default would save the most
                 key = min(memory.META_SIZES, key=lambda k: memory.meta_bytes({**meta, k: memory.META_SIZES[k]}, *shape))
-                return [f"{where}.meta.{key}: the meta-learning comparison needs ~{_fmt_bytes(need)} ({key}: "
-                        f"{meta.get(key, memory.META_SIZES[key])}, on {meta['teacher']}), over memory_limit_gib="
-                        f"{config['memory_limit_gib']} ({_fmt_bytes(limit)}); use a smaller {key}, or raise "
-                        f"memory_limit_gib"]
+                return [f"{where}.meta.{key}: the meta-learning comparison needs ~{fmt_bytes(need)} ({key}: "
+                        f"{meta.get(key, memory.META_SIZES[key])}, on {meta['teacher']}), "
+                        f"{over_limit(config['memory_limit_gib'])}; use a smaller {key}, or raise memory_limit_gib"]
         return []
 
     def datasets(self, config: dict) -> dict:
@@ -238,7 +237,6 @@ class SharingFamily(Family):
     def headline(self, folder: Path) -> list[str]:
         """Per dataset: the sharing variant with the best structure score, and its test metric beside direct's."""
         from weightspace.families.sharing.analysis import headline
-        from weightspace.run_summary import read_table
 
         return headline(read_table(folder, "sharing_summary.csv"))
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from weightspace.analysis import with_setting
+from weightspace.analysis import format_value, with_setting
+from weightspace.headlines import interval, setting_as_text
 from weightspace.stats import mean_ci
 
 __all__ = ["sharing_summary", "headline", "SHARING_METRICS", "STRUCTURE_SCORES"]
@@ -69,8 +70,6 @@ STRUCTURE_SCORES = {"ari_support": "ARI on the teacher's support (1: its structu
 
 
 def _name(r) -> str:
-    from weightspace.analysis import format_value
-
     name = str(r["variant"])
     for key in ("k", "budget"):
         if pd.notna(r.get(key)) and f"{key}=" not in r["setting"]:
@@ -82,10 +81,8 @@ def headline(summary: pd.DataFrame) -> list[str]:
     """``sharing_summary.csv`` in one line per (dataset, net) (``weightspace summary``): the sharing variant (not
     direct, not the known structure) with the best structure score, its hardened net's test metric, and direct
     training's beside it."""
-    from weightspace.run_summary import interval, with_settings
-
     lines = []
-    for (dataset, net), g in with_settings(summary).groupby(["dataset", "net"], sort=False):
+    for (dataset, net), g in setting_as_text(summary).groupby(["dataset", "net"], sort=False):
         shared = g[~g["reparam"].isin(["direct", "known"])]
         score = next((m for m in STRUCTURE_SCORES if f"{m}_mean" in g and shared[f"{m}_mean"].notna().any()), None)
         if score is None:

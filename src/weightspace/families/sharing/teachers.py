@@ -41,6 +41,8 @@ import math
 
 import numpy as np
 
+from weightspace.sizes import fmt_bytes, limit_bytes, over_limit
+
 __all__ = ["DEFAULT_TEACHERS", "TEACHER_LAYER", "KINDS", "resolve", "teacher_arrays", "structure_groups",
            "conv_groups", "conv1d_groups", "conv2d_groups", "permutation_groups", "circulant_groups",
            "random_groups", "distinct_values", "value_partition", "shape", "memory_bytes", "spec_problems",
@@ -269,19 +271,16 @@ def spec_problems(where: str, spec: dict, memory_limit_gib: float = 16.0) -> lis
         problems.append(f"{where}.n_values: only values: repeated takes n_values")
     if not problems:
         need = memory_bytes(s)
-        total, limit = sum(need.values()), memory_limit_gib * 2**30
-        if total > limit:
-            from weightspace.config import _fmt_bytes
-
+        total = sum(need.values())
+        if total > limit_bytes(memory_limit_gib):
             key = max(need, key=need.get)
             outputs, input_shape = shape(s)
             inputs = math.prod(input_shape)
             n_train = max(s["n_train"]) if isinstance(s["n_train"], list) else s["n_train"]
             tiled = f", tiled to {s['epoch_size']:,} rows per epoch" if need["epoch_size"] else ""
-            problems.append(f"{where}.{key}: the teacher needs ~{_fmt_bytes(total)} (a {outputs:,} x {inputs:,} "
-                            f"matrix, {n_train:,} training + {s['n_test']:,} test examples{tiled}), over "
-                            f"memory_limit_gib={memory_limit_gib} ({_fmt_bytes(limit)}); use a smaller {key}, or "
-                            f"raise memory_limit_gib")
+            problems.append(f"{where}.{key}: the teacher needs ~{fmt_bytes(total)} (a {outputs:,} x {inputs:,} "
+                            f"matrix, {n_train:,} training + {s['n_test']:,} test examples{tiled}), "
+                            f"{over_limit(memory_limit_gib)}; use a smaller {key}, or raise memory_limit_gib")
             return problems
         # the values are redrawn until every two are min_gap apart: refuse what would fail after 100000 draws of
         # them all (minutes for many groups): expected close pairs per draw past 30, a success chance below 1e-8

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from weightspace.families.base import CliGroups, Family, ReparamSpec
 from weightspace.families.subspace.memory import subspace_bytes
+from weightspace.headlines import read_table
+from weightspace.sizes import fmt_bytes, limit_bytes, over_limit
 
 __all__ = ["FAMILY", "SubspaceFamily"]
 
@@ -29,18 +31,17 @@ __all__ = ["FAMILY", "SubspaceFamily"]
 def _check_bootstrap(where: str, exp: dict, config: dict) -> list[str]:
     """The d_int bootstrap's memory (analysis.n_boot x seeds and dimensions) against memory_limit_gib, before
     analyze allocates it."""
-    from weightspace.config import _fmt_bytes
     from weightspace.families.subspace.stats import bootstrap_bytes
 
     n_boot, seeds = exp["analysis"].get("n_boot", 2000), exp.get("seeds", config["seeds"])
     n_seeds = seeds if isinstance(seeds, int) else len(seeds)
     n_dims = max(len(v["d"]) if isinstance(v.get("d"), list) else 1 for v in exp["variants"])
-    need, limit = bootstrap_bytes(n_boot, n_seeds, n_dims), config["memory_limit_gib"] * 2**30
-    if need <= limit:
+    need = bootstrap_bytes(n_boot, n_seeds, n_dims)
+    if need <= limit_bytes(config["memory_limit_gib"]):
         return []
     return [f"{where}.analysis.n_boot: {n_boot:,} bootstrap replicates of d_int over {n_seeds} seeds and {n_dims} "
-            f"dimensions need ~{_fmt_bytes(need)}, over memory_limit_gib={config['memory_limit_gib']} "
-            f"({_fmt_bytes(limit)}); use fewer n_boot, or raise memory_limit_gib"]
+            f"dimensions need ~{fmt_bytes(need)}, {over_limit(config['memory_limit_gib'])}; use fewer n_boot, or "
+            f"raise memory_limit_gib"]
 
 
 def _check_subspace(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str]]:
@@ -101,7 +102,6 @@ class SubspaceFamily(Family):
     def headline(self, folder: Path) -> list[str]:
         """d_int90 per (dataset, net) and projection, with its bootstrap interval (``dint90.csv``)."""
         from weightspace.families.subspace.analysis import headline
-        from weightspace.run_summary import read_table
 
         return headline(read_table(folder, "dint90.csv"))
 

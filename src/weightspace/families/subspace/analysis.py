@@ -15,6 +15,7 @@ import pandas as pd
 from weightspace.analysis import format_value, swept_values, with_setting
 from weightspace.errors import WeightspaceError
 from weightspace.families.subspace.stats import dint_table
+from weightspace.headlines import setting_as_text
 
 __all__ = ["by_dim", "dint90", "headline", "GROUP"]
 
@@ -179,9 +180,7 @@ def _dim(x: float) -> str:
 def headline(dint: pd.DataFrame) -> list[str]:
     """``dint90.csv`` in one line per (dataset, net): each subspace variant's d_int90 with its bootstrap interval
     (``weightspace summary``); "not reached" where no d of the grid reaches the threshold."""
-    from weightspace.run_summary import with_settings
-
-    dint = with_settings(dint)
+    dint = setting_as_text(dint)
     lines = []
     for (dataset, net), g in dint.groupby(["dataset", "net"], sort=True):
         items = []

@@ -26,6 +26,8 @@ from pathlib import Path
 from weightspace.families.base import ArchSpec, CliGroups, Family, ReparamSpec
 from weightspace.families.tying import ties
 from weightspace.families.tying.nets import autoencoder_spec
+from weightspace.headlines import read_table
+from weightspace.netspec import cell_task
 
 __all__ = ["FAMILY", "TyingFamily", "recon_inputs", "recon_labels"]
 
@@ -65,8 +67,6 @@ class TyingFamily(Family):
         return super().default_comparisons(exp) + [{"a": t, "b": n} for t in tied for n in narrow]
 
     def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
-        from weightspace.config import cell_task
-
         folder = figures / experiment
         out = [str(folder / "tying.tex")]
         pairs: dict[tuple[str, str], list[dict]] = {}
@@ -96,7 +96,6 @@ class TyingFamily(Family):
     def headline(self, folder: Path) -> list[str]:
         """Tied vs untied (and the narrower untied net), each at its fewest trainable weights (``tying_summary.csv``)."""
         from weightspace.families.tying.analysis import headline
-        from weightspace.run_summary import read_table
 
         return headline(read_table(folder, "tying_summary.csv"))
 

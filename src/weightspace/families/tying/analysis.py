@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from weightspace.analysis import with_setting
+from weightspace.analysis import format_value, with_setting
+from weightspace.headlines import interval, setting_as_text
 from weightspace.stats import mean_ci
 
 __all__ = ["examine_run", "tying_summary", "headline", "method_of", "TYING_METRICS", "AXIS"]
@@ -108,10 +109,7 @@ def headline(summary: pd.DataFrame) -> list[str]:
     """``tying_summary.csv`` in one line per (dataset, net, setting) (``weightspace summary``): each method at its
     fewest trainable weights (the untied net, the tied net of the largest g with each gradient semantics, the
     narrower untied net of that count), its final test accuracy (test MSE for an autoencoder) and interval."""
-    from weightspace.analysis import format_value
-    from weightspace.run_summary import interval, with_settings
-
-    summary = with_settings(summary)
+    summary = setting_as_text(summary)
     order = {"untied": 0, "narrower untied": 2}
     lines = []
     for (dataset, net, setting), g in summary.groupby(["dataset", "net", "setting"], sort=False):
