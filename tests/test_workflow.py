@@ -241,12 +241,17 @@ def test_every_rule_has_the_conda_environment_and_calls_the_cli_through_params()
             assert "{params.ws}" in r.shellcmd, r.name
 
 
-def test_invalid_config_stops_snakemake_with_the_message(tmp_path):
+@pytest.mark.parametrize("text, message", [
+    ("train:\n  lr: -1\n", "train.lr: -1 is out of range"),
+    # issue 20.8: Snakemake's own loader let a repeated key win; the workflow reads each file as the CLI does
+    ("seeds: 2\nseeds: 3\n", "bad.yaml: key 'seeds' is given twice in one mapping (lines 1 and 2); keep one"),
+])
+def test_invalid_config_stops_snakemake_with_the_message(tmp_path, text, message):
     repo = workdir_copy(tmp_path)
-    (repo / "bad.yaml").write_text("train:\n  lr: -1\n")
+    (repo / "bad.yaml").write_text(text)
     out = run_snakemake(repo, "-n", "--cores", "1", "--configfile", "bad.yaml")
     assert out.returncode != 0
-    assert "train.lr: -1 is out of range" in out.stderr + out.stdout
+    assert message in out.stderr + out.stdout
 
 
 def test_make_reproduce_checks_its_config_first():
@@ -261,15 +266,6 @@ def test_make_reproduce_checks_its_config_first():
                        capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.splitlines() == [
         "weightspace validate: error: config file config/nope.yaml does not exist"]
-
-
-def test_snakemake_reads_config_files_through_the_safe_loader(tmp_path):
-    """Issue 20.8: Snakemake's own loader let a repeated key win; the workflow reads each file as the CLI does."""
-    repo = workdir_copy(tmp_path)
-    (repo / "dup.yaml").write_text("seeds: 2\nseeds: 3\n")
-    out = run_snakemake(repo, "-n", "--cores", "1", "--configfile", "dup.yaml")
-    assert out.returncode != 0
-    assert "dup.yaml: key 'seeds' is given twice in one mapping (lines 1 and 2); keep one" in out.stderr + out.stdout
 
 
 def test_second_workflow_on_a_results_folder_in_use_stops_with_a_message(tmp_path):
