@@ -278,7 +278,7 @@ def test_sharing_summary_intervals_and_hard_fill():
 
 
 def test_setting_names_what_the_grid_varied_besides_the_axis():
-    from weightspace.analysis import with_setting
+    from weightspace.formatting import with_setting
 
     f = pd.DataFrame([
         dict(k=16.0, lambda_prior=0.01, straight_through=True, lr=np.nan, swept="k lambda_prior straight_through"),

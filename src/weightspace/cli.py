@@ -186,23 +186,23 @@ def cmd_analyze(args) -> None:
     out.mkdir(parents=True, exist_ok=True)
     written = FAMILIES[family].analyze(final, analysis, out)
     if args.comparisons_json:
-        from weightspace import variant_comparisons
+        from weightspace.comparisons import write_tables
 
-        written += variant_comparisons.write(final, json.loads(args.comparisons_json), FAMILIES[family], out)
+        written += write_tables(final, json.loads(args.comparisons_json), FAMILIES[family], out)
     print("wrote " + ", ".join(map(str, written)), file=sys.stderr)
 
 
 def cmd_plot_comparisons(args) -> None:
-    from weightspace.comparisons_report import write_comparisons
+    from weightspace.comparisons.report import write_report
 
-    written = write_comparisons(args.csv, args.aggregate, args.tex, args.out, args.title)
+    written = write_report(args.csv, args.aggregate, args.tex, args.out, args.title)
     print("wrote " + ", ".join(map(str, written)), file=sys.stderr)
 
 
 def cmd_compare(args) -> int:
-    from weightspace.compare import compare_folders
+    from weightspace.resultsdiff import diff_folders
 
-    identical, lines = compare_folders(args.old, args.new, args.rtol)
+    identical, lines = diff_folders(args.old, args.new, args.rtol)
     print("\n".join(lines))
     print("identical: every shared column of every table" if identical else "the tables differ (see above)")
     return 0 if identical else 1

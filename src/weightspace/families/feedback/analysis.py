@@ -2,7 +2,7 @@
 
 An **arm** is one (net, variant) of an experiment; runs are compared within
 a **group**, one (dataset, setting) (``setting``: the swept training values,
-e.g. ``optimizer=sgd lr=0.01``; :func:`weightspace.analysis.with_setting`
+e.g. ``optimizer=sgd lr=0.01``; :func:`weightspace.formatting.with_setting`
 keeps them apart). Within a group, each arm is compared with its
 **references**: the arm whose fed-back input is ``none`` (the plain net) and
 the arm fed ``ones`` (the same extra fan-in, constant), each of the same net
@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from weightspace.analysis import with_setting
+from weightspace.formatting import with_setting
 from weightspace.comparisons import holm, sign_flip_p
 from weightspace.headlines import interval, setting_as_text
 from weightspace.stats import mean_ci

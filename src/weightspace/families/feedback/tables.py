@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from weightspace.analysis import format_value
+from weightspace.formatting import format_value
 from weightspace.families.feedback.analysis import REFERENCES, setting_label
 from weightspace.tables import dagger, tex
 

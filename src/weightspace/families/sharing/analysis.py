@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from weightspace.analysis import format_value, with_setting
+from weightspace.formatting import format_value, with_setting
 from weightspace.headlines import interval, setting_as_text
 from weightspace.stats import mean_ci
 

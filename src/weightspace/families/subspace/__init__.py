@@ -31,7 +31,7 @@ __all__ = ["FAMILY", "SubspaceFamily"]
 def _check_bootstrap(where: str, exp: dict, config: dict) -> list[str]:
     """The d_int bootstrap's memory (analysis.n_boot x seeds and dimensions) against memory_limit_gib, before
     analyze allocates it."""
-    from weightspace.families.subspace.stats import bootstrap_bytes
+    from weightspace.families.subspace.dint import bootstrap_bytes
 
     n_boot, seeds = exp["analysis"].get("n_boot", 2000), exp.get("seeds", config["seeds"])
     n_seeds = seeds if isinstance(seeds, int) else len(seeds)

@@ -4,7 +4,7 @@ Accuracy means the **final** test accuracy of each run (after the last
 epoch), not the best one seen during training, so that no number is selected
 on the test set. Diverged runs are excluded from means and counted in the
 ``n_diverged`` columns. Each swept setting besides d is kept apart
-(:func:`weightspace.analysis.with_setting`).
+(:func:`weightspace.formatting.with_setting`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from weightspace.analysis import format_value, swept_values, with_setting
+from weightspace.formatting import format_value, swept_values, with_setting
 from weightspace.errors import WeightspaceError
-from weightspace.families.subspace.stats import dint_table
+from weightspace.families.subspace.dint import dint_table
 from weightspace.headlines import setting_as_text
 
 __all__ = ["by_dim", "dint90", "headline", "GROUP"]

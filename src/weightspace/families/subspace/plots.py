@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from weightspace.analysis import with_setting
+from weightspace.formatting import with_setting
 from weightspace.errors import WeightspaceError
 from weightspace.plots import mean_band, plain_log_ticks, plot_band, plt, save_figure
 

@@ -4,7 +4,7 @@ The summary has one row per cell: its method (``untied``, ``tied <kind>``, ``nar
 the trainable-parameter count, and the mean and Student-t 95% interval over finished seeds of the final test
 accuracy, test loss (an autoencoder's: the per-pixel reconstruction MSE) and training loss. Diverged seeds are
 counted (``n_diverged``), never averaged in. Every swept setting other than ``g`` and ``grad`` (e.g. the optimizer
-and its learning rate) is kept apart in ``setting`` (:func:`weightspace.analysis.with_setting`).
+and its learning rate) is kept apart in ``setting`` (:func:`weightspace.formatting.with_setting`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from weightspace.analysis import format_value, with_setting
+from weightspace.formatting import format_value, with_setting
 from weightspace.headlines import interval, setting_as_text
 from weightspace.stats import mean_ci
 
