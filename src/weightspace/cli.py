@@ -184,11 +184,12 @@ def cmd_analyze(args) -> None:
     analysis = json.loads(args.analysis_json) if args.analysis_json else {}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = FAMILIES[family].analyze(final, analysis, out)
-    if args.comparisons_json:
+    written = []
+    if args.comparisons_json:  # first: a family's tables may read comparisons.csv (feedback's p-values)
         from weightspace.comparisons import write_tables
 
         written += write_tables(final, json.loads(args.comparisons_json), FAMILIES[family], out)
+    written += FAMILIES[family].analyze(final, analysis, out)
     print("wrote " + ", ".join(map(str, written)), file=sys.stderr)
 
 

@@ -8,6 +8,8 @@ the tables that call these functions live elsewhere (:mod:`weightspace.cell_summ
   ``<metric>_hi``): the mean over the finite values of the finished seeds and its two-sided Student-t
   interval, mean +- t_{(1+confidence)/2, n-1} * s / sqrt(n) with s the sample standard deviation (ddof 1),
   95% by default (:func:`mean_ci`). One seed gives the mean and no interval (NaN bounds); none gives NaN.
+* **bootstrap percentile interval** (:func:`percentile_interval`): order statistics of the replicates, defined
+  where some are infinite (d_int90 where no d reaches the threshold).
 * **paired** (seed s of A against seed s of B; the trainer gives seed s the
   same initial weights and data order across variants): mean difference A - B
   with a BCa bootstrap interval (``scipy.stats.bootstrap``, ``paired=True``,
@@ -44,6 +46,7 @@ from scipy import stats
 
 __all__ = [
     "mean_ci",
+    "percentile_interval",
     "paired_comparison",
     "unpaired_comparison",
     "prob_improvement",
@@ -72,6 +75,15 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
         return m, float("nan"), float("nan")
     half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
     return m, m - half, m + half
+
+
+def percentile_interval(replicates, confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of bootstrap replicates by order statistics: (sorted[floor(a (R-1))],
+    sorted[ceil((1-a) (R-1))]) with a = (1 - confidence) / 2. Defined where replicates are +inf (a bound can be
+    +inf: an interval open to the right), where an interpolating quantile would not be."""
+    srt = np.sort(np.asarray(replicates, dtype=float))
+    alpha = (1 - confidence) / 2
+    return float(srt[int(np.floor(alpha * (len(srt) - 1)))]), float(srt[int(np.ceil((1 - alpha) * (len(srt) - 1)))])
 
 
 def _oriented(direction: str) -> float:
