@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from weightspace.families.subspace.analysis import by_dim, dint90
 from weightspace.errors import WeightspaceError
@@ -111,6 +112,18 @@ def test_by_dim_counts_diverged_and_excludes_them_from_means():
     assert row["acc_mean"] == pytest.approx(0.95 + 0.015)
     direct = t[t["variant"] == "direct"].iloc[0]
     assert direct["acc_mean"] == pytest.approx(0.985) and direct["n_ok"] == 3
+
+
+def test_by_dim_reports_the_common_student_t_interval_not_a_std():
+    t = by_dim(final_table())
+    assert "acc_std" not in t
+    direct = t[t["variant"] == "direct"].iloc[0]  # 0.98, 0.985, 0.99
+    lo, hi = stats.t.interval(0.95, 2, loc=0.985, scale=stats.sem([0.98, 0.985, 0.99]))
+    assert (direct["acc_lo"], direct["acc_hi"]) == (pytest.approx(lo), pytest.approx(hi))
+    assert direct["acc_hi"] - direct["acc_mean"] == pytest.approx(4.302653 * 0.005 / np.sqrt(3), rel=1e-6)
+    # dint90.csv's baseline: the same interval
+    d = dint90(final_table(), n_boot=50).iloc[0]
+    assert (d["baseline_lo"], d["baseline_hi"]) == (pytest.approx(lo), pytest.approx(hi)) and "baseline_std" not in d
 
 
 def test_dint90_table():

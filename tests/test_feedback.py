@@ -478,6 +478,31 @@ def test_the_notes_pair_is_compared_with_its_baseline_net():
     assert math.isnan(summary.loc["note-feedback", "vs_none_p"])
 
 
+def test_analyze_writes_comparisons_first_and_the_summary_carries_their_p(tmp_path, capsys):
+    import json
+
+    from weightspace.cli import main
+    from weightspace.comparisons import tests_of
+    from weightspace.errors import WeightspaceError
+
+    rows = [("n", f"{m}-sgd", m, 10, "sgd", s, acc + s / 100 + (0.002 * s if m == "maxpool" else 0), "ok")
+            for s in range(4) for m, acc in (("none", 0.9), ("ones", 0.905), ("maxpool", 0.91))]
+    final = _final(rows).assign(family="feedback")
+    final.to_csv(tmp_path / "final.csv", index=False)
+    with pytest.raises(WeightspaceError, match=r"comparisons.csv is missing: feedback_summary.csv takes its p-values"):
+        FAMILIES["feedback"].analyze(final, {}, tmp_path)
+    variants = [{"name": f"{m}-sgd", "feedback": m} for m in ("none", "ones", "maxpool")]
+    exp = {"family": "feedback", "variants": variants}
+    tests = tests_of(exp, variants, FAMILIES["feedback"].default_comparisons(exp))
+    spec = {"options": {"n_resamples": 200}, "tests": [{"a": t.a, "b": t.b} for _, t in tests]}
+    main(["analyze", "--final", str(tmp_path / "final.csv"), "--out", str(tmp_path), "--comparisons-json",
+          json.dumps(spec)])
+    core = pd.read_csv(tmp_path / "comparisons.csv").set_index(["a", "b"])
+    summary = pd.read_csv(tmp_path / "feedback_summary.csv").set_index("arm")
+    assert summary.loc["maxpool", "vs_none_p"] == core.loc[("maxpool-sgd", "none-sgd"), "p"] == pytest.approx(2 / 16)
+    assert summary.loc["maxpool", "vs_ones_p_holm"] == core.loc[("maxpool-sgd", "ones-sgd"), "p_holm"]
+
+
 def test_table_and_figure_from_a_small_summary(tmp_path, monkeypatch):
     from weightspace.families.feedback import plots
     from weightspace.families.feedback.plots import feedback_figure

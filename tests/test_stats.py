@@ -10,6 +10,8 @@ import pytest
 from scipy import stats
 
 from weightspace.stats import (
+    mean_ci,
+    percentile_interval,
     cannot_reach,
     holm,
     holm_cannot_reach,
@@ -154,3 +156,20 @@ def test_holm_counts_comparisons_without_a_p_in_m():
     # 3 comparisons, 2 x 0.02 = 0.04 over 2
     assert list(holm_cannot_reach(p, [0.02, float("nan"), 0.02], 0.05, 3)) == [True, True, False]
     assert list(holm_cannot_reach(p, [0.02, float("nan"), 0.02], 0.05)) == [False, True, False]
+
+
+def test_mean_ci_is_scipys_student_t_interval_of_the_finite_values():
+    x = [0.8, 0.9, 1.0]
+    m, lo, hi = mean_ci(x + [math.nan])
+    assert m == pytest.approx(0.9)
+    assert (lo, hi) == tuple(pytest.approx(v) for v in stats.t.interval(0.95, 2, loc=0.9, scale=stats.sem(x)))
+    assert hi - m == pytest.approx(4.302653 * 0.1 / math.sqrt(3), rel=1e-6)  # t_{.975, 2} s / sqrt(n)
+    one, none = mean_ci([0.7]), mean_ci([math.nan])
+    assert one[0] == 0.7 and math.isnan(one[1]) and math.isnan(one[2]) and all(math.isnan(v) for v in none)
+
+
+def test_percentile_interval_takes_order_statistics_and_keeps_infinity():
+    reps = np.random.default_rng(0).permutation(np.r_[np.arange(39.0), np.inf, np.inf])  # R = 41
+    # a = 0.025: sorted[floor(0.025 x 40)] = sorted[1], sorted[ceil(0.975 x 40)] = sorted[39] (the first +inf)
+    assert percentile_interval(reps, 0.95) == (1.0, math.inf)
+    assert percentile_interval(np.arange(101.0), 0.95) == (2.0, 98.0)  # floor(2.5), ceil(97.5)

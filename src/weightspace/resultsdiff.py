@@ -58,8 +58,14 @@ def diff_tables(old: pd.DataFrame, new: pd.DataFrame, rtol: float = 0.0) -> dict
                 same |= np.isclose(x, y, rtol=rtol, atol=0)
             bad = int((~same).sum())
             if bad:
-                rel = np.nanmax(np.abs(x - y)[~same] / np.maximum(np.abs(x)[~same], 1e-300))
-                differ[c] = f"{bad} of {len(x)} values differ (largest relative difference {rel:.3g})"
+                both = ~same & np.isfinite(x) & np.isfinite(y)  # a relative difference needs two numbers
+                text = f"{bad} of {len(x)} values differ"
+                if both.any():
+                    rel = np.max(np.abs(x - y)[both] / np.maximum(np.abs(x)[both], 1e-300))
+                    text += f" (largest relative difference {rel:.3g})"
+                if bad > both.sum():
+                    text += f"; {bad - int(both.sum())} missing or infinite on one side only"
+                differ[c] = text
         else:
             sa, sb = a.astype(str).where(a.notna(), "nan"), b.astype(str).where(b.notna(), "nan")
             bad = int((sa != sb).sum())
