@@ -113,9 +113,7 @@ def data_flags():
 def comparisons_spec(experiment):
     """The experiment's comparisons, resolved: declared tests and the family's defaults (weightspace.comparisons)."""
     exp = experiment_config(experiment)
-    return comparisons.spec(
-        exp, FAMILIES[exp["family"]].default_comparisons(exp), CELLS[experiment]
-    )
+    return comparisons.spec(exp, FAMILIES[exp["family"]].default_comparisons(exp), CELLS[experiment])
 
 
 def all_outputs():
