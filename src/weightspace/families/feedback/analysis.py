@@ -155,11 +155,10 @@ def feedback_summary(final: pd.DataFrame, comparisons: pd.DataFrame, paired: pd.
             p, q = core.get(pair, (np.nan, np.nan)) if len(diffs) else (np.nan, np.nan)
             for k, v in zip(columns, (other, len(diffs), m, lo, hi, p, q)):
                 columns[k].append(v)
-        for k in ("arm", "n", "mean", "lo", "hi", "p"):
-            out[f"vs_{ref}_{k}"] = columns[k]
-        out[f"_holm_{ref}"] = columns["p_holm"]
-    out = out.rename(columns={f"_holm_{ref}": f"vs_{ref}_p_holm" for ref in REFERENCES})
-    out = out[[c for c in out if not c.endswith("_p_holm")] + [f"vs_{ref}_p_holm" for ref in REFERENCES]]
+        for k, values in columns.items():
+            out[f"vs_{ref}_{k}"] = values
+    holm = [f"vs_{ref}_p_holm" for ref in REFERENCES]  # the last columns (as they were when computed here)
+    out = out[[c for c in out if c not in holm] + holm]
     # datasets and settings in the order of the config, arms by what they feed back
     first = {k: i for i, k in enumerate(dict.fromkeys(zip(a["dataset"], a["setting"])))}
     out["_group"] = [first[k] for k in zip(out["dataset"], out["setting"])]
