@@ -184,25 +184,26 @@ def cmd_analyze(args) -> None:
     analysis = json.loads(args.analysis_json) if args.analysis_json else {}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = FAMILIES[family].analyze(final, analysis, out)
-    if args.comparisons_json:
-        from weightspace import variant_comparisons
+    written = []
+    if args.comparisons_json:  # first: a family's tables may read comparisons.csv (feedback's p-values)
+        from weightspace.comparisons import write_tables
 
-        written += variant_comparisons.write(final, json.loads(args.comparisons_json), FAMILIES[family], out)
+        written += write_tables(final, json.loads(args.comparisons_json), FAMILIES[family], out)
+    written += FAMILIES[family].analyze(final, analysis, out)
     print("wrote " + ", ".join(map(str, written)), file=sys.stderr)
 
 
 def cmd_plot_comparisons(args) -> None:
-    from weightspace.comparisons_report import write_comparisons
+    from weightspace.comparisons.report import write_report
 
-    written = write_comparisons(args.csv, args.aggregate, args.tex, args.out, args.title)
+    written = write_report(args.csv, args.aggregate, args.tex, args.out, args.title)
     print("wrote " + ", ".join(map(str, written)), file=sys.stderr)
 
 
 def cmd_compare(args) -> int:
-    from weightspace.compare import compare_folders
+    from weightspace.resultsdiff import diff_folders
 
-    identical, lines = compare_folders(args.old, args.new, args.rtol)
+    identical, lines = diff_folders(args.old, args.new, args.rtol)
     print("\n".join(lines))
     print("identical: every shared column of every table" if identical else "the tables differ (see above)")
     return 0 if identical else 1

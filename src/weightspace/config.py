@@ -632,21 +632,21 @@ def _check_experiment(name: str, exp: dict, config: dict) -> list[str]:
 
 
 def _check_comparisons(config: dict, expanded: dict[str, dict[str, dict]]) -> list[str]:
-    from weightspace import variant_comparisons
+    from weightspace import comparisons
     from weightspace.families import FAMILIES
 
     problems = []
     for name, cells in expanded.items():
         exp = config["experiments"][name]
         family = FAMILIES[exp["family"]]
-        problems += variant_comparisons.check(f"experiments.{name}", exp, cells, family.default_comparisons(exp),
+        problems += comparisons.check(f"experiments.{name}", exp, cells, family.default_comparisons(exp),
                                               family.metrics, cell_task)
         if exp.get("comparisons") is not False:  # the statistics' memory, before analyze allocates it
-            resamples, n = variant_comparisons.options_of(exp)["n_resamples"], len(experiment_seeds(config, name))
-            need = variant_comparisons.resampling_bytes(resamples, n)
+            resamples, n = comparisons.options_of(exp)["n_resamples"], len(experiment_seeds(config, name))
+            need = comparisons.resampling_bytes(resamples, n)
             if need > limit_bytes(config["memory_limit_gib"]):
                 key = f"experiments.{name}.comparisons.n_resamples"
-                if need <= variant_comparisons.resampling_bytes(variant_comparisons.OPTIONS["n_resamples"], n):
+                if need <= comparisons.resampling_bytes(comparisons.OPTIONS["n_resamples"], n):
                     key = f"experiments.{name}.seeds" if "seeds" in exp else "seeds"
                 problems.append(
                     f"{key}: comparing {n} seeds with {resamples:,} resamples needs "

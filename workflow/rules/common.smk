@@ -12,7 +12,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 
 import weightspace.config
-from weightspace import variant_comparisons
+from weightspace import comparisons
 import weightspace.plan
 from weightspace.data import DATASETS
 from weightspace.errors import ConfigError, WeightspaceError
@@ -111,9 +111,9 @@ def data_flags():
 
 
 def comparisons_spec(experiment):
-    """The experiment's comparisons, resolved: declared tests and the family's defaults (weightspace.variant_comparisons)."""
+    """The experiment's comparisons, resolved: declared tests and the family's defaults (weightspace.comparisons)."""
     exp = experiment_config(experiment)
-    return variant_comparisons.spec(exp, FAMILIES[exp["family"]].default_comparisons(exp), CELLS[experiment])
+    return comparisons.spec(exp, FAMILIES[exp["family"]].default_comparisons(exp), CELLS[experiment])
 
 
 def all_outputs():

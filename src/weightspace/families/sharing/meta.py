@@ -195,18 +195,12 @@ def run_meta(spec: dict, n_per_task: list[int], seeds: list[int], k: int = 16, t
 
 def summarize(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     """Per method and examples per task: mean and t-interval over seeds (each seed: the mean over its held-out
-    tasks) of ari_support, support_f1, partition_distance and test_mse."""
-    from weightspace.stats import mean_ci
+    tasks) of ari_support, support_f1, partition_distance and test_mse (:mod:`weightspace.cell_summary`)."""
+    from weightspace.cell_summary import summarize
 
-    per_seed = df.groupby(["method", "n_per_task", "seed"], sort=False)[
-        ["ari_support", "support_f1", "partition_distance", "test_mse"]].mean().reset_index()
-    rows = []
-    for (method, n), g in per_seed.groupby(["method", "n_per_task"], sort=False):
-        row = {"method": method, "n_per_task": n, "n_seeds": len(g)}
-        for m in ("ari_support", "support_f1", "partition_distance", "test_mse"):
-            row[f"{m}_mean"], row[f"{m}_lo"], row[f"{m}_hi"] = mean_ci(g[m], confidence)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    metrics = ["ari_support", "support_f1", "partition_distance", "test_mse"]
+    per_seed = df.groupby(["method", "n_per_task", "seed"], sort=False)[metrics].mean().reset_index()
+    return summarize(per_seed, ["method", "n_per_task"], metrics, confidence, count="n_seeds")
 
 
 

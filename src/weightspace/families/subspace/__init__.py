@@ -4,7 +4,7 @@
 ``reparam.py``     :class:`Subspace`: omega (S, d) trained, theta computed through P
 ``projections.py`` dense, sparse (Li-Hastie-Church), Fastfood and QR-span projections, seed-batched
 ``memory.py``      projection names and memory (torch-free, for config checks)
-``stats.py``       d_int90: grid value, log-linear interpolation, seed bootstrap
+``dint.py``        d_int90: grid value, log-linear interpolation, seed bootstrap
 ``analysis.py``    ``by_dim.csv`` and ``dint90.csv`` from ``final.csv``
 ``tables.py``      ``dint90.tex``, ``accuracy_by_d.tex``
 ``plots.py``       curves per d, accuracy vs d with d_int90, cost vs d
@@ -31,7 +31,7 @@ __all__ = ["FAMILY", "SubspaceFamily"]
 def _check_bootstrap(where: str, exp: dict, config: dict) -> list[str]:
     """The d_int bootstrap's memory (analysis.n_boot x seeds and dimensions) against memory_limit_gib, before
     analyze allocates it."""
-    from weightspace.families.subspace.stats import bootstrap_bytes
+    from weightspace.families.subspace.dint import bootstrap_bytes
 
     n_boot, seeds = exp["analysis"].get("n_boot", 2000), exp.get("seeds", config["seeds"])
     n_seeds = seeds if isinstance(seeds, int) else len(seeds)
