@@ -199,7 +199,7 @@ def test_naive_loop_and_trainer_do_the_same_work(tmp_path):
 
 def test_plan_counts_cells_runs_and_steps():
     from weightspace.config import validate
-    from weightspace.plan import plan
+    from weightspace.estimate import plan
 
     cfg = validate({
         "seeds": 2,

@@ -241,7 +241,7 @@ def cmd_validate(args) -> None:
 
 
 def cmd_plan(args) -> None:
-    from weightspace.plan import plan
+    from weightspace.estimate import plan
     from weightspace.runner import resolve_device
 
     config = _load_validated(args.config)
@@ -272,7 +272,8 @@ def cmd_plan(args) -> None:
               f"{train_min + startup_min:.1f} min on one core; with --cores N the jobs overlap, about 1/N of that "
               f"where the cells are many")
     from weightspace.config import expand
-    from weightspace.plan import job_resources, train_jobs
+    from weightspace.estimate import job_resources
+    from weightspace.plan import train_jobs
 
     cells = expand(config)
     jobs = train_jobs(config, cells)
