@@ -21,6 +21,7 @@ from weightspace.io import provenance
 from weightspace.nets import build_net_for
 from weightspace.reparam import build_reparam
 from weightspace.train import TrainConfig, make_optimizer, train_step
+from weightspace.train.evaluation import evaluate_all
 
 __all__ = ["step_cost", "state_bytes", "naive_run", "trainer_runs", "compare_with_naive"]
 
@@ -55,10 +56,15 @@ def step_cost(
     warmup: int = 5,
     device: torch.device | str = "cpu",
     epochs: int | None = None,
+    min_time_s: float = 0.0,
+    eval_examples: int = 0,
 ) -> dict[str, Any]:
     """Median time of one training step (forward, backward, Adam) of ``variant``.
 
-    ``epochs`` (the cell's) places k-means' switch; its steps are timed in the direct phase.
+    ``epochs`` (the cell's) places k-means' switch; its steps are timed in the direct phase. ``min_time_s``:
+    each repeat runs whole rounds of ``steps`` steps until it has run that long (a step of a microsecond net
+    is timed over many). ``eval_examples``: also time one evaluation of every seed on that many examples
+    (``eval_s``), as the trainer evaluates the test set.
 
     Returns:
         a record: the variant, D, d, seeds, time per step (median, min, max
@@ -104,11 +110,13 @@ def step_cost(
     _sync(device)
     times = []
     for _ in range(repeats):
-        t = time.perf_counter()
-        for i in range(steps):
-            step(warmup + i % steps)
-        _sync(device)
-        times.append((time.perf_counter() - t) / steps)
+        t, n = time.perf_counter(), 0
+        while n == 0 or time.perf_counter() - t < min_time_s:
+            for i in range(steps):
+                step(warmup + i % steps)
+            _sync(device)
+            n += steps
+        times.append((time.perf_counter() - t) / n)
     record = {
         "variant": variant.get("name", variant["reparam"]),
         "reparam": variant["reparam"],
@@ -126,6 +134,16 @@ def step_cost(
         "state_bytes": state_bytes(reparam, opt),
         "device": str(device),
     }
+    if eval_examples:
+        x_eval = torch.randn(eval_examples, *shape, generator=g).to(device)
+        y_eval = (torch.randn(eval_examples, net.n_outputs, generator=g) if task != "classification"
+                  else torch.randint(0, info.n_outputs, (eval_examples,), generator=g)).to(device)
+        evaluate_all(net, reparam, x_eval, y_eval, task)  # warm-up
+        _sync(device)
+        t = time.perf_counter()
+        evaluate_all(net, reparam, x_eval, y_eval, task)
+        _sync(device)
+        record["eval_s"] = time.perf_counter() - t
     if device.type == "cuda":
         record["peak_bytes"] = torch.cuda.max_memory_allocated(device)
     return record

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
@@ -30,7 +31,8 @@ from weightspace.config import expand, experiment_seeds
 from weightspace.data import DATASETS
 from weightspace.plan import count_jobs
 
-__all__ = ["plan", "cell_steps", "job_startup_s", "job_resources", "cell_seconds"]
+__all__ = ["plan", "cell_steps", "job_startup_s", "job_resources", "cell_seconds", "step_shape", "Measurements",
+           "cache_path"]
 
 
 def cell_steps(cell: dict) -> tuple[int, int]:
@@ -47,13 +49,6 @@ def _size_key(cell: dict) -> str | None:
     from weightspace.families import REPARAMS
 
     return REPARAMS[cell["variant"]["reparam"]].size_key
-
-
-def _group_key(cell: dict) -> tuple:
-    """Cells whose steps cost the same up to their size option: dataset, net, reparam, other options, batch."""
-    v = cell["variant"]
-    options = {k: x for k, x in v.items() if k not in ("name", _size_key(cell))}
-    return (cell["dataset"], cell["net"]["name"], json.dumps(options, sort_keys=True), cell["train"]["batch_size"])
 
 
 #: what the runtime estimate assumes of a device (deliberately slow: a request must not be too short)
@@ -129,8 +124,11 @@ def job_resources(job_cells: list[dict], n_seeds: int, config: dict) -> dict[str
 
 
 def job_startup_s(repeats: int = 2) -> float:
-    """Seconds a fresh job process takes to start: Python, torch, pandas, matplotlib and the package (median)."""
-    code = "import torch, pandas, matplotlib; import weightspace.runner, weightspace.train.loop, weightspace.cli"
+    """Seconds a fresh training job spends outside its cells' training: Python, torch, pandas, matplotlib and the
+    package imported, and the provenance every run records (it imports torchvision); the median of ``repeats``
+    fresh processes."""
+    code = ("import torch, pandas, matplotlib; import weightspace.runner, weightspace.train.loop, weightspace.cli, "
+            "weightspace.families; from weightspace.io import provenance; provenance(torch.device('cpu'))")
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
@@ -139,18 +137,177 @@ def job_startup_s(repeats: int = 2) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def plan(config: dict, measure: bool = False, device: str = "cpu", log: Callable[[str], None] = print) -> pd.DataFrame:
-    """One row per cell: steps, evaluations, runs and (if measured) estimated seconds.
+# ---- measuring: each step shape at one or two seeds, cached per device ----
+
+#: the most a probe's reparameterization may hold per seed (its fixed and trained tensors, as the family's
+#: ``memory`` counts them): a dense projection of d = 2000 on a 656,810-weight net is 5 GB a seed, and the
+#: QR span of d = 1000 on 199,210 weights a minute's factorisation; a step's cost of a larger size is
+#: extrapolated linearly from the two sizes the probe times
+PROBE_BYTES = 128 * 2**20
+#: a change to how probes are measured makes older cache entries stale
+_PROBE_VERSION = 1
+
+
+def cache_path() -> Path:
+    """The measurement cache: ``plan-measurements.json`` in the user cache folder the datasets already use
+    (``$WEIGHTSPACE_CACHE``, else ``$XDG_CACHE_HOME/weightspace``, else ``~/.cache/weightspace``). A timing
+    belongs to the machine and its software, not to a config or a results folder: it carries over between
+    presets, configs and results folders, and survives deleting a results folder."""
+    from weightspace.data import _cache_root
+
+    return _cache_root() / "plan-measurements.json"
+
+
+def device_name(device: str) -> str:
+    """The device as a cache key: a GPU's model, else the CPU's model name (``/proc/cpuinfo``)."""
+    import platform
+
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.get_device_name(torch.device(device))
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+class Measurements:
+    """Probe results by key, for one device and torch version, read from and written to :func:`cache_path`.
+
+    ``fresh``: ignore what the file holds (it is overwritten with what this run measures).
+    """
+
+    def __init__(self, device: str, fresh: bool = False, path: Path | None = None):
+        import torch
+
+        from weightspace.errors import WeightspaceError
+
+        self.path = path or cache_path()
+        self.prefix = f"v{_PROBE_VERSION} | {device_name(device)} | torch {torch.__version__} | 1 thread | "
+        self.entries: dict[str, dict] = {}
+        if self.path.exists() and not fresh:
+            try:
+                self.entries = json.loads(self.path.read_text())
+            except (OSError, ValueError) as e:
+                raise WeightspaceError(f"measurement cache {self.path} is unreadable ({e}); delete it or run "
+                                       f"`weightspace plan --measure --fresh`") from None
+
+    def get(self, key: str) -> dict | None:
+        return self.entries.get(self.prefix + key)
+
+    def put(self, key: str, value: dict) -> None:
+        from weightspace.io import write_json
+
+        self.entries[self.prefix + key] = value
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(self.path, self.entries)
+
+
+def step_shape(cell: dict) -> str:
+    """What a training step's cost depends on, but the size option (``d`` or ``k``): the input shape, outputs
+    and task, the known structure (a teacher's kind), the net's architecture (not its name), the variant's
+    options (not its name) and the batch. Cells that differ only by dataset name (MNIST and Fashion-MNIST;
+    a teacher's sample-size sweep) or by experiment share one."""
+    info = DATASETS[cell["dataset"]]
+    options = {k: x for k, x in cell["variant"].items() if k not in ("name", _size_key(cell))}
+    net = {k: x for k, x in cell["net"].items() if k != "name"}
+    return json.dumps({
+        "input": list(info.input_shape), "outputs": info.n_outputs, "task": info.task,
+        "structure": {k: str(x) for k, x in (info.structure or {}).items()}, "net": net, "variant": options,
+        "batch": min(cell["train"]["batch_size"], info.n_train), "threads": 1,
+    }, sort_keys=True)
+
+
+def _label(cell: dict) -> str:
+    key = _size_key(cell)
+    options = " ".join(f"{k}={v}" for k, v in cell["variant"].items() if k not in ("name", "reparam", key))
+    return f"{cell['dataset']}/{cell['net']['name']}/{cell['variant']['reparam']}{' ' + options if options else ''}"
+
+
+def _probes(cell: dict, sizes: list, seed_counts: set[int]) -> list[tuple[Any, int]]:
+    """(size, seeds) to time for one step shape: the smallest size at one seed and (where a cell trains more
+    than one and two seeds fit :data:`PROBE_BYTES`) at two, for the cost of each further seed; and the largest
+    size whose tensors fit :data:`PROBE_BYTES`, at one seed."""
+    from weightspace.families import REPARAMS
+    from weightspace.netspec import net_spec_for
+
+    info = DATASETS[cell["dataset"]]
+    net = net_spec_for(cell["net"], info.input_shape, info.n_outputs)
+    spec = REPARAMS[cell["variant"]["reparam"]]
+
+    def per_seed(size) -> int:
+        return spec.memory(dict(cell["variant"], **({spec.size_key: size} if size is not None else {})), net, 1)
+
+    fitting = [x for x in sizes if per_seed(x) <= PROBE_BYTES] or sizes[:1]
+    two = max(seed_counts) > 1 and 2 * per_seed(sizes[0]) <= PROBE_BYTES
+    probes = [(sizes[0], 1)] + ([(sizes[0], 2)] if two else [])
+    return probes + ([(fitting[-1], 1)] if fitting[-1] != sizes[0] else [])
+
+
+def _probe(cell: dict, size, seeds: int, device: str) -> dict:
+    """One probe: seconds per step, per evaluated test example and to build the reparameterization, on one
+    thread as the workflow's jobs train."""
+    import torch
+
+    from weightspace.bench import step_cost
+
+    info = DATASETS[cell["dataset"]]
+    key = _size_key(cell)
+    variant = dict(cell["variant"], **({key: size} if size is not None else {}))
+    examples = min(info.n_test, 500)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        r = step_cost(cell["net"], cell["dataset"], variant, seeds=seeds,
+                      batch_size=min(cell["train"]["batch_size"], info.n_train), steps=1, repeats=3, warmup=2,
+                      device=device, epochs=cell["train"]["epochs"], min_time_s=0.02, eval_examples=examples)
+    finally:
+        torch.set_num_threads(threads)
+    return {"step_s": r["step_s_median"], "eval_s_per_example": r["eval_s"] / examples, "build_s": r["build_s"]}
+
+
+def _model(timed: dict[tuple, dict], size, seeds: int, field: str) -> float:
+    """``field`` at ``size`` and ``seeds`` from the probes ``timed`` ((size, seeds) -> record): one seed's cost
+    interpolated (or extrapolated) linearly in the size between the probed sizes, times 1 + (seeds - 1) x the
+    cost of each further seed as a share of the first (two seeds' probe minus one seed's, between 0 and 1, at
+    the smallest size; 1 where two seeds were not probed: every seed then costs what the first does)."""
+    one = {x: r[field] for (x, n), r in timed.items() if n == 1}
+    two = {x: r[field] for (x, n), r in timed.items() if n == 2}
+    share = {x: min(1.0, max(0.0, two[x] - one[x]) / one[x]) if one[x] > 0 else 1.0 for x in two}
+    return _line(one, size) * (1 + (seeds - 1) * (_line(share, size) if share else 1.0))
+
+
+def _line(points: dict, x) -> float:
+    """The straight line through the smallest and largest key of ``points`` at ``x`` (not below the lower)."""
+    keys = sorted(points, key=lambda k: k or 0)
+    if len(keys) == 1 or x is None:
+        return points[keys[0]]
+    (x0, y0), (x1, y1) = (keys[0], points[keys[0]]), (keys[-1], points[keys[-1]])
+    return max(min(y0, y1), y0 + (y1 - y0) * (float(x) - x0) / (x1 - x0))
+
+
+def plan(config: dict, measure: bool = False, device: str = "cpu", log: Callable[[str], None] = print,
+         fresh: bool = False) -> pd.DataFrame:
+    """One row per cell: steps, evaluations, runs (its experiment's seeds) and (if measured) estimated seconds.
 
     Args:
         config: a validated config.
-        measure: time representative steps on ``device`` to estimate durations.
+        measure: time representative steps on ``device`` (each step shape once, see :func:`step_shape`;
+            cached per device, :class:`Measurements`) to estimate durations.
+        fresh: measure again, ignoring the cache.
     Returns:
-        the table; ``attrs["jobs"]`` holds :func:`count_jobs`, and with ``measure``
-        ``attrs["startup_s"]`` the measured start-up of one job process.
+        the table; ``attrs["jobs"]`` holds :func:`weightspace.plan.count_jobs`, and with ``measure``
+        ``attrs["startup_s"]`` the start-up of one job process, ``attrs["load_s"]`` each dataset's loading
+        time and ``attrs["train_jobs"]`` one record per training job (its estimate and the runtime it requests).
     """
     rows: list[dict[str, Any]] = []
-    for exp, cells in expand(config).items():
+    all_cells = expand(config)
+    for exp, cells in all_cells.items():
         seeds = len(experiment_seeds(config, exp))
         for cid, c in cells.items():
             steps, evals = cell_steps(c)
@@ -159,54 +316,112 @@ def plan(config: dict, measure: bool = False, device: str = "cpu", log: Callable
                 "experiment": exp, "cell": cid, "dataset": c["dataset"], "net": c["net"]["name"],
                 "variant": c["variant"]["name"], "reparam": c["variant"]["reparam"],
                 "size": f"{key}={c['variant'][key]}" if key and key in c["variant"] else "",
-                "_size": c["variant"].get(key) if key else None,
-                "runs": seeds, "steps": steps, "evals": evals, "_key": _group_key(c), "_cell": c,
+                "runs": seeds, "steps": steps, "evals": evals, "_cell": c,
             })
     df = pd.DataFrame(rows)
-    jobs = count_jobs(config)
+    df.attrs["jobs"] = count_jobs(config)
     if measure and not df.empty:
-        df["est_s"] = _estimate(df, seeds, device, config["memory_limit_gib"], log)
-    df = df.drop(columns=["_key", "_cell", "_size"]) if not df.empty else df
-    df.attrs["jobs"] = jobs
-    if measure:
-        df.attrs["startup_s"] = job_startup_s()
-    return df
+        cache = Measurements(device, fresh)
+        df["est_s"] = _estimate(df, config, device, cache, log)
+        df.attrs.update(_job_estimates(df, config, all_cells, device, cache, log))
+    return df.drop(columns=["_cell"]) if not df.empty else df
 
 
-def _estimate(df: pd.DataFrame, seeds: int, device: str, memory_limit_gib: float, log) -> pd.Series:
-    from weightspace.bench import step_cost
-    from weightspace.families import REPARAMS
-    from weightspace.netspec import net_spec_for
+def _estimate(df: pd.DataFrame, config: dict, device: str, cache: Measurements, log) -> pd.Series:
+    """Seconds each cell trains: its seed batches (as the runner splits them to fit ``memory_limit_gib``), each
+    building its reparameterization, taking its steps and evaluating the test set at its evaluation points."""
+    from weightspace.runner import seed_batches
 
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for i, key in enumerate(df["_key"]):
-        groups[key].append(i)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, c in enumerate(df["_cell"]):
+        groups[step_shape(c)].append(i)
     est = pd.Series(0.0, index=df.index)
-    for key, idx in groups.items():
-        dataset, net_name, _, batch = key
-        info = DATASETS[dataset]
+    spent, measured, started = 0.0, 0, time.perf_counter()
+    todo = []
+    for n, (shape, idx) in enumerate(groups.items(), start=1):
         cell = df.loc[idx[0], "_cell"]
-        spec = REPARAMS[cell["variant"]["reparam"]]
-        net = net_spec_for(cell["net"], info.input_shape, info.n_outputs)
-        sizes = sorted({int(df.loc[i, "_size"]) for i in idx if pd.notna(df.loc[i, "_size"])}) or [None]
-        probes = sorted({sizes[0], sizes[-1]}, key=lambda x: x or 0)
-        timed = {}
-        for size in probes:
-            variant = dict(cell["variant"], **({spec.size_key: size} if size is not None else {}))
-            fits = max(1, min(seeds, int(memory_limit_gib * 2**30 // max(1, spec.memory(variant, net, 1)))))
-            r = step_cost(cell["net"], dataset, variant, seeds=fits, batch_size=min(batch, info.n_train),
-                          steps=5, repeats=1, warmup=2, device=device, epochs=cell["train"]["epochs"])
-            timed[size] = r["step_s_median"] * (seeds / fits)  # seeds beyond what fits run as extra batches
-            options = " ".join(f"{k}={v}" for k, v in cell["variant"].items() if k not in ("name", "reparam", spec.size_key))
-            log(f"  {dataset}/{net_name}/{spec.name}{' ' + options if options else ''}"
-                f"{f' {spec.size_key}={size}' if size else ''}: {1e3 * timed[size]:.2f} ms per step ({seeds} seeds)")
+        key = _size_key(cell)
+        sizes = sorted({df.loc[i, "_cell"]["variant"].get(key) for i in idx}, key=lambda x: x or 0) if key else [None]
+        probes = _probes(cell, sizes, {int(df.loc[i, "runs"]) for i in idx})
+        todo.append((shape, idx, cell, sizes, probes))
+    n_new = sum(any(cache.get(f"{s} | {p}") is None for p in probes) for s, _, _, _, probes in todo)
+    for n, (shape, idx, cell, sizes, probes) in enumerate(todo, start=1):
+        t0 = time.perf_counter()
+        timed, new = {}, False
+        for size, seeds in probes:
+            k = f"{shape} | {(size, seeds)}"
+            timed[(size, seeds)] = cache.get(k)
+            if timed[(size, seeds)] is None:
+                timed[(size, seeds)] = _probe(cell, size, seeds, device)
+                cache.put(k, timed[(size, seeds)])
+                new = True
+        if new:
+            spent += time.perf_counter() - t0
+            measured += 1
         for i in idx:
-            size = df.loc[i, "_size"]
-            if pd.isna(size) or len(timed) == 1:
-                t = next(iter(timed.values()))
-            else:
-                (d0, t0), (d1, t1) = sorted(timed.items())
-                t = t0 + (t1 - t0) * (float(size) - d0) / (d1 - d0)
-            eval_cost = df.loc[i, "evals"] * t * 0.4 * info.n_test / max(1, min(batch, info.n_train))
-            est[i] = df.loc[i, "steps"] * t + eval_cost
+            c = df.loc[i, "_cell"]
+            size = c["variant"].get(_size_key(c)) if _size_key(c) else None
+            info = DATASETS[c["dataset"]]
+            seeds = list(range(int(df.loc[i, "runs"])))
+            total = 0.0
+            for batch in seed_batches(c, info.input_shape, info.n_outputs, seeds, config["memory_limit_gib"]):
+                s = len(batch)
+                total += (df.loc[i, "steps"] * _model(timed, size, s, "step_s")
+                          + df.loc[i, "evals"] * info.n_test * _model(timed, size, s, "eval_s_per_example")
+                          + _model(timed, size, s, "build_s"))
+            est[i] = total
+        runs = sorted({int(df.loc[i, "runs"]) for i in idx})
+        one = timed[probes[0]]["step_s"]
+        left = n_new - measured
+        eta = f", ETA {_clock(spent / measured * left)}" if measured and left else ""
+        where = f"{len(idx)} cell(s) of {', '.join(sorted(set(df.loc[idx, 'experiment'])))}"
+        span = f" {_size_key(cell)}={sizes[0]}..{sizes[-1]}" if len(sizes) > 1 else (
+            f" {_size_key(cell)}={sizes[0]}" if sizes[0] is not None else "")
+        log(f"[{n}/{len(todo)}] {_label(cell)}{span} ({where}; {'/'.join(map(str, runs))} seeds): "
+            f"{1e3 * one:.2f} ms per step at one seed, {'measured' if new else 'cached'}; "
+            f"{left} to measure{eta} ({_clock(time.perf_counter() - started)} so far)")
     return est
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+def _job_estimates(df: pd.DataFrame, config: dict, all_cells: dict, device: str, cache: Measurements,
+                   log) -> dict:
+    """The per-job costs outside the cells' training (a process's start-up, each dataset's loading), cached
+    like the probes, and one row per training job: its estimate beside the runtime :func:`job_resources`
+    requests."""
+    from weightspace.data import load
+    from weightspace.errors import WeightspaceError
+    from weightspace.plan import train_jobs
+
+    startup = cache.get("job start-up")
+    if startup is None:
+        startup = {"s": job_startup_s()}
+        cache.put("job start-up", startup)
+    load_s: dict[str, float | None] = {}
+    for name in sorted(set(df["dataset"])):
+        spec = next(c.get("dataset_spec") for c in df["_cell"] if c["dataset"] == name)
+        key = f"load {name} {json.dumps(spec, sort_keys=True)} {config.get('data_dir')}"
+        got = cache.get(key)
+        if got is None:
+            t = time.perf_counter()
+            try:
+                load(name, config.get("data_dir"), device="cpu", download=False, verify=config.get("verify_data",
+                                                                                                   True), spec=spec)
+                got = {"s": time.perf_counter() - t}
+                cache.put(key, got)
+            except WeightspaceError as e:
+                log(f"dataset {name}: loading time not measured ({str(e).splitlines()[0]})")
+                got = {"s": None}
+        load_s[name] = got["s"]
+    est = {(r.experiment, r.cell): r.est_s for r in df.itertuples()}
+    rows = []
+    for j in train_jobs(config, all_cells):
+        cells = [all_cells[j.experiment][c] for c in j.cells]
+        seconds = startup["s"] + (load_s[cells[0]["dataset"]] or 0.0) + sum(est[(j.experiment, c)] for c in j.cells)
+        requested = job_resources(cells, len(j.seeds), config)["runtime"]
+        rows.append({"rule": j.rule, "experiment": j.experiment, "job": j.name, "cells": len(j.cells),
+                     "est_s": seconds, "runtime_min": requested, "short": seconds > 60 * requested})
+    return {"startup_s": startup["s"], "load_s": load_s, "train_jobs": rows}
