@@ -278,7 +278,7 @@ def cmd_plan(args) -> None:
         summary["arrays"] = by["rule"].nunique()
         # training jobs as estimated, every other job (aggregate, analysis, figures) one process start-up
         other = summary["jobs"] - summary["train_jobs"]
-        summary[unit] = (by["est_s"].sum() + other * startup) / 3600
+        summary[unit] = (by["est_s"].sum() + other * attrs["other_startup_s"]) / 3600
         summary["longest_min"] = by["est_s"].max() / 60
         summary["asks_min"] = by.apply(lambda g: g.loc[g["est_s"].idxmax(), "runtime_min"], include_groups=False)
         summary["short"] = by["short"].sum()
@@ -288,7 +288,7 @@ def cmd_plan(args) -> None:
         summary.loc["total", "longest_min"] = summary["longest_min"].iloc[:-1].max()
         summary.loc["total", "asks_min"] = per_job.loc[per_job["est_s"].idxmax(), "runtime_min"]
         summary.loc["total", "arrays"] = per_job["rule"].nunique()
-        summary.loc["total", unit] += jobs["(data)"] * startup / 3600
+        summary.loc["total", unit] += jobs["(data)"] * attrs["other_startup_s"] / 3600
     ints = [c for c in summary.columns if c not in ("core_h", "gpu_h", "longest_min")]
     summary[ints] = summary[ints].astype(int)
     print(summary.to_string(float_format=lambda x: f"{x:,.2f}"))
@@ -306,7 +306,8 @@ def cmd_plan(args) -> None:
         wall = max(total_s / n_dev, per_job["est_s"].max())
         print(f"estimated on {device} ({'GPU-hours' if gpu else 'core-hours'}: each training job's cells - seed "
               f"batches, steps, test-set evaluations, building the reparameterization - plus its start-up "
-              f"{startup:.1f} s and its dataset's loading; every other job one start-up): "
+              f"{startup:.1f} s and its dataset's loading; every other job its start-up "
+              f"{attrs['other_startup_s']:.1f} s): "
               f"{summary.loc['total', unit]:.2f} {'GPU' if gpu else 'core'}-hours; on this machine's {n_dev} {what} "
               f"about {wall / 60:.1f} min wall (jobs in parallel; the longest job alone "
               f"{per_job['est_s'].max() / 60:.1f} min)")

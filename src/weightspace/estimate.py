@@ -123,18 +123,28 @@ def job_resources(job_cells: list[dict], n_seeds: int, config: dict) -> dict[str
     }
 
 
-def job_startup_s(repeats: int = 2) -> float:
-    """Seconds a fresh training job spends outside its cells' training: Python, torch, pandas, matplotlib and the
-    package imported, and the provenance every run records (it imports torchvision); the median of ``repeats``
-    fresh processes."""
-    code = ("import torch, pandas, matplotlib; import weightspace.runner, weightspace.train.loop, weightspace.cli, "
-            "weightspace.families; from weightspace.io import provenance; provenance(torch.device('cpu'))")
+def job_startup_s(repeats: int = 2, training: bool = True) -> float:
+    """Seconds a fresh job process takes before its work: Python, torch, pandas, matplotlib and the package
+    imported (an aggregate, analysis, table or figure job); with ``training``, also the families and the
+    provenance every run records (it imports torchvision), as a training job. The median of ``repeats``, in
+    CPU time (what a quiet core takes, whatever else loads this machine)."""
+    code = "import torch, pandas, matplotlib; import weightspace.runner, weightspace.train.loop, weightspace.cli"
+    if training:
+        code += "; import weightspace.families; from weightspace.io import provenance; provenance(torch.device('cpu'))"
     times = []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = _children_cpu_s()
         subprocess.run([sys.executable, "-c", code], check=True)
-        times.append(time.perf_counter() - t)
+        times.append(_children_cpu_s() - t)
     return sorted(times)[len(times) // 2]
+
+
+def _children_cpu_s() -> float:
+    """CPU seconds (user and system) of this process's finished children: a start-up as a quiet core gives it."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 # ---- measuring: each step shape at one or two seeds, cached per device ----
@@ -145,7 +155,7 @@ def job_startup_s(repeats: int = 2) -> float:
 #: extrapolated linearly from the two sizes the probe times
 PROBE_BYTES = 128 * 2**20
 #: a change to how probes are measured makes older cache entries stale
-_PROBE_VERSION = 1
+_PROBE_VERSION = 3
 
 
 def cache_path() -> Path:
@@ -251,7 +261,8 @@ def _probes(cell: dict, sizes: list, seed_counts: set[int]) -> list[tuple[Any, i
 
 def _probe(cell: dict, size, seeds: int, device: str) -> dict:
     """One probe: seconds per step, per evaluated test example and to build the reparameterization, on one
-    thread as the workflow's jobs train."""
+    thread as the workflow's jobs train; on the CPU in the process's CPU time, which is what a quiet core
+    takes even while other work loads this machine (a GPU is timed by the clock, synchronised)."""
     import torch
 
     from weightspace.bench import step_cost
@@ -265,7 +276,8 @@ def _probe(cell: dict, size, seeds: int, device: str) -> dict:
     try:
         r = step_cost(cell["net"], cell["dataset"], variant, seeds=seeds,
                       batch_size=min(cell["train"]["batch_size"], info.n_train), steps=1, repeats=3, warmup=2,
-                      device=device, epochs=cell["train"]["epochs"], min_time_s=0.02, eval_examples=examples)
+                      device=device, epochs=cell["train"]["epochs"], min_time_s=0.02, eval_examples=examples,
+                      clock=time.perf_counter if device.startswith("cuda") else time.process_time)
     finally:
         torch.set_num_threads(threads)
     return {"step_s": r["step_s_median"], "eval_s_per_example": r["eval_s"] / examples, "build_s": r["build_s"]}
@@ -302,7 +314,8 @@ def plan(config: dict, measure: bool = False, device: str = "cpu", log: Callable
         fresh: measure again, ignoring the cache.
     Returns:
         the table; ``attrs["jobs"]`` holds :func:`weightspace.plan.count_jobs`, and with ``measure``
-        ``attrs["startup_s"]`` the start-up of one job process, ``attrs["load_s"]`` each dataset's loading
+        ``attrs["startup_s"]`` the start-up of a training job's process (``other_startup_s``: of any other
+        job, which imports less), ``attrs["load_s"]`` each dataset's loading
         time and ``attrs["train_jobs"]`` one record per training job (its estimate and the runtime it requests).
     """
     rows: list[dict[str, Any]] = []
@@ -398,7 +411,7 @@ def _job_estimates(df: pd.DataFrame, config: dict, all_cells: dict, device: str,
 
     startup = cache.get("job start-up")
     if startup is None:
-        startup = {"s": job_startup_s()}
+        startup = {"s": job_startup_s(1), "other_s": job_startup_s(1, training=False)}
         cache.put("job start-up", startup)
     load_s: dict[str, float | None] = {}
     for name in sorted(set(df["dataset"])):
@@ -406,11 +419,11 @@ def _job_estimates(df: pd.DataFrame, config: dict, all_cells: dict, device: str,
         key = f"load {name} {json.dumps(spec, sort_keys=True)} {config.get('data_dir')}"
         got = cache.get(key)
         if got is None:
-            t = time.perf_counter()
+            t = time.process_time()
             try:
                 load(name, config.get("data_dir"), device="cpu", download=False, verify=config.get("verify_data",
                                                                                                    True), spec=spec)
-                got = {"s": time.perf_counter() - t}
+                got = {"s": time.process_time() - t}
                 cache.put(key, got)
             except WeightspaceError as e:
                 log(f"dataset {name}: loading time not measured ({str(e).splitlines()[0]})")
@@ -424,4 +437,4 @@ def _job_estimates(df: pd.DataFrame, config: dict, all_cells: dict, device: str,
         requested = job_resources(cells, len(j.seeds), config)["runtime"]
         rows.append({"rule": j.rule, "experiment": j.experiment, "job": j.name, "cells": len(j.cells),
                      "est_s": seconds, "runtime_min": requested, "short": seconds > 60 * requested})
-    return {"startup_s": startup["s"], "load_s": load_s, "train_jobs": rows}
+    return {"startup_s": startup["s"], "other_startup_s": startup["other_s"], "load_s": load_s, "train_jobs": rows}
