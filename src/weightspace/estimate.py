@@ -426,8 +426,10 @@ def _job_estimates(df: pd.DataFrame, config: dict, all_cells: dict, device: str,
                 got = {"s": time.process_time() - t}
                 cache.put(key, got)
             except WeightspaceError as e:
-                log(f"dataset {name}: loading time not measured ({str(e).splitlines()[0]})")
-                got = {"s": None}
+                got = {"s": None, "why": str(e).splitlines()[0]}
+                cache.put(key, got)  # not tried again until --fresh (trying imports torchvision: seconds)
+        if got["s"] is None:
+            log(f"dataset {name}: loading time not measured, counted as 0 ({got['why']}; --fresh tries again)")
         load_s[name] = got["s"]
     est = {(r.experiment, r.cell): r.est_s for r in df.itertuples()}
     rows = []
