@@ -3,17 +3,14 @@
 Without measurement, :func:`plan` counts cells, runs and training steps from
 the config alone (dataset sizes come from the dataset registry, nothing is
 loaded), and the workflow's jobs (:func:`weightspace.plan.count_jobs`). With
-``measure=True`` it times a few training steps on this machine for every group
-of cells that share a dataset, net, reparameterization and options (at the
-smallest and largest value of the option a step's cost grows with, ``d`` or
-``k``, seeds batched as the workflow batches them), interpolates linearly
-between them, and adds up steps x time plus the test-set evaluations; and it
-times the start-up of one job process (Python, torch and the package
-imported), which every job of the workflow pays and which dominates small
-presets. :func:`job_resources` is what a training job asks a scheduler for,
-from :func:`cell_seconds`, an estimate that times nothing.
+``measure=True`` it times each :func:`step_shape` once on this device, one
+thread as a job trains (:func:`_probe`: at one and two seeds, at the smallest
+size and the largest that fits :data:`PROBE_BYTES`), models every cell from
+that at its own experiment's seeds (:func:`_model`), and adds a training job's
+start-up and its dataset's loading; measurements are cached per device
+(:class:`Measurements`). :func:`job_resources` is what a training job asks a
+scheduler for, from :func:`cell_seconds`, an estimate that times nothing.
 """
-
 from __future__ import annotations
 
 import json
