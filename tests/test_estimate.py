@@ -147,3 +147,51 @@ def test_plan_measure_prints_hours_wall_arrays_and_warns_of_a_short_request(prob
     err = capsys.readouterr().err
     assert "warning: 1 training job(s) ask a scheduler for less time than estimated" in err
     assert "--set-resources train_subspace:runtime=" in err
+
+
+def test_plan_vs_actual_compares_each_finished_job_with_its_estimate(probes, tmp_path, monkeypatch, capsys):
+    """scripts/plan-vs-actual.py on a results folder with one finished job (its log: started, last written 30 s
+    later) and one unfinished: the finished job's measured time is the log's span plus the start-up, and the
+    unfinished one is named and left out."""
+    import datetime
+    import json
+    import os
+    import runpy
+    import sys
+
+    import yaml
+
+    from conftest import REPO
+    from weightspace.config import expand
+    from weightspace.plan import train_jobs
+
+    root = tmp_path / "run"
+    root.mkdir()
+    raw = {"seeds": 2, "results_dir": "results", "train": {"epochs": 1, "batch_size": 100, "evals_per_epoch": 1},
+           "nets": {"s": {"arch": "fc", "widths": [8]}},
+           "experiments": {e: {"family": "subspace", "datasets": ["digits"], "nets": ["s"],
+                               "variants": [{"name": "direct", "reparam": "direct"}]} for e in ("a", "b")}}
+    (root / "c.yaml").write_text(yaml.safe_dump(raw))
+    cfg = config(**{k: v for k, v in raw.items() if k in ("results_dir", "experiments")})
+    done = train_jobs(cfg, expand(cfg))[0]
+    assert done.experiment == "a"
+    for s in done.seeds:
+        run = root / "results" / "a" / "runs" / done.cells[0] / f"seed-{s}"
+        run.mkdir(parents=True)
+        (run / "summary.json").write_text(json.dumps({"wall_time_s": 12.0}))
+    log = root / "results" / "logs" / "train" / "a" / f"{done.name}.log"
+    log.parent.mkdir(parents=True)
+    start = datetime.datetime(2026, 1, 1, 8, 0, 0)
+    log.write_text(f"=== weightspace train {done.cells[0]} seeds [0, 1]: started {start.isoformat()} on host\n")
+    os.utime(log, (start.timestamp() + 30, start.timestamp() + 30))
+    monkeypatch.setattr(sys, "argv", ["plan-vs-actual.py", "--root", str(root), "c.yaml", "--jobs"])
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        runpy.run_path(str(REPO / "scripts" / "plan-vs-actual.py"), run_name="__main__")
+    assert e.value.code == 0
+    out = capsys.readouterr()
+    assert "1 training job(s) not finished or not timed, left out: b/digits__s__part1" in out.err
+    row = next(line.split() for line in out.out.splitlines() if line.startswith("a "))
+    jobs, measured = int(row[1]), float(row[2])
+    assert jobs == 1 and measured == pytest.approx(30 + 2.0)  # the log's span + the start-up (the stand-in's 2 s)
+    assert float(row[4]) == pytest.approx(12.0)  # the cell's trainer wall time (one cell: its seeds together)
