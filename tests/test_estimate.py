@@ -121,7 +121,7 @@ def test_measurements_are_cached_per_device_and_fresh_measures_again(probes, mon
     assert len(plan(cfg, measure=True, log=lambda m: None, fresh=True)) == 2
 
 
-def test_plan_measure_prints_hours_wall_arrays_and_warns_of_a_short_request(probes, capsys, tmp_path):
+def test_plan_measure_prints_hours_wall_arrays_and_warns_of_a_short_request(probes, capsys, tmp_path, monkeypatch):
     """Per experiment the core-hours, training jobs, arrays and the runtime the longest job asks for; a job
     estimated longer than its request is named with the fix."""
     import yaml
@@ -142,7 +142,8 @@ def test_plan_measure_prints_hours_wall_arrays_and_warns_of_a_short_request(prob
     assert header[-7:] == ["jobs", "train_jobs", "arrays", "core_h", "longest_min", "asks_min", "short"]
     assert "[1/1] digits/s/direct" in out.err and "0 to measure" in out.err
     assert "core-hours; on this machine's" in out.out and "warning" not in out.err
-    weightspace.bench.step_cost = lambda *a, seeds=1, **k: {"step_s_median": 60.0, "build_s": 0.0, "eval_s": 0.0}
+    monkeypatch.setattr(weightspace.bench, "step_cost",
+                        lambda *a, seeds=1, **k: {"step_s_median": 60.0, "build_s": 0.0, "eval_s": 0.0})
     assert main(["plan", "--measure", "--fresh", "--device", "cpu", str(path)]) == 0
     err = capsys.readouterr().err
     assert "warning: 1 training job(s) ask a scheduler for less time than estimated" in err
