@@ -354,7 +354,7 @@ def test_net_options_take_integers(key, index, value, outcome):
 def test_an_experiment_may_have_its_own_seeds(capsys):
     """The generic per-experiment ``seeds`` (the paper grid's feedback experiments use 10, the others 5)."""
     from weightspace.cli import main
-    from weightspace.plan import plan
+    from weightspace.estimate import plan
 
     cfg = validate(load_config(REPO / "config.yaml"))
     assert experiment_seeds(cfg, "subspace") == list(range(5)) and experiment_seeds(cfg, "feedback") == list(range(10))

@@ -199,9 +199,9 @@ def test_naive_loop_and_trainer_do_the_same_work(tmp_path):
     assert rec["speedup_per_run"] == pytest.approx(rec["naive_s_per_run_median"] / rec["trainer_s_per_run_median"])
 
 
-def test_plan_counts_cells_runs_and_steps():
+def test_plan_counts_cells_runs_and_steps(monkeypatch, tmp_path):
     from weightspace.config import validate
-    from weightspace.plan import plan
+    from weightspace.estimate import plan
 
     cfg = validate({
         "seeds": 2,
@@ -224,6 +224,7 @@ def test_plan_counts_cells_runs_and_steps():
     assert plan(validate({**cfg, "cells_per_job": 1})).attrs["jobs"] == {"e": 6 + 2 + 2 + 2 + 2 + 1, "(data)": 2}
     assert plan(validate({**cfg, "cells_per_job": 2})).attrs["jobs"]["e"] == 4 + 2 + 2 + 2 + 2 + 1  # 2 + 1 per dataset
     assert sorted(df["size"]) == ["", "", "d=5", "d=5", "d=50", "d=50"]
+    monkeypatch.setenv("WEIGHTSPACE_CACHE", str(tmp_path))  # the planner's measurements: not the user's cache
     measured = plan(cfg, measure=True, log=lambda m: None)
     assert (measured["est_s"] > 0).all()
     assert 0.1 < measured.attrs["startup_s"] < 60  # a fresh process importing torch and the package

@@ -13,6 +13,7 @@ from snakemake.settings.types import DeploymentMethod
 
 import weightspace.config
 from weightspace import comparisons
+import weightspace.estimate
 import weightspace.plan
 from weightspace.data import DATASETS
 from weightspace.errors import ConfigError, WeightspaceError
@@ -191,14 +192,14 @@ _RESOURCES = {}
 
 
 def train_resource(rule, key):
-    """A resource of a training job, estimated from its cells (weightspace.plan.job_resources); the runtime grows
+    """A resource of a training job, estimated from its cells (weightspace.estimate.job_resources); the runtime grows
     with the attempt (a job that hit its time limit is resubmitted with more)."""
 
     def get(wildcards, attempt):
         k = (rule, wildcards.experiment, wildcards.prefix)
         if k not in _RESOURCES:
             job = train_job(rule, wildcards)
-            _RESOURCES[k] = weightspace.plan.job_resources(train_cells(rule, wildcards), len(job.seeds), CONFIG)
+            _RESOURCES[k] = weightspace.estimate.job_resources(train_cells(rule, wildcards), len(job.seeds), CONFIG)
         value = _RESOURCES[k][key]
         if key == "gpu" and GPUS and CONFIG["device"] == "auto":
             return 1  # --resources gpu=N given: at most N training jobs at a time, each on its own GPU
