@@ -181,7 +181,8 @@ def test_one_variant_on_two_nets_pairs_their_cells_and_its_rows_name_the_nets():
     assert r["mean_diff"] == pytest.approx(0.01) and r["p"] == pytest.approx(2 / 2**4) and r["m"] == 1
     from weightspace.comparisons.report import comparisons_latex
 
-    assert "digits & note (feedback) & note (baseline) &" in comparisons_latex(V.paired_table(final, [test], OPTIONS, {}))
+    table = V.paired_table(final, [test], OPTIONS, {})
+    assert "digits & note (feedback) & note (baseline) &" in comparisons_latex(table)
     # the spec carries the nets (and leaves them out of a test without)
     exp = {"variants": [{"name": "note"}], "comparisons": {"tests": [{"a": "note", "b": "note", "a_net": "feedback",
                                                                       "b_net": "baseline"}]}}

@@ -32,14 +32,15 @@ training values that matter (:func:`cells_from_final` reads them back).
 :func:`resolve` turns the tests into pairs of cells (from the expanded config,
 before any job runs: :func:`check` reports tests that name no variant, no
 metric, a key no side has, an accuracy on cells that have none, a net the experiment
-does not have, the same cells on both sides, or match no cell). :func:`spec` is the resolved spec ``weightspace analyze`` is given; from it,
+does not have, the same cells on both sides, or match no cell). :func:`spec` is the resolved spec
+``weightspace analyze`` is given; from it,
 :func:`weightspace.comparisons.tables.paired_table` computes the rows of ``comparisons.csv``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 
 from weightspace.train.config import TrainConfig
@@ -321,8 +322,7 @@ def check(where: str, exp: dict, cells: dict[str, dict], defaults: list[dict], m
         return problems
     declared = tests_of({**exp, "comparisons": {**opts, "defaults": False}}, exp["variants"], [])
     for w, test in declared:
-        a_cells = [c for c in refs if c.variant == test.a and test.a_net in (None, c.net)]
-        b_cells = [c for c in refs if c.variant == test.b and test.b_net in (None, c.net)]
+        a_cells, b_cells = _sides(replace(test, where=()), refs)  # every cell of each side, whatever `where`
         if a_cells and {c.cell for c in a_cells} == {c.cell for c in b_cells}:
             on = f" on {test.a_net or test.b_net}" if test.across_nets else ""
             problems.append(f"{where}.{w}: a and b are both {test.a!r}{on}: its sides are the same cells; compare "
@@ -350,7 +350,8 @@ def check(where: str, exp: dict, cells: dict[str, dict], defaults: list[dict], m
         tasks = {task(cells[a.cell]) for a, _ in pairs}
         if test.metric.endswith("_acc") and "classification" not in tasks:
             problems.append(f"{where}.{w}.metric: {test.metric!r} is an accuracy, which only classification runs "
-                            f"have; {test.label('a')} vs {test.label('b')} compares {' and '.join(sorted(tasks))} cells only (on "
+                            f"have; {test.label('a')} vs {test.label('b')} compares {' and '.join(sorted(tasks))} "
+                            f"cells only (on "
                             f"{', '.join(sorted({a.dataset for a, _ in pairs}))}): use `metric: auto` or a loss")
     return problems
 

@@ -39,7 +39,7 @@ from weightspace.errors import WeightspaceError
 __all__ = ["COLUMNS", "AGGREGATE_COLUMNS", "paired_table", "pooled_table", "write_tables"]
 
 #: the columns of comparisons.csv, one row per compared pair of cells (a pair of two nets, a test with
-#: ``a_net`` / ``b_net``: ``net`` is ``A_NET vs B_NET``, ``a`` and ``b`` name their nets, e.g. ``note (feedback-mnist)``)
+#: ``a_net`` / ``b_net``: ``net`` is ``A_NET vs B_NET``, ``a`` and ``b`` name their nets: ``note (feedback-mnist)``)
 COLUMNS = [
     "dataset", "net", "a", "b", "setting", "a_cell", "b_cell", "metric", "direction", "paired",
     "n_a", "n_b", "n_pairs", "n_dropped", "mean_a", "mean_b", "mean_diff", "ci_low", "ci_high", "test", "p",
@@ -210,7 +210,8 @@ def _no_rows(test: Test, final, refs: list[CellRef], pairs: list, known: dict) -
     if not pairs:
         a_cells, b_cells = _sides(test, refs)
         return (f"{what} pairs no cells of final.csv ({len(a_cells)} cells of {test.label('a')}, {len(b_cells)} of "
-                f"{test.label('b')}; same dataset{'' if test.across_nets else ', net'} and values of {', '.join(_match_keys(test, a_cells, b_cells)) or 'no key'}): "
+                f"{test.label('b')}; same dataset{'' if test.across_nets else ', net'} and values of "
+                f"{', '.join(_match_keys(test, a_cells, b_cells)) or 'no key'}): "
                 f"is final.csv the results of this config? Set `match` to the keys that must be equal")
     metrics = ", ".join(sorted(c for c in final.columns if c in known or c.startswith("final_")))
     missing = [c for c in test.metric.split("|") if c not in final]
