@@ -16,14 +16,17 @@ from weightspace.errors import ConfigError, WeightspaceError
 from weightspace.families import FAMILIES
 
 
-def final_table(values: dict[tuple[str, str], list[float]], dataset="digits", swept=None, status=None) -> pd.DataFrame:
-    """A final.csv: ``values[(variant, cell)]`` is the metric per seed; ``swept[cell]`` its swept values."""
+def final_table(values: dict[tuple[str, str], list[float]], dataset="digits", swept=None, status=None,
+                nets=None) -> pd.DataFrame:
+    """A final.csv: ``values[(variant, cell)]`` is the metric per seed; ``swept[cell]`` its swept values,
+    ``nets[cell]`` its net (default ``small``)."""
     rows = []
     swept = swept or {}
     for (variant, cell), vals in values.items():
         for seed, v in enumerate(vals):
             s = swept.get(cell, {})
-            rows.append({"experiment": "e", "family": "subspace", "cell": cell, "dataset": dataset, "net": "small",
+            rows.append({"experiment": "e", "family": "subspace", "cell": cell, "dataset": dataset,
+                         "net": (nets or {}).get(cell, "small"),
                          "variant": variant, "swept": " ".join(s), "seed": seed,
                          "status": (status or {}).get((cell, seed), "ok"), "final_test_acc": v, **s})
     return pd.DataFrame(rows)
@@ -136,7 +139,7 @@ def test_every_quick_experiment_gets_comparisons_from_its_family_defaults():
         exp = cfg["experiments"][name]
         tests = V.tests_of(exp, exp["variants"], FAMILIES[exp["family"]].default_comparisons(exp))
         pairs = [p for _, t in tests for p in V.resolve(t, V.cells_from_config(cells[name]))]
-        if len(exp["variants"]) > 1:  # one variant: nothing to compare (feedback-published compares its nets)
+        if len(exp["variants"]) > 1 or V.options_of(exp)["tests"]:  # feedback-published: its nets, declared
             assert pairs, name
 
 
@@ -159,6 +162,48 @@ def test_bad_comparison_fails_validation_naming_the_key(test, fragment):
     with pytest.raises(ConfigError, match="experiments.subspace") as e:
         validate(cfg)
     assert fragment in str(e.value)
+
+
+def test_one_variant_on_two_nets_pairs_their_cells_and_its_rows_name_the_nets():
+    """a_net / b_net: each side on its net, the pair across nets (seed by seed); without them one variant on two
+    nets pairs nothing (same net only, never a cell with itself)."""
+    base = [0.80, 0.81, 0.79, 0.82]
+    final = final_table({("note", "fb"): [x + 0.01 for x in base], ("note", "bl"): base,
+                         ("other", "ot"): base}, nets={"fb": "feedback", "bl": "baseline", "ot": "feedback"})
+    refs = V.cells_from_final(final)
+    test = V.Test("note", "note", a_net="feedback", b_net="baseline", declared=True)
+    assert [(a.cell, b.cell) for a, b in V.resolve(test, refs)] == [("fb", "bl")]
+    assert V.resolve(V.Test("note", "note"), refs) == []
+    # one side on a net: the other side's cells on every net, but never a cell against itself
+    assert [(a.cell, b.cell) for a, b in V.resolve(V.Test("note", "note", b_net="baseline"), refs)] == [("fb", "bl")]
+    r = V.paired_table(final, [test], OPTIONS, {}).iloc[0]
+    assert (r["net"], r["a"], r["b"]) == ("feedback vs baseline", "note (feedback)", "note (baseline)")
+    assert r["mean_diff"] == pytest.approx(0.01) and r["p"] == pytest.approx(2 / 2**4) and r["m"] == 1
+    from weightspace.comparisons.report import comparisons_latex
+
+    table = V.paired_table(final, [test], OPTIONS, {})
+    assert "digits & note (feedback) & note (baseline) &" in comparisons_latex(table)
+    # the spec carries the nets (and leaves them out of a test without)
+    exp = {"variants": [{"name": "note"}], "comparisons": {"tests": [{"a": "note", "b": "note", "a_net": "feedback",
+                                                                      "b_net": "baseline"}]}}
+    assert V.from_spec(V.spec(exp, [], {}))[0] == [test]
+    assert "a_net" not in V.spec({"variants": exp["variants"]}, [{"a": "note", "b": "x"}], {})["tests"][0]
+
+
+@pytest.mark.parametrize("test, fragment", [
+    ({"a": "note", "b": "note"}, "tests[0]: a and b are both 'note': its sides are the same cells"),
+    ({"a": "note", "b": "note", "a_net": "feedback-digits", "b_net": "feedback-digits"},
+     "a and b are both 'note' on feedback-digits: its sides are the same cells"),
+    ({"a": "note", "b": "note", "a_net": "feedback-mnist", "b_net": "baseline-digits"},
+     "tests[0].a_net: no net 'feedback-mnist' in this experiment; its nets: baseline-digits, feedback-digits (a "
+     "preset that changes the nets gives its own comparisons.tests"),
+    ({"reference": "note", "b_net": "baseline-digits"}, "tests[0].b_net: only with `a` and `b`"),
+])
+def test_a_bad_test_of_two_nets_fails_validation_in_one_line(test, fragment):
+    cfg = quick(**{"feedback-published": {"comparisons": {"tests": [test]}}})
+    with pytest.raises(ConfigError, match="experiments.feedback-published") as e:
+        validate(cfg)
+    assert fragment in str(e.value), str(e.value)
 
 
 def test_comparisons_false_and_unknown_option_keys():

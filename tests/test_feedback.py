@@ -464,18 +464,39 @@ def test_paired_differences_pair_seeds_within_each_setting_and_skip_unfinished_o
     assert set(paired["reference_arm"]) == {"none", "ones"}
 
 
-def test_the_notes_pair_is_compared_with_its_baseline_net():
+def test_the_notes_pair_is_compared_with_its_baseline_net(tmp_path):
+    """The note's pair (one variant on a baseline net and a fed-back net): its p is the core comparisons' test of
+    the two nets the experiment declares (a_net, b_net), end to end through `weightspace analyze`."""
+    import json
+
+    from weightspace.cli import main
+    from weightspace.comparisons import spec
+
     rows = []
     for s in range(3):
         rows += [("note-baseline", "note", "maxpool", 0, "sgd", s, 0.97 + s / 1000, "ok"),
                  ("note-feedback", "note", "maxpool", 26, "sgd", s, 0.975 + s / 1000, "ok")]
-    summary = _summary(_final(rows)).set_index("arm")
+    final = _final(rows).assign(family="feedback")
+    final.to_csv(tmp_path / "final.csv", index=False)
+    summary = _summary(final).set_index("arm")  # the family's defaults alone: variants on one net, no p here
     assert summary.loc["note-baseline", "mode"] == "none"  # no extra inputs: nothing fed back
     assert summary.loc["note-feedback", "vs_none_arm"] == "note-baseline"
     assert summary.loc["note-feedback", "vs_none_mean"] == pytest.approx(0.005)
     assert summary.loc["note-feedback", "vs_ones_n"] == 0
-    # the core compares variants on one net, not two nets: no p for the note's pair
     assert math.isnan(summary.loc["note-feedback", "vs_none_p"])
+    exp = {"family": "feedback", "variants": [{"name": "note", "feedback": "maxpool"}],
+           "comparisons": {"n_resamples": 200, "tests": [{"a": "note", "b": "note", "a_net": "note-feedback",
+                                                          "b_net": "note-baseline"}]}}
+    data = spec(exp, FAMILIES["feedback"].default_comparisons(exp), {})
+    main(["analyze", "--family", "feedback", "--final", str(tmp_path / "final.csv"), "--out", str(tmp_path),
+          "--comparisons-json", json.dumps(data)])
+    core = pd.read_csv(tmp_path / "comparisons.csv")
+    assert len(core) == 1 and core.loc[0, "net"] == "note-feedback vs note-baseline"
+    assert (core.loc[0, "a"], core.loc[0, "b"]) == ("note (note-feedback)", "note (note-baseline)")
+    summary = pd.read_csv(tmp_path / "feedback_summary.csv").set_index("arm")
+    # all 3 differences positive: the exact sign-flip p is 2 / 2^3, Holm over the experiment's one comparison
+    assert summary.loc["note-feedback", "vs_none_p"] == core.loc[0, "p"] == pytest.approx(0.25)
+    assert summary.loc["note-feedback", "vs_none_p_holm"] == core.loc[0, "p_holm"] == pytest.approx(0.25)
 
 
 def test_analyze_writes_comparisons_first_and_the_summary_carries_their_p(tmp_path, capsys):
@@ -565,3 +586,4 @@ def test_the_family_runs_through_the_workflow(tmp_path):
         assert (figs / exp / "feedback__digits.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pub = pd.read_csv(res / "feedback-published" / "feedback_summary.csv").set_index("arm")
     assert pub.loc["feedback-digits", "vs_none_arm"] == "baseline-digits"
+    assert pub.loc["feedback-digits", "vs_none_p"] >= 0.5  # the declared test of the two nets: 2 seeds, p 0.5 or 1

@@ -4,7 +4,7 @@ An experiment's ``comparisons`` key (or, without one, its
 family's defaults: :meth:`~weightspace.families.base.Family.default_comparisons`)
 lists *tests*, each either
 
-* ``{a: A, b: B}``: A against B, or
+* ``{a: A, b: B}``: A against B (optionally ``a_net`` / ``b_net``: that side on this net only; see below), or
 * ``{reference: R}`` (optionally ``variants: [...]``): every other variant against R,
 
 with optional ``where`` (only cells with these option values), ``metric`` (a column of ``final.csv``; ``auto``: the test
@@ -13,6 +13,13 @@ says so), ``direction`` (``higher`` or ``lower`` is better; known metrics
 have one), ``match`` (option or training keys whose values must be equal on
 both sides; default: every key both variants sweep) and ``paired`` (default
 true: seed s of A against seed s of B).
+
+**Two nets.** A pair of cells is on one dataset and, by default, one net. ``a_net`` / ``b_net`` (with ``a`` and
+``b``) restrict a side to that net's cells, and a test that names a net pairs cells of different nets (still of
+one dataset, with the matched keys and training settings equal; never a cell with itself): e.g. the feedback
+note's plain baseline against its fed-back net, one variant on both, is ``{a: note, b: note, a_net:
+feedback-mnist, b_net: note-mnist-baseline}``. Such a row's ``net`` is ``A_NET vs B_NET`` and its ``a`` / ``b``
+name the side's net (``note (feedback-mnist)``), so that it never reads as a variant against itself.
 
 **Training settings.** A pair of cells is also matched on every training setting (a ``train`` key: optimizer,
 lr, batch_size, epochs, ...) that differs between the cells a test compares, whether swept or set per variant,
@@ -24,15 +31,16 @@ training values that matter (:func:`cells_from_final` reads them back).
 
 :func:`resolve` turns the tests into pairs of cells (from the expanded config,
 before any job runs: :func:`check` reports tests that name no variant, no
-metric, a key no side has, an accuracy on cells that have none, or match no
-cell). :func:`spec` is the resolved spec ``weightspace analyze`` is given; from it,
+metric, a key no side has, an accuracy on cells that have none, a net the experiment
+does not have, the same cells on both sides, or match no cell). :func:`spec` is the resolved spec
+``weightspace analyze`` is given; from it,
 :func:`weightspace.comparisons.tables.paired_table` computes the rows of ``comparisons.csv``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 
 from weightspace.train.config import TrainConfig
@@ -74,6 +82,19 @@ class Test:
     paired: bool = True
     where: tuple[tuple[str, object], ...] = ()  # only cells with these values (on the side that has the key)
     declared: bool = False  # under the experiment's comparisons.tests (not a family default): no row is an error
+    a_net: str | None = None  # side a only on this net (a pair of two nets: equal nets are then not required)
+    b_net: str | None = None
+
+    @property
+    def across_nets(self) -> bool:
+        """Whether the test names a side's net: its pairs are not required to be of one net."""
+        return self.a_net is not None or self.b_net is not None
+
+    def label(self, side: str) -> str:
+        """How a side is named in comparisons.csv: its variant, with its net where the test names one
+        (``note (feedback-mnist)``)."""
+        variant, net = (self.a, self.a_net) if side == "a" else (self.b, self.b_net)
+        return f"{variant} ({net})" if net is not None else variant
 
     @property
     def match_train(self) -> bool:
@@ -139,6 +160,7 @@ def tests_of(exp: dict, variants: list[dict], defaults: list[dict]) -> list[tupl
             pairs = [(v, t["reference"]) for v in others]
         else:
             pairs = [(t.get("a"), t.get("b"))]
+            common.update(a_net=t.get("a_net"), b_net=t.get("b_net"))
         for a, b in pairs:
             test = Test(a, b, **common)
             if test not in seen:  # a default the experiment also declares runs once, as declared
@@ -175,20 +197,23 @@ def _match_keys(test: Test, a_cells: list[CellRef], b_cells: list[CellRef]) -> t
 
 
 def _sides(test: Test, cells: Iterable[CellRef]) -> tuple[list[CellRef], list[CellRef]]:
-    """The cells of a test's variant a and of its b, where its ``where`` holds."""
+    """The cells of a test's variant a and of its b (on its ``a_net`` / ``b_net`` where it names one), where its
+    ``where`` holds."""
     cells = [c for c in cells if all(k not in c.options or _same(c.options[k], v) for k, v in test.where)]
-    return [c for c in cells if c.variant == test.a], [c for c in cells if c.variant == test.b]
+    return ([c for c in cells if c.variant == test.a and test.a_net in (None, c.net)],
+            [c for c in cells if c.variant == test.b and test.b_net in (None, c.net)])
 
 
 def resolve(test: Test, cells: Iterable[CellRef]) -> list[tuple[CellRef, CellRef]]:
-    """The pairs of cells (a, b) a test compares: same dataset and net, equal values of the matched keys (and,
-    but for an explicit ``match`` of a declared test, of every training setting that differs between them)."""
+    """The pairs of cells (a, b) a test compares: same dataset and net (any two nets where the test names a
+    side's net; never a cell with itself), equal values of the matched keys (and, but for an explicit ``match``
+    of a declared test, of every training setting that differs between them)."""
     a_cells, b_cells = _sides(test, cells)
     keys = _match_keys(test, a_cells, b_cells)
     pairs = []
     for a in a_cells:
         for b in b_cells:
-            if (a.dataset, a.net) != (b.dataset, b.net):
+            if a.dataset != b.dataset or a.cell == b.cell or (a.net != b.net and not test.across_nets):
                 continue
             sa, sb = a.options, b.options
             if all(k in sa and k in sb and _same(sa[k], sb[k]) for k in keys):
@@ -240,8 +265,9 @@ def cells_from_final(final, keys: Iterable[str] = (), train: dict[str, dict] | N
     return out
 
 
-#: lists replace when presets merge: a preset that changes an experiment's variants keeps the base config's tests
-_PRESET_HINT = " (a preset that changes the variants gives its own comparisons.tests, e.g. tests: [])"
+#: lists replace when presets merge: a preset that changes an experiment's variants (or nets) keeps the base
+#: config's tests
+_PRESET_HINT = " (a preset that changes the {} gives its own comparisons.tests, e.g. tests: [])"
 
 
 def _missing(v) -> bool:
@@ -252,7 +278,8 @@ def check(where: str, exp: dict, cells: dict[str, dict], defaults: list[dict], m
           task: Callable[[dict], str]) -> list[str]:
     """Problems of an experiment's comparisons, before any job runs (one line each, naming the key).
 
-    Declared tests must name existing, distinct variants, a known metric (or give its ``direction``), match
+    Declared tests must name existing variants (and nets: ``a_net``, ``b_net``), two sides that are not the
+    same cells, a known metric (or give its ``direction``), match
     keys both variants have (options or training settings), an accuracy only where a compared cell is a
     classification task, and compare at least one pair of cells. The family's defaults are skipped where they
     do not apply (a default naming no cell pair is not an error). ``task`` gives an expanded cell's task
@@ -261,6 +288,7 @@ def check(where: str, exp: dict, cells: dict[str, dict], defaults: list[dict], m
     problems = []
     names = [v["name"] for v in exp["variants"]]
     refs = cells_from_config(cells)
+    nets = list(dict.fromkeys(c.net for c in refs))
     known = {**CORE_METRICS, **metrics}
     opts = options_of(exp)
     for i, t in enumerate(opts["tests"]):
@@ -272,15 +300,19 @@ def check(where: str, exp: dict, cells: dict[str, dict], defaults: list[dict], m
         for key in ("a", "b", "reference"):
             if key in t and t[key] not in names:
                 problems.append(f"{w}.{key}: no variant {t[key]!r} in this experiment; its variants: {', '.join(names)}"
-                                f"{_PRESET_HINT}")
+                                f"{_PRESET_HINT.format('variants')}")
         for v in t.get("variants") or []:
             if v not in names:
                 problems.append(f"{w}.variants: no variant {v!r} in this experiment; its variants: {', '.join(names)}"
-                                f"{_PRESET_HINT}")
+                                f"{_PRESET_HINT.format('variants')}")
+        for key in ("a_net", "b_net"):
+            if key in t and "reference" in t:
+                problems.append(f"{w}.{key}: only with `a` and `b` (one comparison, e.g. one variant on two nets)")
+            elif key in t and t[key] not in nets:
+                problems.append(f"{w}.{key}: no net {t[key]!r} in this experiment; its nets: {', '.join(nets)}"
+                                f"{_PRESET_HINT.format('nets')}")
         if "variants" in t and "reference" not in t:
             problems.append(f"{w}.variants: only with `reference` (the variants compared against it)")
-        if t.get("a") is not None and t.get("a") == t.get("b"):
-            problems.append(f"{w}: a and b are both {t['a']!r}; compare two different variants")
         metric = t.get("metric", "auto")
         if metric != "auto" and metric not in known and "direction" not in t:
             problems.append(f"{w}.metric: {metric!r} is not a metric the pipeline knows the direction of; known: "
@@ -290,8 +322,13 @@ def check(where: str, exp: dict, cells: dict[str, dict], defaults: list[dict], m
         return problems
     declared = tests_of({**exp, "comparisons": {**opts, "defaults": False}}, exp["variants"], [])
     for w, test in declared:
-        a_cells = [c for c in refs if c.variant == test.a]
-        b_cells = [c for c in refs if c.variant == test.b]
+        a_cells, b_cells = _sides(replace(test, where=()), refs)  # every cell of each side, whatever `where`
+        if a_cells and {c.cell for c in a_cells} == {c.cell for c in b_cells}:
+            on = f" on {test.a_net or test.b_net}" if test.across_nets else ""
+            problems.append(f"{where}.{w}: a and b are both {test.a!r}{on}: its sides are the same cells; compare "
+                            f"two variants, or one variant on two nets (`a_net`, `b_net`; this experiment's nets: "
+                            f"{', '.join(nets)})")
+            continue
         for k in test.match or ():
             for side, cs in (("a", a_cells), ("b", b_cells)):
                 if not any(k in c.options for c in cs):
@@ -305,14 +342,16 @@ def check(where: str, exp: dict, cells: dict[str, dict], defaults: list[dict], m
             continue
         pairs = resolve(test, refs)
         if not pairs:
-            problems.append(f"{where}.{w}: {test.a} vs {test.b} pairs no cells (same dataset, net and matched "
-                            f"values of {', '.join(_match_keys(test, *_sides(test, refs))) or 'no key'}); "
+            problems.append(f"{where}.{w}: {test.label('a')} vs {test.label('b')} pairs no cells (same dataset"
+                            f"{'' if test.across_nets else ', net'} and matched values of "
+                            f"{', '.join(_match_keys(test, *_sides(test, refs))) or 'no key'}); "
                             f"set `match` to the keys that must be equal")
             continue
         tasks = {task(cells[a.cell]) for a, _ in pairs}
         if test.metric.endswith("_acc") and "classification" not in tasks:
             problems.append(f"{where}.{w}.metric: {test.metric!r} is an accuracy, which only classification runs "
-                            f"have; {test.a} vs {test.b} compares {' and '.join(sorted(tasks))} cells only (on "
+                            f"have; {test.label('a')} vs {test.label('b')} compares {' and '.join(sorted(tasks))} "
+                            f"cells only (on "
                             f"{', '.join(sorted({a.dataset for a, _ in pairs}))}): use `metric: auto` or a loss")
     return problems
 
@@ -328,7 +367,8 @@ def spec(exp: dict, defaults: list[dict], cells: dict[str, dict]) -> dict:
     opts = options_of(exp)
     tests = [t for _, t in tests_of(exp, exp["variants"], defaults)]
     out = {"options": {k: opts[k] for k in _STAT_OPTIONS},
-           "tests": [{k: v for k, v in asdict(t).items() if k != "declared" or v} for t in tests]}
+           "tests": [{k: v for k, v in asdict(t).items() if k not in ("declared", "a_net", "b_net") or v}
+                     for t in tests]}
     train = variant_train(cells, {k for t in tests for k in (*(t.match or ()), *dict(t.where))})
     return {**out, "train": train} if train else out
 

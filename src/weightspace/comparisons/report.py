@@ -1,8 +1,9 @@
 """The comparisons' report: comparisons.csv -> a LaTeX table and a compact figure (every family's experiments alike).
 
-The table lists each comparison (A - B on one dataset and net, at one setting) with the mean difference and
-its bootstrap interval, the raw and Holm-adjusted p, P(A better than B) and the power flag; the figure
-draws the differences with their intervals, one row per comparison, significant ones filled.
+The table lists each comparison (A - B on one dataset and net, or two nets that A and B name, at one setting)
+with the mean difference and its bootstrap interval, the raw and Holm-adjusted p, P(A better than B) and the
+power flag; the figure draws the differences with their intervals, one row per comparison, significant ones
+filled.
 """
 
 from __future__ import annotations

@@ -38,7 +38,8 @@ from weightspace.errors import WeightspaceError
 
 __all__ = ["COLUMNS", "AGGREGATE_COLUMNS", "paired_table", "pooled_table", "write_tables"]
 
-#: the columns of comparisons.csv, one row per compared pair of cells
+#: the columns of comparisons.csv, one row per compared pair of cells (a pair of two nets, a test with
+#: ``a_net`` / ``b_net``: ``net`` is ``A_NET vs B_NET``, ``a`` and ``b`` name their nets: ``note (feedback-mnist)``)
 COLUMNS = [
     "dataset", "net", "a", "b", "setting", "a_cell", "b_cell", "metric", "direction", "paired",
     "n_a", "n_b", "n_pairs", "n_dropped", "mean_a", "mean_b", "mean_diff", "ci_low", "ci_high", "test", "p",
@@ -123,6 +124,12 @@ def _setting(a: CellRef, b: CellRef, train: Iterable[str] = ()) -> str:
     return "; ".join(parts)
 
 
+def _side(variant: str, cell: CellRef, test: Test) -> str:
+    """A side of a row as comparisons.csv names it: the variant, with its cell's net where the test compares two
+    nets (``a_net`` / ``b_net``), so that one variant on two nets never reads as ``note`` vs ``note``."""
+    return f"{variant} ({cell.net})" if test.across_nets else variant
+
+
 def _fmt(v) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
@@ -171,7 +178,8 @@ def paired_table(final, tests: list[Test], options: dict, metrics: dict[str, str
                 res = unpaired_comparison(list(by_seed[a.cell].values()), list(by_seed[b.cell].values()), direction,
                                           options["confidence"], options["random_state"])
                 res["test"], res["p"] = "Welch t", res["p_welch"]
-            rows.append({"dataset": a.dataset, "net": a.net, "a": test.a, "b": test.b,
+            rows.append({"dataset": a.dataset, "net": a.net if a.net == b.net else f"{a.net} vs {b.net}",
+                         "a": _side(test.a, a, test), "b": _side(test.b, b, test),
                          "setting": _setting(a, b, shown), "a_cell": a.cell, "b_cell": b.cell, "metric": name,
                          "direction": direction, **res})
         if test.declared and len(rows) == n_rows:
@@ -198,11 +206,12 @@ def paired_table(final, tests: list[Test], options: dict, metrics: dict[str, str
 
 def _no_rows(test: Test, final, refs: list[CellRef], pairs: list, known: dict) -> str:
     """Why a declared test gives no row of comparisons.csv (one line)."""
-    what = f"declared comparison {test.a} vs {test.b}"
+    what = f"declared comparison {test.label('a')} vs {test.label('b')}"
     if not pairs:
         a_cells, b_cells = _sides(test, refs)
-        return (f"{what} pairs no cells of final.csv ({len(a_cells)} cells of {test.a}, {len(b_cells)} of {test.b}; "
-                f"same dataset, net and values of {', '.join(_match_keys(test, a_cells, b_cells)) or 'no key'}): "
+        return (f"{what} pairs no cells of final.csv ({len(a_cells)} cells of {test.label('a')}, {len(b_cells)} of "
+                f"{test.label('b')}; same dataset{'' if test.across_nets else ', net'} and values of "
+                f"{', '.join(_match_keys(test, a_cells, b_cells)) or 'no key'}): "
                 f"is final.csv the results of this config? Set `match` to the keys that must be equal")
     metrics = ", ".join(sorted(c for c in final.columns if c in known or c.startswith("final_")))
     missing = [c for c in test.metric.split("|") if c not in final]

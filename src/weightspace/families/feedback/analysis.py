@@ -19,8 +19,9 @@ family's default tests compare every variant with the ``none`` and ``ones``
 variants), the exact two-sided sign-flip test of the same pairs of seeds
 (the smallest p it can give is 2 / 2^n, 0.0625 with 5 seeds, 0.25 with 3),
 Holm-adjusted over all the comparisons of the experiment (``*_p_holm``), so
-that a results folder carries one p-value per pair. A pair the core does not
-compare (the note's pair of nets) has no p. Accuracy is the **final** one,
+that a results folder carries one p-value per pair. The note's pair of nets
+is the core's test of one variant on two nets, declared by its experiment
+(``a_net`` / ``b_net``); a pair the core does not compare has no p. Accuracy is the **final** one,
 after the last epoch, never the best seen on the test set. Diverged runs are
 counted, never averaged.
 """
@@ -132,7 +133,7 @@ def feedback_summary(final: pd.DataFrame, comparisons: pd.DataFrame, paired: pd.
     :mod:`weightspace.cell_summary`), and for each reference its paired difference (mean, t-interval, seeds
     paired) with the p-value of that pair in the core comparisons (``comparisons``: ``comparisons.csv``), raw and
     Holm-adjusted over the experiment's comparisons; NaN where the core compares no such pair (e.g. the note's
-    pair of two nets: the core compares variants on one net)."""
+    pair of two nets where the experiment declares no test of them: ``a_net`` / ``b_net``)."""
     a = arms(final)
     a["features"] = a["feedback_features"] if "feedback_features" in a else np.nan
     paired = paired_differences(final) if paired is None else paired
