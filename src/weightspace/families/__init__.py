@@ -8,13 +8,13 @@ the README, "Adding an experiment family".
 
 from __future__ import annotations
 
-from weightspace.families.base import DIRECT, ArchSpec, CliGroups, Family, ReparamSpec
+from weightspace.families.base import DIRECT, ArchSpec, Family, ReparamSpec
 from weightspace.families import sharing  # noqa: E402  (each folder's FAMILY)
 from weightspace.families import subspace  # noqa: E402
 from weightspace.families import tying  # noqa: E402
 from weightspace.families import feedback  # noqa: E402
 
-__all__ = ["FAMILIES", "REPARAMS", "ARCHITECTURES", "Family", "ReparamSpec", "ArchSpec", "CliGroups", "family_of"]
+__all__ = ["FAMILIES", "REPARAMS", "ARCHITECTURES", "Family", "ReparamSpec", "ArchSpec", "family_of"]
 
 #: every family, by name: a new family adds its line here (and its import above)
 FAMILIES: dict[str, Family] = {f.name: f for f in (
