@@ -83,7 +83,7 @@ def family_of(experiment):
 
 def render_rule(experiment):
     """The name of an experiment's render rule (a rule name is an identifier; experiment names have no _)."""
-    return "render_" + experiment.replace("-", "_")
+    return f"render_{experiment.replace('-', '_')}"
 
 
 def render_inputs(experiment):
