@@ -1,8 +1,8 @@
 """The experiment families, one folder each, and the registry the core loops over.
 
 Adding a family: a folder ``families/<name>/`` whose ``__init__.py`` defines
-``FAMILY`` (a :class:`~weightspace.families.base.Family`), a rules file
-``workflow/rules/<name>.smk``, and one entry in :data:`FAMILIES` below. See
+``FAMILY`` (a :class:`~weightspace.families.base.Family`) and whose ``artifacts.py``
+lists its figures and tables, and one entry in :data:`FAMILIES` below. See
 the README, "Adding an experiment family".
 """
 

@@ -9,7 +9,8 @@
 ``tables.py``      ``dint90.tex``, ``accuracy_by_d.tex``
 ``plots.py``       curves per d, accuracy vs d with d_int90, cost vs d
 ``cost.py``        the cost benchmark (time per step and memory vs d)
-``cli.py``         ``plot curves | accuracy-vs-d | cost``, ``table dint | accuracy``, ``bench cost``
+``artifacts.py``   its figures and tables, listed once (``weightspace make subspace.<name>``)
+``bench.py``       ``bench cost`` (the cost figure's table)
 ``schema.yaml``    the ``subspace`` variant options, the ``analysis`` and ``cost`` keys
 =================  ============================================================================
 
