@@ -67,7 +67,7 @@ def test_an_input_another_job_makes_counts_one_job():
            for e, cs in cells.items()}
     assert ext["subspace"] == ["cost.csv"] and ext["sharing-sweep"] == ["meta_summary.csv"]
     assert not ext["tying"] and not ext["sharing"]
-    assert jobs["(data)"] == 1  # every dataset in one job
+    assert jobs["(data)"] == len({c["dataset"] for cs in cells.values() for c in cs.values()})  # one job each
     assert jobs["tying"] == n_train["tying"] + 1  # its training jobs and its render job
     assert jobs["subspace"] == n_train["subspace"] + 1 + 1  # and the cost benchmark
 

@@ -332,11 +332,8 @@ def cmd_data(args) -> None:
     from weightspace import data
     from weightspace.io import write_json
 
-    if args.stamp and len(args.datasets) > 1:
-        raise WeightspaceError("--stamp names one dataset's stamp; with several datasets give --stamp-dir")
-    specs = json.loads(args.specs_json) if args.specs_json else {}
     for name in args.datasets:
-        spec = specs.get(name) or (json.loads(args.spec_json) if args.spec_json else None)
+        spec = json.loads(args.spec_json) if args.spec_json else None
         ds = data.load(name, args.data_dir, download=not args.no_download, verify=not args.no_verify, spec=spec)
         info = {
             "name": name,
@@ -349,8 +346,6 @@ def cmd_data(args) -> None:
         print(json.dumps(info))
         if args.stamp:
             write_json(Path(args.stamp), info)
-        if args.stamp_dir:
-            write_json(Path(args.stamp_dir) / f"{name}.json", info)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -501,11 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-download", action="store_true")
     d.add_argument("--no-verify", action="store_true")
     d.add_argument("--stamp", help="also write the dataset info as JSON here (one dataset only)")
-    d.add_argument("--stamp-dir", help="write each dataset's info as JSON into this folder, <dataset>.json (what the "
-                                       "workflow's data job does)")
     d.add_argument("--spec-json", help="a config-defined dataset's description (as a cell's dataset_spec)")
-    d.add_argument("--specs-json", help="config-defined datasets' descriptions as JSON, by name (the others are "
-                                        "built in)")
     d.set_defaults(func=cmd_data)
     return p
 

@@ -202,11 +202,13 @@ def count_jobs(config: dict) -> dict[str, int]:
     """Jobs per experiment the workflow runs: its training jobs (:func:`train_jobs`: ``cells_per_job`` cells
     each), its render job (tables, figures and LaTeX tables: :mod:`weightspace.render`), and one job per input of
     its artifacts that another job makes (:func:`weightspace.artifacts.external_inputs`: the cost benchmark, the
-    meta-learning comparison); the datasets are prepared by one job (``"(data)"``)."""
+    meta-learning comparison); each dataset is prepared once, by a job of its own (``"(data)"``: one per
+    dataset, so that adding a dataset to the config re-runs no training job of the others)."""
     from weightspace.artifacts import external_inputs
     from weightspace.families import FAMILIES
 
     jobs: dict[str, int] = {}
+    datasets = set()
     all_cells = expand(config)
     n_train = defaultdict(int)
     for job in train_jobs(config, all_cells):
@@ -214,7 +216,8 @@ def count_jobs(config: dict) -> dict[str, int]:
     for exp, cells in all_cells.items():
         e = config["experiments"][exp]
         jobs[exp] = n_train[exp] + 1 + len(external_inputs(FAMILIES[e["family"]], e, cells))
-    jobs["(data)"] = 1 if any(all_cells.values()) else 0
+        datasets |= {c["dataset"] for c in cells.values()}
+    jobs["(data)"] = len(datasets)
     return jobs
 
 

@@ -131,10 +131,6 @@ def render_config(experiment):
     return json.dumps({**config, "experiments": {experiment: config["experiments"][experiment]}}, sort_keys=True)
 
 
-#: the datasets of the enabled experiments, in the order of the config (prepared by one job, data.smk)
-DATASETS_USED = list(dict.fromkeys(c["dataset"] for cells in CELLS.values() for c in cells.values()))
-
-
 def all_outputs():
     """The targets of the workflow (weightspace.plan.targets): every run file, table and figure it makes, so
     that any of them, deleted, is made again (with what is made from it)."""

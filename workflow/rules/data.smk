@@ -1,28 +1,23 @@
-# Datasets are fetched (or found) and verified once, before any training job, in one job on the submitting
-# machine (compute nodes of a cluster often have no network): a stamp per dataset, results/data/<dataset>.json.
+# Datasets are fetched (or found) and verified once, before any training job,
+# on the submitting machine (compute nodes of a cluster often have no network).
 
 
 localrules:
     prepare_data,
 
 
-if DATASETS_USED:  # none without an enabled experiment
-
-    rule prepare_data:
-        output:
-            [RESULTS / "data" / f"{name}.json" for name in DATASETS_USED],
-        log:
-            RESULTS / "logs" / "data.log",
-        conda:
-            ENV
-        params:
-            ws=WS,
-            names=" ".join(DATASETS_USED),
-            flags=data_flags(),
-            specs=json.dumps(
-                {name: DATASETS[name].spec for name in DATASETS_USED if DATASETS[name].spec}, sort_keys=True
-            ),
-            stamps=RESULTS / "data",
-        shell:
-            "{params.ws} data {params.names} {params.flags} --specs-json {params.specs:q} --stamp-dir {params.stamps}"
-            " > {log} 2>&1"
+rule prepare_data:
+    output:
+        RESULTS / "data" / "{dataset}.json",
+    log:
+        RESULTS / "logs" / "data" / "{dataset}.log",
+    conda:
+        ENV
+    params:
+        ws=WS,
+        flags=data_flags(),
+        spec=lambda w: (
+            f"--spec-json {shlex.quote(json.dumps(DATASETS[w.dataset].spec))}" if DATASETS[w.dataset].spec else ""
+        ),
+    shell:
+        "{params.ws} data {wildcards.dataset} {params.flags} {params.spec} --stamp {output} > {log} 2>&1"
