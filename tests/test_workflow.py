@@ -408,15 +408,19 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
     assert r"\begin{tabular}" in (sfig / "structure.tex").read_text()
     maps = repo / "figures" / "quick" / "sharing-images" / "maps__digits__small__learned.png"
     assert maps.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # the README's stage commands, by hand, on these outputs (its paths are the quick preset's)
+    # the README's stage commands, by hand, on these outputs (its paths are the quick preset's; a command that
+    # reads the config gets this run's too); render and make draw the figures again
+    shutil.rmtree(repo / "figures" / "quick" / "subspace")
     for line in readme_stage_commands():
         if line[1] in ("train", "bench", "data", "compare"):  # not about these outputs (see the quick tests)
             continue
-        cmd = " ".join(a.replace("/tmp/", f"{tmp_path}/readme-") for a in line[1:])  # through a shell: globs
+        words = [w for a in line[1:] for w in ([a, "tiny.yaml"] if a == "config/quick.yaml" else [a])]
+        cmd = " ".join(a.replace("/tmp/", f"{tmp_path}/readme-") for a in words)  # through a shell: globs
         r = subprocess.run(f"{sys.executable} -m weightspace {cmd}", shell=True, cwd=repo, capture_output=True,
                            text=True)
         assert r.returncode == 0, (line, r.stderr[-2000:])
-    assert (tmp_path / "readme-fig.png").exists() and (tmp_path / "readme-dint90.tex").exists()
+    subspace_figures = repo / "figures" / "quick" / "subspace"
+    assert (subspace_figures / "dint90.tex").exists() and (subspace_figures / "curves__digits__small__dense.png").exists()
     # a second run has nothing to do
     again = run_snakemake(repo, *args)
     assert again.returncode == 0
@@ -449,7 +453,7 @@ def test_killed_workflow_resumes_and_finishes(tmp_path):
     }
     tiny["experiments"] = only(tiny["experiments"])
     (repo / "tiny.yaml").write_text(yaml.safe_dump(tiny))
-    args = [*SNAKEMAKE, "--cores", "1", "--configfile", "config/quick.yaml", "tiny.yaml", "--until", "render_subspace"]
+    args = [*SNAKEMAKE, "--cores", "1", "--configfile", "config/quick.yaml", "tiny.yaml", "--until", "train_subspace"]
     proc = subprocess.Popen(args, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     runs = repo / "results" / "quick" / "subspace" / "runs"
@@ -467,7 +471,7 @@ def test_killed_workflow_resumes_and_finishes(tmp_path):
     assert not summary.exists()
     assert (ckpt_dir / "seeds-0-1.pt").exists()
     again = run_snakemake(repo, "--cores", "1", "--configfile", "config/quick.yaml", "tiny.yaml", "--until",
-                          "render_subspace")
+                          "train_subspace")
     assert again.returncode == 0, again.stderr[-3000:]
     log = (repo / "results" / "quick" / "logs" / "train" / "subspace" / "mnist1d__small__part1.log").read_text()
     second_attempt = log[log.rindex("=== weightspace train"):]
