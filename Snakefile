@@ -4,9 +4,10 @@
 #   snakemake --cores all --configfile config/quick.yaml    # quick preset: offline, CPU, minutes
 #   snakemake --profile profiles/slurm                      # on a SLURM cluster
 #
-# Rules live in workflow/rules/; they call the `weightspace` CLI and hold no logic. The generic
-# rules (data, training, aggregation, analysis) loop over the experiment families; each family's
-# tables and figures are in workflow/rules/<family>.smk, included below for every registered family.
+# Rules live in workflow/rules/; they call the `weightspace` CLI and hold no logic: one data job, the
+# training jobs, and one job per experiment that makes its tables, figures and LaTeX tables (render.smk,
+# derived from the artifacts each family lists in its artifacts.py). A family with a job of its own (a
+# benchmark a figure shows) has workflow/rules/<family>.smk, included below.
 
 from snakemake.utils import min_version
 
@@ -21,7 +22,7 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
-include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/render.smk"
 
 
 onstart:
@@ -40,8 +41,9 @@ onsuccess:
 
 
 for family in FAMILIES:
+    if (Path(workflow.basedir) / "workflow" / "rules" / f"{family}.smk").exists():
 
-    include: f"workflow/rules/{family}.smk"
+        include: f"workflow/rules/{family}.smk"
 
 
 rule all:

@@ -18,7 +18,7 @@ def ws(*args, cwd=None, timeout=300):
     return subprocess.run([*WS, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
 
 
-@pytest.mark.parametrize("command", ["train", "aggregate", "plot", "validate", "cells", "data", "summary"])
+@pytest.mark.parametrize("command", ["train", "aggregate", "render", "make", "validate", "cells", "data", "summary"])
 def test_every_command_has_help(command):
     out = ws(command, "--help")
     assert out.returncode == 0
@@ -118,10 +118,41 @@ def test_train_aggregate_plot_by_hand(tmp_path):
     assert r.returncode == 0, r.stderr
     final = pd.read_csv(tmp_path / "final.csv")
     assert len(final) == 4 and set(final["dim"]) == {20, final["n_weights"].iloc[0]}
-    r = ws("plot", "curves", "--curves", str(tmp_path / "curves.csv"), "--dataset", "digits", "--net", "n",
-           "--variant", "dense", "--out", str(tmp_path / "fig.pdf"))
+
+
+def test_make_remakes_one_artifact_of_an_experiment_and_names_the_known_ones(tmp_path):
+    """`weightspace make <family>.<artifact>` draws one figure from an experiment's tables (here the subspace
+    curves of one variant, --where choosing the instance); an unknown name or key is one line listing what is."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"seeds: 2\ntrain: {{epochs: 1, batch_size: 128}}\nnets: {{n: {{arch: fc, widths: [8]}}}}\n"
+        f"results_dir: {tmp_path}/results\nfigures_dir: {tmp_path}/figures\n"
+        "experiments: {e: {family: subspace, datasets: [digits], nets: [n], variants: [{name: direct, reparam: direct},"
+        " {name: dense, reparam: subspace, projection: dense, d: [5, 10]}, "
+        "{name: sparse, reparam: subspace, projection: sparse, d: [5]}]}}\n"
+    )
+    r = ws("train", "--config", str(cfg), "--cell", "digits__n__direct", "digits__n__dense__d5", "digits__n__dense__d10",
+           "digits__n__sparse__d5", "--device", "cpu")
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "fig.pdf").exists() and (tmp_path / "fig.png").exists()
+    r = ws("make", "subspace.dint90", "e", "--config", str(cfg))  # before its table is written
+    assert r.returncode == 2 and "dint90.csv: no such file" in r.stderr and "earlier stage" in r.stderr
+    r = ws("render", "e", "--config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    figures = tmp_path / "figures" / "e"
+    made = {p.name for p in figures.iterdir()}
+    assert {"curves__digits__n__dense.png", "curves__digits__n__sparse.pdf", "dint90.tex", "comparisons.png"} <= made
+    for p in figures.iterdir():
+        p.unlink()
+    r = ws("make", "subspace.curves", "e", "--config", str(cfg), "--where", "variant=sparse")
+    assert r.returncode == 0, r.stderr
+    assert {p.name for p in figures.iterdir()} == {"curves__digits__n__sparse.pdf", "curves__digits__n__sparse.png"}
+    r = ws("make", "subspace.nope", "e", "--config", str(cfg))
+    assert r.returncode == 2 and "no artifact 'subspace.nope'; artifacts are: " in r.stderr
+    assert "subspace.curves" in r.stderr and "Traceback" not in r.stderr
+    r = ws("make", "subspace.dint90", "e", "--config", str(cfg), "--where", "dataset=digits")
+    assert r.returncode == 2 and "subspace.dint90 is made per experiment; it has no dataset to choose" in r.stderr
+    r = ws("make", "tying.params", "e", "--config", str(cfg))
+    assert r.returncode == 2 and "an artifact of the tying family; experiment 'e' is of the subspace family" in r.stderr
 
 
 def test_train_by_cell_name_from_config(tmp_path):
@@ -169,9 +200,6 @@ def test_aggregate_learned_sharing_with_config_tau(tmp_path):
 
 @pytest.mark.parametrize("args", [
     ["analyze", "--final", "{tmp}/nope/final.csv", "--out", "{tmp}/o"],
-    ["plot", "curves", "--curves", "{tmp}/nope.csv", "--dataset", "digits", "--net", "n", "--variant", "v",
-     "--out", "{tmp}/f.pdf"],
-    ["table", "dint", "--in", "{tmp}/dint90.csv", "--out", "{tmp}/t.tex"],
 ])
 def test_stage_command_with_a_missing_input_names_it_without_a_traceback(tmp_path, args):
     r = ws(*[a.format(tmp=tmp_path) for a in args])

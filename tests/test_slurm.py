@@ -82,7 +82,7 @@ def test_tiny_preset_through_the_slurm_profile_with_job_arrays(local_slurm, tmp_
     arrays = re.findall(r"Submitted array job with Snakemake IDs ([\d,]+) and SLURM job ID (\d+)", out)
     assert arrays and any(len(ids.split(",")) == 2 for ids, _ in arrays), out[-4000:]
     singles = re.findall(r"has been submitted with SLURM jobid (\d+)", out)
-    assert singles, out[-4000:]  # aggregate
+    assert singles, out[-4000:]  # the render job (final.csv and the figures)
     array_id = next(jid for ids, jid in arrays if len(ids.split(",")) == 2)
     logs = list((repo / ".snakemake" / "slurm_logs").rglob(f"{array_id}_*.log"))
     assert len(logs) == 2, sorted(map(str, (repo / ".snakemake" / "slurm_logs").rglob("*")))

@@ -501,20 +501,26 @@ def test_table_and_figures(tmp_path):
     assert curves_figure(curves, "digits", "small", tmp_path / "c")[1].exists()
 
 
-def test_outputs_name_the_figures_of_each_dataset_and_net():
+def test_artifacts_name_the_figures_of_each_dataset_and_net():
+    from pathlib import Path
+
+    from weightspace.artifacts import outputs
     from weightspace.config import expand
     from weightspace.families.tying import FAMILY
 
     cfg = validate(load_config(REPO / "config.yaml", REPO / "config" / "quick.yaml"))
     cells = expand(cfg)
-    from pathlib import Path
 
-    out = FAMILY.outputs("tying", cells["tying"], cfg["experiments"]["tying"], Path("f"))
-    assert out == ["f/tying/tying.tex", "f/tying/tying_params__digits__small.png",
-                   "f/tying/tying_curves__digits__small.png"]
-    out = FAMILY.outputs("tying-autoencoder", cells["tying-autoencoder"], {}, Path("f"))
-    assert out == ["f/tying-autoencoder/tying.tex", "f/tying-autoencoder/tying_mse__digits__ae-small.png",
-                   "f/tying-autoencoder/tying_recon__digits__ae-small.png"]
+    def made(exp):
+        return [str(p) for *_, paths in outputs(FAMILY, exp, cfg["experiments"][exp], cells[exp], Path("f"))
+                for p in paths if p.suffix != ".pdf"]
+
+    common = ["comparisons.tex", "comparisons.png"]
+    assert made("tying") == [f"f/tying/{n}" for n in common] + [
+        "f/tying/tying.tex", "f/tying/tying_params__digits__small.png", "f/tying/tying_curves__digits__small.png"]
+    assert made("tying-autoencoder") == [f"f/tying-autoencoder/{n}" for n in common] + [
+        "f/tying-autoencoder/tying.tex", "f/tying-autoencoder/tying_mse__digits__ae-small.png",
+        "f/tying-autoencoder/tying_recon__digits__ae-small.png"]
 
 
 @pytest.mark.slow

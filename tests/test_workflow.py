@@ -92,15 +92,12 @@ def test_dry_run_plans_the_full_paper_grid(tmp_path):
     for rule in {j.rule for j in jobs}:
         assert counts[rule] == sum(j.rule == rule for j in jobs)
     assert max(counts[r] for r in {j.rule for j in jobs}) >= 6  # a rule per part: its datasets x nets, one array
-    sharing = [e for e in cells if config["experiments"][e]["family"] == "sharing"]
-    assert counts["analyze_sharing"] == len(sharing) and counts["table_structure"] == len(sharing)
-    assert counts["aggregate"] == len(cells)
-    pairs = {(c["dataset"], c["net"]["name"]) for c in cells["subspace"].values()}
-    subspace_variants = {v["name"] for v in config["experiments"]["subspace"]["variants"] if v["reparam"] == "subspace"}
-    assert counts["plot_curves"] == len(pairs) * len(subspace_variants) == 6 * 4
-    assert counts["plot_accuracy_vs_d"] == len(pairs) == 6
-    for rule in ("analyze_subspace", "table_dint", "table_accuracy", "bench_cost", "plot_cost"):
-        assert counts[rule] == 1, rule
+    # after training, one job per experiment makes its tables, figures and LaTeX tables; besides, the jobs whose
+    # tables a figure shows (the cost benchmark, the meta-learning comparison)
+    assert {rule for rule in counts if rule.startswith("render_")} == {f"render_{e.replace('-', '_')}" for e in cells}
+    assert all(counts[f"render_{e.replace('-', '_')}"] == 1 for e in cells)
+    assert counts["bench_cost"] == 1 and counts["meta_sharing"] == 1
+    assert counts["total"] == len(datasets) + len(jobs) + len(cells) + 2 + 1  # ..., the two, rule all
 
 
 def readme_outputs() -> list[tuple[str, bool]]:
@@ -234,7 +231,8 @@ def test_every_rule_has_the_conda_environment_and_calls_the_cli_through_params()
         wf = api.workflow(resource_settings=ResourceSettings(cores=1), config_settings=ConfigSettings(),
                           snakefile=REPO / "Snakefile", workdir=REPO)
         rules = list(wf._workflow.rules)
-    assert {r.name for r in rules} >= {"train_subspace", "train_sharing", "analyze_subspace", "analyze_sharing"}
+    assert {r.name for r in rules} >= {"prepare_data", "train_subspace", "train_sharing", "render_subspace",
+                                       "render_sharing", "bench_cost", "meta_sharing"}
     for r in rules:
         if r.shellcmd:
             assert r.conda_env == "../../environment.yml", r.name
@@ -410,15 +408,19 @@ def test_tiny_quick_run_produces_tables_and_figure(tmp_path):
     assert r"\begin{tabular}" in (sfig / "structure.tex").read_text()
     maps = repo / "figures" / "quick" / "sharing-images" / "maps__digits__small__learned.png"
     assert maps.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # the README's stage commands, by hand, on these outputs (its paths are the quick preset's)
+    # the README's stage commands, by hand, on these outputs (its paths are the quick preset's; a command that
+    # reads the config gets this run's too); render and make draw the figures again
+    shutil.rmtree(repo / "figures" / "quick" / "subspace")
     for line in readme_stage_commands():
         if line[1] in ("train", "bench", "data", "compare"):  # not about these outputs (see the quick tests)
             continue
-        cmd = " ".join(a.replace("/tmp/", f"{tmp_path}/readme-") for a in line[1:])  # through a shell: globs
+        words = [w for a in line[1:] for w in ([a, "tiny.yaml"] if a == "config/quick.yaml" else [a])]
+        cmd = " ".join(a.replace("/tmp/", f"{tmp_path}/readme-") for a in words)  # through a shell: globs
         r = subprocess.run(f"{sys.executable} -m weightspace {cmd}", shell=True, cwd=repo, capture_output=True,
                            text=True)
         assert r.returncode == 0, (line, r.stderr[-2000:])
-    assert (tmp_path / "readme-fig.png").exists() and (tmp_path / "readme-dint90.tex").exists()
+    subspace_figures = repo / "figures" / "quick" / "subspace"
+    assert (subspace_figures / "dint90.tex").exists() and (subspace_figures / "curves__digits__small__dense.png").exists()
     # a second run has nothing to do
     again = run_snakemake(repo, *args)
     assert again.returncode == 0
@@ -451,7 +453,7 @@ def test_killed_workflow_resumes_and_finishes(tmp_path):
     }
     tiny["experiments"] = only(tiny["experiments"])
     (repo / "tiny.yaml").write_text(yaml.safe_dump(tiny))
-    args = [*SNAKEMAKE, "--cores", "1", "--configfile", "config/quick.yaml", "tiny.yaml", "--until", "aggregate"]
+    args = [*SNAKEMAKE, "--cores", "1", "--configfile", "config/quick.yaml", "tiny.yaml", "--until", "train_subspace"]
     proc = subprocess.Popen(args, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     runs = repo / "results" / "quick" / "subspace" / "runs"
@@ -468,7 +470,8 @@ def test_killed_workflow_resumes_and_finishes(tmp_path):
     summary = runs / "mnist1d__small__direct" / "seed-0" / "summary.json"
     assert not summary.exists()
     assert (ckpt_dir / "seeds-0-1.pt").exists()
-    again = run_snakemake(repo, "--cores", "1", "--configfile", "config/quick.yaml", "tiny.yaml", "--until", "aggregate")
+    again = run_snakemake(repo, "--cores", "1", "--configfile", "config/quick.yaml", "tiny.yaml", "--until",
+                          "train_subspace")
     assert again.returncode == 0, again.stderr[-3000:]
     log = (repo / "results" / "quick" / "logs" / "train" / "subspace" / "mnist1d__small__part1.log").read_text()
     second_attempt = log[log.rindex("=== weightspace train"):]
@@ -547,7 +550,7 @@ def test_rerun_from_scratch_is_byte_identical_and_the_report_builds(tmp_path):
     (repo / "results" / "quick" / "subspace" / "by_dim.csv").unlink()
     third = run_snakemake(repo, *args)
     assert third.returncode == 0, third.stderr[-3000:]
-    assert "analyze_subspace" in third.stdout + third.stderr
+    assert "render_subspace" in third.stdout + third.stderr
     assert _artifacts(repo) == before
     report = run_snakemake(repo, *args, "--report", "report.html")
     assert report.returncode == 0, report.stderr[-3000:]

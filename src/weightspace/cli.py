@@ -193,11 +193,37 @@ def cmd_analyze(args) -> None:
     print("wrote " + ", ".join(map(str, written)), file=sys.stderr)
 
 
-def cmd_plot_comparisons(args) -> None:
-    from weightspace.comparisons.report import write_report
+def _render_config(args) -> dict:
+    """The validated config of ``render`` / ``make``: ``--config`` files, or ``--config-json`` (the workflow's)."""
+    if bool(args.config) == bool(args.config_json):
+        raise WeightspaceError("give the config as --config YAML... (files, later ones override earlier ones) or as "
+                               "--config-json (what the workflow passes), one of them")
+    if args.config_json:
+        from weightspace.config import validate
 
-    written = write_report(args.csv, args.aggregate, args.tex, args.out, args.title)
-    print("wrote " + ", ".join(map(str, written)), file=sys.stderr)
+        return validate(json.loads(args.config_json))
+    return _load_validated(args.config)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def cmd_render(args) -> None:
+    from weightspace.render import render
+
+    written = render(_render_config(args), args.experiment, log=_say)
+    _say(f"{args.experiment}: {len(written)} files")
+
+
+def cmd_make(args) -> None:
+    from weightspace.render import make
+
+    keys = dict(kv.split("=", 1) for kv in args.where or [] if "=" in kv)
+    bad = [kv for kv in args.where or [] if "=" not in kv]
+    if bad:
+        raise WeightspaceError(f"--where {bad[0]!r}: expected KEY=VALUE, e.g. dataset=digits")
+    make(_render_config(args), args.experiment, args.artifact, keys, log=_say)
 
 
 def cmd_compare(args) -> int:
@@ -370,7 +396,7 @@ def cmd_data(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from weightspace.families import FAMILIES, CliGroups
+    from weightspace.families import FAMILIES
 
     p = argparse.ArgumentParser(
         prog="weightspace",
@@ -425,20 +451,33 @@ def build_parser() -> argparse.ArgumentParser:
                                                "them): also write comparisons.csv and comparisons_aggregate.csv")
     an.set_defaults(func=cmd_analyze)
 
-    pl = sub.add_parser("plot", help="draw a figure (PDF + PNG); each family adds its own")
-    tb = sub.add_parser("table", help="write a LaTeX table (booktabs); each family adds its own")
+    from weightspace.artifacts import of_family, qualified
+
+    names = ", ".join(dict.fromkeys(qualified(f, a) for f in FAMILIES.values() for a in of_family(f)))
+    for name, helps, more in (
+        ("render", "an experiment's tables, figures and LaTeX tables from its runs, in one process (the "
+                   "workflow's job per experiment)",
+         "Aggregate the experiment's runs (curves.csv, final.csv, timings.csv), write its family's analysis and its "
+         "comparisons into results/<experiment>/, then every figure and LaTeX table of its family that applies "
+         "into figures/<experiment>/."),
+        ("make", "remake one figure or table of an experiment from its tables",
+         f"Remake one artifact (every instance of it, or those --where chooses) from the tables the experiment "
+         f"already has in results/<experiment>/. Artifacts: {names}."),
+    ):
+        r = sub.add_parser(name, help=helps, description=more)
+        if name == "make":
+            r.add_argument("artifact", help="<family>.<artifact>, e.g. tying.params, or comparisons")
+        r.add_argument("experiment", help="an enabled experiment of the config")
+        r.add_argument("--config", nargs="+", metavar="YAML", help="config file(s), later ones override earlier ones")
+        r.add_argument("--config-json", help="the whole config as JSON (what the workflow passes)")
+        if name == "make":
+            r.add_argument("--where", nargs="+", metavar="KEY=VALUE",
+                           help="only the instances with these keys (dataset=, net=, variant=, cell=, ...)")
+        r.set_defaults(func=cmd_render if name == "render" else cmd_make)
+
     be = sub.add_parser("bench", help="benchmarks (`weightspace bench <name> --help`)")
-    groups = CliGroups(plot=pl.add_subparsers(dest="figure", required=True, metavar="FIGURE"),
-                       table=tb.add_subparsers(dest="table", required=True, metavar="TABLE"),
-                       bench=be.add_subparsers(dest="bench", required=True, metavar="BENCH"))
-    pc = groups.plot.add_parser("comparisons", help="comparisons.csv -> its figure (PDF + PNG) and LaTeX table")
-    pc.add_argument("--csv", required=True, help="comparisons.csv from `weightspace analyze --comparisons-json`")
-    pc.add_argument("--aggregate", help="comparisons_aggregate.csv (the pooled rows of the table)")
-    pc.add_argument("--tex", required=True, help="the LaTeX table to write")
-    pc.add_argument("--out", required=True, help="the figure; .pdf and .png are written")
-    pc.add_argument("--title", default="comparisons")
-    pc.set_defaults(func=cmd_plot_comparisons)
-    bt = groups.bench.add_parser("trainer", help="the naive training loop (DataLoader, one seed at a time) vs the trainer",
+    bench = be.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    bt = bench.add_parser("trainer", help="the naive training loop (DataLoader, one seed at a time) vs the trainer",
                                  description="Time the same fc training (epochs over the training set, a test pass "
                                              "per epoch) in the naive loop and in the trainer, seeds batched; prints "
                                              "the time per run and the speed-up. `--dataset digits` needs no files.")
@@ -462,7 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--out", help="write the record (times, speed-up, machine) as JSON here")
     bt.set_defaults(func=cmd_bench_trainer)
     for family in FAMILIES.values():
-        family.add_cli(groups)
+        family.add_bench(bench)
 
     cp = sub.add_parser("compare", help="compare the tables of two results folders (exit 1 if a number moved)")
     cp.add_argument("old", help="a results folder, e.g. a copy of results/quick from before a change")

@@ -89,11 +89,11 @@ def train_jobs(config: dict, cells: dict | None = None) -> list[TrainJob]:
 
 def count_jobs(config: dict) -> dict[str, int]:
     """Jobs per experiment the workflow runs: its training jobs (:func:`train_jobs`: ``cells_per_job`` cells
-    each), aggregate, the family's analysis, one job per figure or table, and one for the comparisons' table
-    and figure; datasets are prepared once
-    (``"(data)"``)."""
-    from pathlib import Path
-
+    each), its render job (tables, figures and LaTeX tables: :mod:`weightspace.render`), and one job per input of
+    its artifacts that another job makes (:func:`weightspace.artifacts.external_inputs`: the cost benchmark, the
+    meta-learning comparison); each dataset is prepared once, by a job of its own (``"(data)"``: one per
+    dataset, so that adding a dataset to the config re-runs no training job of the others)."""
+    from weightspace.artifacts import external_inputs
     from weightspace.families import FAMILIES
 
     jobs: dict[str, int] = {}
@@ -104,10 +104,7 @@ def count_jobs(config: dict) -> dict[str, int]:
         n_train[job.experiment] += 1
     for exp, cells in all_cells.items():
         e = config["experiments"][exp]
-        figures = FAMILIES[e["family"]].outputs(exp, cells, e, Path(config["figures_dir"]))
-        extra = 1 if e.get("cost") else 0  # a benchmark job feeds the cost figure
-        extra += FAMILIES[e["family"]].extra_jobs(e)
-        jobs[exp] = n_train[exp] + 3 + len(figures) + extra
+        jobs[exp] = n_train[exp] + 1 + len(external_inputs(FAMILIES[e["family"]], e, cells))
         datasets |= {c["dataset"] for c in cells.values()}
     jobs["(data)"] = len(datasets)
     return jobs
@@ -125,14 +122,15 @@ def run_files(config: dict, experiment: str, cells: dict, names=("summary.json",
 def targets(config: dict, cells: dict | None = None) -> list[str]:
     """Every file the workflow's default run (``rule all``) makes, so that any of them, deleted, is made again.
 
-    Per experiment: each run's files (metrics.csv, summary.json, the family's run_files), the aggregated tables
-    (final.csv, curves.csv, timings.csv), the family's analysis tables, the comparisons (comparisons.csv,
-    comparisons_aggregate.csv, their LaTeX table and figure), and the figures and tables the family lists, each
-    figure as its PDF and PNG (one job writes both). Snakemake re-makes a missing file only if a target needs
-    it, not when the files made from it are present: a table or run file left out of here stays deleted.
+    Per experiment: each run's files (metrics.csv, summary.json, the family's run_files), the tables its render
+    job writes (final.csv, curves.csv, timings.csv, the family's analysis tables, comparisons.csv,
+    comparisons_aggregate.csv) and every figure (PDF and PNG) and LaTeX table of its artifacts
+    (:func:`weightspace.artifacts.outputs`). Snakemake re-makes a missing file only if a target needs it, not
+    when the files made from it are present: a table or run file left out of here stays deleted.
     """
     from pathlib import Path
 
+    from weightspace.artifacts import experiment_tables, outputs
     from weightspace.families import FAMILIES
 
     results, figures = Path(config["results_dir"]), Path(config["figures_dir"])
@@ -141,12 +139,7 @@ def targets(config: dict, cells: dict | None = None) -> list[str]:
         e = config["experiments"][exp]
         family = FAMILIES[e["family"]]
         out += run_files(config, exp, exp_cells, ("metrics.csv", "summary.json", *family.run_files))
-        tables = ("final.csv", "curves.csv", "timings.csv", *family.analysis_files, "comparisons.csv",
-                  "comparisons_aggregate.csv")
-        out += [str(results / exp / name) for name in tables]
-        shown = [str(figures / exp / "comparisons.tex"), str(figures / exp / "comparisons.png"),
-                 *family.outputs(exp, exp_cells, e, figures)]
-        for path in shown:  # a figure: its PDF and its PNG
-            out += [path.removesuffix(".png") + ".pdf", path] if path.endswith(".png") else [path]
+        out += [str(results / exp / name) for name in experiment_tables(family)]
+        out += [str(p) for *_, paths in outputs(family, exp, e, exp_cells, figures) for p in paths]
     return out
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.settings.types import DeploymentMethod
 
+import weightspace.artifacts
 import weightspace.config
-from weightspace import comparisons
 import weightspace.estimate
 import weightspace.plan
 from weightspace.data import DATASETS
@@ -62,44 +62,8 @@ def experiment_seeds(experiment):
     return weightspace.config.experiment_seeds(CONFIG, experiment)
 
 
-def first_seed(wildcards):
-    """The first seed of the experiment named by the wildcards (the seed a per-run figure shows)."""
-    return experiment_seeds(wildcards.experiment)[0]
-
-
-def seed_groups(family):
-    """The enabled experiments of a family grouped by their seeds, [(seeds, [experiment, ...])], in the order of
-    the config (one training rule per group, as a rule's outputs name its seeds); one group of the top-level
-    seeds and no experiment when the family has none enabled."""
-    groups = {}
-    for e in CELLS:
-        if CONFIG["experiments"][e]["family"] == family:
-            groups.setdefault(tuple(experiment_seeds(e)), []).append(e)
-    return [(list(seeds), names) for seeds, names in groups.items()] or [(SEEDS, [])]
-
-
 def experiment_config(experiment):
     return CONFIG["experiments"][experiment]
-
-
-def cell_of(wildcards):
-    try:
-        return CELLS[wildcards.experiment][wildcards.cell]
-    except KeyError:
-        raise WorkflowError(
-            f"no cell {wildcards.cell!r} in experiment {wildcards.experiment!r} of the current config"
-        ) from None
-
-
-def run_files(experiment, name="summary.json"):
-    """Per-seed files of every cell of an experiment."""
-    return weightspace.plan.run_files(CONFIG, experiment, CELLS[experiment], (name,))
-
-
-def seed_files(name, seeds=None):
-    """The per-seed files ``name`` of the cell named by the wildcards (a training job's outputs), for ``seeds``
-    (default: the top-level seeds)."""
-    return expand(RESULTS / "{{experiment}}" / "runs" / "{{cell}}" / "seed-{seed}" / name, seed=seeds or SEEDS)
 
 
 def data_flags():
@@ -111,10 +75,61 @@ def data_flags():
     return flags
 
 
-def comparisons_spec(experiment):
-    """The experiment's comparisons, resolved: declared tests and the family's defaults (weightspace.comparisons)."""
-    exp = experiment_config(experiment)
-    return comparisons.spec(exp, FAMILIES[exp["family"]].default_comparisons(exp), CELLS[experiment])
+# ---- the job per experiment after training (render.smk), derived from its family's artifacts ----
+
+
+def family_of(experiment):
+    return FAMILIES[experiment_config(experiment)["family"]]
+
+
+def render_rule(experiment):
+    """The name of an experiment's render rule (a rule name is an identifier; experiment names have no _)."""
+    return f"render_{experiment.replace('-', '_')}"
+
+
+def render_inputs(experiment):
+    """Every file the experiment's training jobs write (what its tables and per-run figures are made from)."""
+    names = ("metrics.csv", "summary.json", *family_of(experiment).run_files)
+    return weightspace.plan.run_files(CONFIG, experiment, CELLS[experiment], names)
+
+
+def render_external(experiment):
+    """The inputs of the experiment's artifacts that another job makes (weightspace.artifacts.external_inputs)."""
+    return weightspace.artifacts.external_inputs(
+        family_of(experiment), experiment_config(experiment), CELLS[experiment]
+    )
+
+
+def render_tables(experiment):
+    """The tables the render job writes into results/<experiment>/."""
+    return weightspace.artifacts.experiment_tables(family_of(experiment))
+
+
+def render_outputs(experiment):
+    """Every figure and LaTeX table the experiment makes, literal paths; a figure's PNG and a table are report
+    entries (the artifact's caption, the family as category, the experiment and the artifact's title as
+    subcategory; an instance's keys as labels)."""
+    family, out = family_of(experiment), []
+    made = weightspace.artifacts.outputs(family, experiment, experiment_config(experiment), CELLS[experiment], FIGURES)
+    for artifact, values, _, paths in made:
+        labels = {"artifact": artifact.name, **dict(zip(artifact.per, values))} if artifact.per else None
+        for path in paths:
+            if path.suffix in (".png", ".tex"):
+                path = report(
+                    path,
+                    caption=f"../report/{artifact.caption}",
+                    category=f"{family.name} family",
+                    subcategory=f"{experiment}: {artifact.title}",
+                    labels=labels,
+                )
+            out.append(path)
+    return out
+
+
+def render_config(experiment):
+    """The config the render job validates again (weightspace render --config-json): everything but the other
+    experiments, so that a change to another experiment does not make it run again."""
+    return json.dumps({**config, "experiments": {experiment: config["experiments"][experiment]}}, sort_keys=True)
 
 
 def all_outputs():

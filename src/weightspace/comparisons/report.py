@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from weightspace.tables import tex, write_table
+from weightspace.tables import tex
 
-__all__ = ["comparisons_latex", "plot_comparisons", "write_report", "metric_label", "scale_of"]
+__all__ = ["comparisons_latex", "plot_comparisons", "metric_label", "scale_of"]
 
 #: how a metric is shown: (label, factor); accuracies in percentage points
 _LABELS = {
@@ -148,14 +148,3 @@ def plot_comparisons(table: pd.DataFrame, title: str, out: str | Path) -> list[P
                          fontsize=8, loc="left")
     fig.tight_layout()
     return save_figure(fig, out)
-
-
-def write_report(csv: str | Path, aggregate_csv: str | Path | None, tex_out: str | Path, fig_out: str | Path,
-                      title: str) -> list[Path]:
-    """The table and the figure of one experiment's comparisons."""
-    table = pd.read_csv(csv, keep_default_na=True)
-    table["setting"] = table["setting"].fillna("")
-    agg = pd.read_csv(aggregate_csv) if aggregate_csv else None
-    if agg is not None:
-        agg["setting"] = agg["setting"].fillna("")
-    return [write_table(tex_out, comparisons_latex(table, agg))] + plot_comparisons(table, title, fig_out)

@@ -1,20 +1,20 @@
 """The experiment families, one folder each, and the registry the core loops over.
 
 Adding a family: a folder ``families/<name>/`` whose ``__init__.py`` defines
-``FAMILY`` (a :class:`~weightspace.families.base.Family`), a rules file
-``workflow/rules/<name>.smk``, and one entry in :data:`FAMILIES` below. See
+``FAMILY`` (a :class:`~weightspace.families.base.Family`) and whose ``artifacts.py``
+lists its figures and tables, and one entry in :data:`FAMILIES` below. See
 the README, "Adding an experiment family".
 """
 
 from __future__ import annotations
 
-from weightspace.families.base import DIRECT, ArchSpec, CliGroups, Family, ReparamSpec
+from weightspace.families.base import DIRECT, ArchSpec, Family, ReparamSpec
 from weightspace.families import sharing  # noqa: E402  (each folder's FAMILY)
 from weightspace.families import subspace  # noqa: E402
 from weightspace.families import tying  # noqa: E402
 from weightspace.families import feedback  # noqa: E402
 
-__all__ = ["FAMILIES", "REPARAMS", "ARCHITECTURES", "Family", "ReparamSpec", "ArchSpec", "CliGroups", "family_of"]
+__all__ = ["FAMILIES", "REPARAMS", "ARCHITECTURES", "Family", "ReparamSpec", "ArchSpec", "family_of"]
 
 #: every family, by name: a new family adds its line here (and its import above)
 FAMILIES: dict[str, Family] = {f.name: f for f in (

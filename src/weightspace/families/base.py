@@ -9,10 +9,10 @@ A family (``weightspace/families/<name>/``) is everything that only it knows:
   e.g. ``analysis`` or ``cost``),
 * what a trained run leaves behind besides its metrics (:meth:`Family.examine`,
   :attr:`Family.run_files`),
-* its **analysis** of ``final.csv`` (:meth:`Family.analyze`), its LaTeX
-  tables and figures (CLI subcommands, :meth:`Family.add_cli`) and the list
-  of figure and table files an experiment produces (:meth:`Family.outputs`),
-  which the workflow asks for,
+* its **analysis** of ``final.csv`` (:meth:`Family.analyze`), and its LaTeX
+  tables and figures, each listed once as an :class:`~weightspace.artifacts.Artifact`
+  (``ARTIFACTS`` in its ``artifacts.py``, :meth:`Family.artifacts`): the workflow's
+  rules, the report and ``weightspace make`` are derived from that list,
 * its **headline**: the main result, in a line or two, read from its tables at
   the end of a run (:meth:`Family.headline`, ``weightspace summary``).
 
@@ -38,10 +38,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
     import pandas as pd
 
+    from weightspace.artifacts import Artifact
+
     from weightspace.data import DatasetInfo
     from weightspace.netspec import NetSpec
 
-__all__ = ["ReparamSpec", "ArchSpec", "Family", "DIRECT", "CliGroups"]
+__all__ = ["ReparamSpec", "ArchSpec", "Family", "DIRECT"]
 
 
 def _no_problems(variant: dict, cell: dict, net: "NetSpec", dataset: "DatasetInfo") -> list[tuple[str, str]]:
@@ -104,15 +106,6 @@ class ArchSpec:
     name: str
     spec: Callable[[tuple, int, dict], "NetSpec"]
     forward: str
-
-
-@dataclass
-class CliGroups:
-    """The CLI subcommand groups a family adds its commands to (argparse sub-parser actions)."""
-
-    plot: "argparse._SubParsersAction"
-    table: "argparse._SubParsersAction"
-    bench: "argparse._SubParsersAction"
 
 
 @dataclass
@@ -191,16 +184,17 @@ class Family:
         direct = [v["name"] for v in exp["variants"] if v["reparam"] == DIRECT.name]
         return [{"a": v["name"], "b": d} for d in direct for v in exp["variants"] if v["reparam"] != DIRECT.name]
 
-    # -- workflow --------------------------------------------------------------------------------
+    # -- figures and tables ----------------------------------------------------------------------
 
-    def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
-        """The figure and table files an experiment of this family produces, one per job (a figure: its PNG; rule
-        all asks for its PDF too, see :func:`weightspace.plan.targets`)."""
-        return []
+    def artifacts(self) -> tuple["Artifact", ...]:
+        """The family's figures and LaTeX tables (``ARTIFACTS`` of its ``artifacts.py``), besides the comparisons'
+        every experiment has (:data:`weightspace.artifacts.COMMON`). Each is made once per instance that applies
+        by the experiment's render job; see :mod:`weightspace.artifacts`."""
+        return ()
 
-    def extra_jobs(self, exp: dict) -> int:
-        """Jobs an experiment runs besides training, aggregation, analysis and the :meth:`outputs` (plan counts them)."""
-        return 0
+    def add_bench(self, bench: "argparse._SubParsersAction") -> None:
+        """Add the family's ``weightspace bench`` subcommands (each sets its own ``func``), e.g. a benchmark whose
+        table an artifact shows (its job is a rule of the family's rules file)."""
 
     # -- after training (torch) ------------------------------------------------------------------
 
@@ -211,14 +205,11 @@ class Family:
         """
         return [({}, {}) for _ in range(reparam.n_seeds)]
 
-    # -- analysis, tables and figures ------------------------------------------------------------
+    # -- analysis --------------------------------------------------------------------------------
 
     def analyze(self, final: "pd.DataFrame", analysis: dict, out_dir: Path) -> list[Path]:
         """Write :attr:`analysis_files` from ``final.csv``'s rows; ``analysis`` is the experiment's ``analysis`` key."""
         return []
-
-    def add_cli(self, groups: CliGroups) -> None:
-        """Add the family's ``plot``, ``table`` and ``bench`` subcommands (each sets its own ``func``)."""
 
     # -- the end of a run ------------------------------------------------------------------------
 

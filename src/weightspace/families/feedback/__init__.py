@@ -11,18 +11,18 @@
                    (their p-values: the core ``comparisons.csv``)
 ``tables.py``      ``feedback.tex``
 ``plots.py``       feedback vs baseline: accuracy per epoch, paired differences with intervals
-``cli.py``         ``plot feedback``, ``table feedback``
+``artifacts.py``   its figure and table, listed once (``weightspace make feedback.<name>``)
 ``schema.yaml``    the ``feedback`` variant options and the ``feedback`` net options
 =================  ============================================================================
 
-Rules: ``workflow/rules/feedback.smk``. This module imports no torch.
+This module imports no torch.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from weightspace.families.base import CliGroups, Family, ReparamSpec
+from weightspace.families.base import Family, ReparamSpec
 from weightspace.families.feedback.geometry import ARCH, ARCH_SPEC, LIVE, feedback_bytes
 from weightspace.headlines import read_table
 
@@ -66,10 +66,10 @@ class FeedbackFamily(Family):
         return [{"a": v["name"], "b": c} for c in controls for v in exp["variants"]
                 if v["name"] != c and not (v.get("feedback") == "none" and c in controls)]
 
-    def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
-        folder = figures / experiment
-        datasets = sorted({c["dataset"] for c in cells.values()})
-        return [str(folder / "feedback.tex")] + [str(folder / f"feedback__{d}.png") for d in datasets]
+    def artifacts(self):
+        from weightspace.families.feedback.artifacts import ARTIFACTS
+
+        return ARTIFACTS
 
     def examine(self, reparam, data) -> list[tuple[dict, dict]]:
         g = reparam.net.geometry
@@ -102,11 +102,6 @@ class FeedbackFamily(Family):
         from weightspace.families.feedback.analysis import headline
 
         return headline(read_table(folder, "feedback_summary.csv"))
-
-    def add_cli(self, groups: CliGroups) -> None:
-        from weightspace.families.feedback import cli
-
-        cli.add(groups)
 
 
 FAMILY = FeedbackFamily(

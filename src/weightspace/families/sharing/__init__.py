@@ -10,12 +10,13 @@
 ``analysis.py``    ``sharing_summary.csv`` from ``final.csv``
 ``tables.py``      ``structure.tex``
 ``plots.py``       recovered structure, assignment maps, accuracy vs unique values, dynamics
-``cli.py``         ``plot structure | maps | tradeoff | dynamics``, ``table structure``
+``artifacts.py``   its figures and table, listed once (``weightspace make sharing.<name>``)
+``bench.py``       ``bench meta-sharing`` (the meta figure's table)
 ``schema.yaml``    the options of ``sharing``, ``hashed``, ``kmeans`` and ``known`` variants
 =================  ============================================================================
 
 Every run of a sharing experiment leaves ``structure.npz`` (the examined
-layer's assignment, soft and hard weights) beside its metrics. Rules:
+layer's assignment, soft and hard weights) beside its metrics. Rules (the meta-learning job):
 ``workflow/rules/sharing.smk``. This module imports no torch.
 """
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from weightspace.families.base import CliGroups, Family, ReparamSpec
+from weightspace.families.base import Family, ReparamSpec
 from weightspace.families.sharing import memory
 from weightspace.headlines import read_table
 from weightspace.sizes import fmt_bytes, limit_bytes, over_limit
@@ -74,18 +75,6 @@ def _memory_limit(config) -> float:
     return float(limit) if ok else 16.0
 
 
-def sweeps(cells: dict[str, dict]) -> list[tuple[str, str]]:
-    """(teacher, net) pairs of an experiment that has a teacher at two or more sample sizes (<teacher>-n<N>)."""
-    import re
-
-    seen: dict[tuple[str, str], set] = {}
-    for c in cells.values():
-        m = re.fullmatch(r"(.+)-n(\d+)", c["dataset"])
-        if m:
-            seen.setdefault((m.group(1), c["net"]["name"]), set()).add(int(m.group(2)))
-    return sorted(key for key, ns in seen.items() if len(ns) > 1)
-
-
 class SharingFamily(Family):
     """Structure recovered on teachers, structure metrics, accuracy against unique values."""
 
@@ -104,42 +93,10 @@ class SharingFamily(Family):
         return (super().default_comparisons(exp) + pairs
                 + [{**p, "metric": "ari_support"} for p in pairs])
 
-    def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
-        from weightspace.data import DATASETS
+    def artifacts(self):
+        from weightspace.families.sharing.artifacts import ARTIFACTS
 
-        folder = figures / experiment
-        forms = {r.name for r in self.reparams}
-        out = [str(folder / "structure.tex")]
-        for cid, c in cells.items():
-            reparam, teacher = c["variant"]["reparam"], DATASETS[c["dataset"]].structure is not None
-            if teacher and reparam in forms:
-                if not exp.get("structure_figures", True):
-                    continue
-                out.append(str(folder / f"structure__{cid}.png"))
-            elif not teacher and reparam in ("sharing", "kmeans"):  # the forms that learn an assignment
-                out.append(str(folder / f"maps__{cid}.png"))
-        pairs = sorted({(c["dataset"], c["net"]["name"]) for c in cells.values()}) \
-            if exp.get("per_dataset_figures", True) else []
-        out += [str(folder / f"tradeoff__{d}__{n}.png") for d, n in pairs]
-        learned = sorted({(c["dataset"], c["net"]["name"], c["variant"]["name"]) for c in cells.values()
-                          if c["variant"]["reparam"] == "sharing" and exp.get("per_dataset_figures", True)})
-        out += [str(folder / f"dynamics__{d}__{n}__{v}.png") for d, n, v in learned]
-        out += [str(folder / f"sweep__{t}__{n}.png") for t, n in sweeps(cells)]
-        budgets = sorted({(c["dataset"], c["net"]["name"]) for c in cells.values() if "budget" in c["variant"]})
-        out += [str(folder / f"budget__{d}__{n}.png") for d, n in budgets]
-        if exp.get("meta"):
-            out.append(str(folder / "meta.png"))
-        return out
-
-    def sweep_inputs(self, teacher: str) -> int:
-        """Inputs per output of a sweep's teacher (datasets <teacher>-n<N>): below it, a direct row is underdetermined."""
-        import math
-        import re
-
-        from weightspace.data import DATASETS
-
-        name = next(n for n in DATASETS if re.fullmatch(rf"{re.escape(teacher)}-n\d+", n))
-        return math.prod(DATASETS[name].input_shape)
+        return ARTIFACTS
 
     def teacher_spec(self, name: str) -> dict:
         """The description of a registered teacher (built in, or from the config's teachers)."""
@@ -148,9 +105,6 @@ class SharingFamily(Family):
 
         info = DATASETS[name]
         return info.spec["teacher"] if info.spec else teachers.DEFAULT_TEACHERS[name]
-
-    def extra_jobs(self, exp: dict) -> int:
-        return 1 if exp.get("meta") else 0  # meta_sharing feeds the meta figure
 
     def check_experiment(self, where: str, exp: dict, config: dict) -> list[str]:
         from weightspace.data import DATASETS
@@ -240,10 +194,10 @@ class SharingFamily(Family):
 
         return headline(read_table(folder, "sharing_summary.csv"))
 
-    def add_cli(self, groups: CliGroups) -> None:
-        from weightspace.families.sharing import cli
+    def add_bench(self, bench) -> None:
+        from weightspace.families.sharing.bench import add
 
-        cli.add(groups)
+        add(bench)
 
 
 FAMILY = SharingFamily(

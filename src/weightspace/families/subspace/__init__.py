@@ -9,18 +9,19 @@
 ``tables.py``      ``dint90.tex``, ``accuracy_by_d.tex``
 ``plots.py``       curves per d, accuracy vs d with d_int90, cost vs d
 ``cost.py``        the cost benchmark (time per step and memory vs d)
-``cli.py``         ``plot curves | accuracy-vs-d | cost``, ``table dint | accuracy``, ``bench cost``
+``artifacts.py``   its figures and tables, listed once (``weightspace make subspace.<name>``)
+``bench.py``       ``bench cost`` (the cost figure's table)
 ``schema.yaml``    the ``subspace`` variant options, the ``analysis`` and ``cost`` keys
 =================  ============================================================================
 
-Rules: ``workflow/rules/subspace.smk``. This module imports no torch.
+Rules (the cost benchmark's job): ``workflow/rules/subspace.smk``. This module imports no torch.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from weightspace.families.base import CliGroups, Family, ReparamSpec
+from weightspace.families.base import Family, ReparamSpec
 from weightspace.families.subspace.memory import subspace_bytes
 from weightspace.headlines import read_table
 from weightspace.sizes import fmt_bytes, limit_bytes, over_limit
@@ -77,16 +78,10 @@ class SubspaceFamily(Family):
         return [{"reference": dense[0]["name"], "variants": [v["name"] for v in subspace if v is not dense[0]],
                  "match": ["d"]}] if len(subspace) > 1 else []
 
-    def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
-        folder = figures / experiment
-        out = [str(folder / "dint90.tex"), str(folder / "accuracy_by_d.tex")]
-        curves = sorted({(c["dataset"], c["net"]["name"], c["variant"]["name"]) for c in cells.values()
-                         if c["variant"]["reparam"] == "subspace"})
-        out += [str(folder / f"curves__{d}__{n}__{v}.png") for d, n, v in curves]
-        out += [str(folder / f"accuracy_vs_d__{d}__{n}.png") for d, n in sorted({(d, n) for d, n, _ in curves})]
-        if exp.get("cost"):
-            out.append(str(folder / "cost.png"))
-        return out
+    def artifacts(self):
+        from weightspace.families.subspace.artifacts import ARTIFACTS
+
+        return ARTIFACTS
 
     def analyze(self, final, analysis: dict, out_dir: Path) -> list[Path]:
         from weightspace.families.subspace.analysis import by_dim, dint90
@@ -105,10 +100,10 @@ class SubspaceFamily(Family):
 
         return headline(read_table(folder, "dint90.csv"))
 
-    def add_cli(self, groups: CliGroups) -> None:
-        from weightspace.families.subspace import cli
+    def add_bench(self, bench) -> None:
+        from weightspace.families.subspace.bench import add
 
-        cli.add(groups)
+        add(bench)
 
 
 def _check_baseline(where: str, exp: dict, config: dict) -> list[str]:
@@ -150,15 +145,6 @@ def _check_baseline(where: str, exp: dict, config: dict) -> list[str]:
                     f"with the baseline of the same {key})"
                 )
     return problems
-
-
-def published_flags(exp: dict) -> str:
-    """``--published DATASET:NET:VALUE:SOURCE ...`` for ``table dint``, from the experiment's analysis key."""
-    import shlex
-
-    items = [f"{p['dataset']}:{p['net']}:{p['value']}:{p.get('source', '')}:{p.get('threshold', 'absolute')}"
-             for p in exp["analysis"].get("published", [])]
-    return "--published " + " ".join(shlex.quote(i) for i in items) if items else ""
 
 
 def cost_net(exp: dict, config: dict) -> dict:

@@ -10,49 +10,30 @@
 ``tables.py``      ``tying.tex``
 ``plots.py``       accuracy vs trainable parameters, sum vs mean curves, reconstruction error over
                    training, reconstructed test images
-``cli.py``         ``plot tying-params | tying-curves | tying-mse | tying-recon``, ``table tying``
+``artifacts.py``   its figures and table, listed once (``weightspace make tying.<name>``)
 ``schema.yaml``    the ``tying`` and ``narrow`` variant options, the ``autoencoder`` net
 =================  ============================================================================
 
 Every run of a tying experiment leaves ``tying.npz`` beside its metrics: for an autoencoder, a few test images
 (one per class) and the run's reconstructions of them; for any net, the group index of each tied row or
-column. Rules: ``workflow/rules/tying.smk``. This module imports no torch.
+column. This module imports no torch.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from weightspace.families.base import ArchSpec, CliGroups, Family, ReparamSpec
+from weightspace.families.base import ArchSpec, Family, ReparamSpec
 from weightspace.families.tying import ties
 from weightspace.families.tying.nets import autoencoder_spec
 from weightspace.headlines import read_table
-from weightspace.netspec import cell_task
 
-__all__ = ["FAMILY", "TyingFamily", "recon_inputs", "recon_labels"]
+__all__ = ["FAMILY", "TyingFamily"]
 
 _MODULE = "weightspace.families.tying.reparam"
 
 #: the images ``examine`` keeps of an autoencoder run (one per class, at most this many)
 N_IMAGES = 10
-
-
-def recon_inputs(cells: dict[str, dict], dataset: str, net: str, runs: Path, seed: int) -> dict[str, str]:
-    """``{label: tying.npz of seed}`` of every cell of (dataset, net), in the config's order: the reconstruction
-    figure's inputs. A label is the cell's variant and swept values (``tied``, ``tied lr0.01``)."""
-    out = {}
-    for cid, c in cells.items():
-        if c["dataset"] == dataset and c["net"]["name"] == net:
-            label = " ".join([c["variant"]["name"], *(f"{k}{v}" for k, v in c.get("swept", {}).items())])
-            out[label] = str(runs / cid / f"seed-{seed}" / "tying.npz")
-    return out
-
-
-def recon_labels(cells: dict[str, dict], dataset: str, net: str) -> str:
-    """The labels of :func:`recon_inputs`, quoted for a shell command line (``plot tying-recon --label``)."""
-    import shlex
-
-    return " ".join(shlex.quote(label) for label in recon_inputs(cells, dataset, net, Path(), 0))
 
 
 class TyingFamily(Family):
@@ -66,20 +47,10 @@ class TyingFamily(Family):
         narrow = [v["name"] for v in exp["variants"] if v["reparam"] == "narrow"]
         return super().default_comparisons(exp) + [{"a": t, "b": n} for t in tied for n in narrow]
 
-    def outputs(self, experiment: str, cells: dict[str, dict], exp: dict, figures: Path) -> list[str]:
-        folder = figures / experiment
-        out = [str(folder / "tying.tex")]
-        pairs: dict[tuple[str, str], list[dict]] = {}
-        for c in cells.values():
-            pairs.setdefault((c["dataset"], c["net"]["name"]), []).append(c)
-        for (d, n), cs in sorted(pairs.items()):
-            if cell_task(cs[0]) == "reconstruction":
-                out += [str(folder / f"tying_mse__{d}__{n}.png"), str(folder / f"tying_recon__{d}__{n}.png")]
-            else:
-                out.append(str(folder / f"tying_params__{d}__{n}.png"))
-                if any(c["variant"]["reparam"] == "tying" for c in cs):
-                    out.append(str(folder / f"tying_curves__{d}__{n}.png"))
-        return out
+    def artifacts(self):
+        from weightspace.families.tying.artifacts import ARTIFACTS
+
+        return ARTIFACTS
 
     def examine(self, reparam, data) -> list[tuple[dict, dict]]:
         from weightspace.families.tying.analysis import examine_run
@@ -98,11 +69,6 @@ class TyingFamily(Family):
         from weightspace.families.tying.analysis import headline
 
         return headline(read_table(folder, "tying_summary.csv"))
-
-    def add_cli(self, groups: CliGroups) -> None:
-        from weightspace.families.tying import cli
-
-        cli.add(groups)
 
 
 FAMILY = TyingFamily(
