@@ -10,7 +10,8 @@
 
 from snakemake.utils import min_version
 
-from weightspace.families import FAMILIES
+import weightspace.families  # an entry point: loads every family into the registry
+from weightspace.registry import FAMILIES
 
 min_version("8.0")
 

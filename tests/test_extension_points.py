@@ -8,8 +8,8 @@ from collections import OrderedDict
 import pytest
 import torch
 
-from weightspace import families
-from weightspace.families.base import ArchSpec
+from weightspace import registry
+from weightspace.registry import ArchSpec
 from weightspace.netspec import NetSpec, WeightSpec, net_spec
 
 
@@ -36,7 +36,7 @@ def tiny_ae_forward(ns):
 @pytest.fixture
 def tiny_ae(monkeypatch):
     spec = ArchSpec("tinyae", _tiny_ae_spec, f"{__name__}:tiny_ae_forward")
-    monkeypatch.setitem(families.ARCHITECTURES, "tinyae", spec)
+    monkeypatch.setitem(registry.ARCHITECTURES, "tinyae", spec)
     return spec
 
 

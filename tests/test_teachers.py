@@ -12,18 +12,6 @@ from weightspace.errors import ConfigError
 from weightspace.families.sharing import teachers as T
 
 
-@pytest.fixture(autouse=True)
-def _registry_restored():
-    """Configs here register teachers (weightspace.data.DATASETS): leave the registry as it was."""
-    from weightspace import config, data
-
-    before = dict(data.DATASETS)
-    yield
-    data.DATASETS.clear()
-    data.DATASETS.update(before)
-    config._schema.cache_clear()
-
-
 # ---------------------------------------------------------------------------------------------- ground truth
 
 
@@ -76,10 +64,10 @@ def test_permutation_teacher_is_equivariant():
 
 
 def test_builtin_teachers_unchanged():
-    from weightspace.data import DATASETS, load
+    from weightspace.data import known, load
 
     d = load("conv1d_teacher")
-    assert DATASETS["conv1d_teacher"].n_train == 8192 and d.x_train.shape == (8192, 1, 32)
+    assert known()["conv1d_teacher"].n_train == 8192 and d.x_train.shape == (8192, 1, 32)
     assert np.array_equal(d.structure["groups"], T.conv1d_groups(32, 5))
     # taps of the original generator: N(0, 1) from seed 20181101, redrawn until 0.2 apart
     taps = d.structure["teacher"][0, :5]

@@ -25,9 +25,10 @@ from typing import Any, Iterable
 
 import yaml
 
-from weightspace.data import DATASETS
+from weightspace import registry, variant_comparisons
+from weightspace.data import RESERVED, DatasetInfo, known
 from weightspace.errors import ConfigError
-from weightspace.netspec import cell_task, net_spec_for
+from weightspace.netspec import ARCHS, cell_task, net_spec_for
 from weightspace.sizes import fmt_bytes, limit_bytes, over_limit
 from weightspace.train.config import TrainConfig
 
@@ -37,6 +38,7 @@ __all__ = [
     "load_yaml",
     "merge",
     "validate",
+    "Validated",
     "validate_files",
     "expand",
     "load_schema",
@@ -51,32 +53,46 @@ SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 _VARIANT_META = ("name", "reparam", "train")
 
 
-@functools.lru_cache(maxsize=1)
-def _schema() -> dict:
-    """The schema, assembled once (callers must not modify it): the core file plus every family's fragment.
+class Validated(dict):
+    """A validated config: the mapping, with its defaults filled in, that :func:`validate` returns, and what the
+    config defines beyond the registry's names.
+
+    Attributes:
+        datasets: every dataset the config can name, by name: the core's and the families' built-in ones
+            (:func:`weightspace.data.known`), then those the config defines (a family's config keys, e.g. the
+            sharing family's ``teachers``), each a :class:`~weightspace.data.DatasetInfo`.
+    """
+
+    def __init__(self, config: dict, datasets: dict[str, DatasetInfo]):
+        super().__init__(config)
+        self.datasets = datasets
+
+
+@functools.lru_cache(maxsize=8)
+def _schema(datasets: tuple[str, ...]) -> dict:
+    """The schema for a config that can name ``datasets``, assembled once per set of names (callers must not
+    modify it): the core file plus every family's fragment.
 
     The core (``config.schema.yaml``) describes what every experiment has; each
     family's ``schema.yaml`` adds the keys of its experiments and the options of
     its reparameterizations, merged here as one if/then branch per family
     (under ``experiment``) and per reparameterization (under ``variant``). The
-    dataset, family and reparam names come from their registries.
+    family and reparam names come from the registry (:mod:`weightspace.registry`).
     """
-    from weightspace.data import DATASETS
-    from weightspace.families import ARCHITECTURES, FAMILIES, REPARAMS
-    from weightspace.netspec import ARCHS
+    families, reparams = registry.families(), registry.REPARAMS
 
     with open(SCHEMA_PATH) as f:
         schema = yaml.safe_load(f)
     defs = schema["$defs"]
-    defs["dataset"]["enum"] = list(DATASETS)
-    defs["experiment"]["properties"]["family"]["enum"] = list(FAMILIES)
-    defs["variant"]["properties"]["reparam"]["enum"] = list(REPARAMS)
-    defs["net"]["properties"]["arch"]["enum"] = [*ARCHS, *ARCHITECTURES]
+    defs["dataset"]["enum"] = list(datasets)
+    defs["experiment"]["properties"]["family"]["enum"] = list(families)
+    defs["variant"]["properties"]["reparam"]["enum"] = list(reparams)
+    defs["net"]["properties"]["arch"]["enum"] = [*ARCHS, *registry.ARCHITECTURES]
     net_keys: dict[str, dict] = {arch: {} for arch in ARCHS}
     core_keys = {k: True for k in defs["experiment"]["properties"]}
     options: dict[str, dict] = {"direct": {}}
     defs["experiment"]["allOf"] = []
-    for family in FAMILIES.values():
+    for family in families.values():
         fragment = family.schema()
         for key, d in (fragment.get("config") or {}).items():  # top-level keys a family adds (sharing: teachers)
             if key in schema["properties"]:
@@ -92,11 +108,11 @@ def _schema() -> dict:
         })
         options.update(fragment.get("reparams") or {})
         net_keys.update({arch: (fragment.get("nets") or {}).get(arch, {}) for arch in (a.name for a in family.archs)})
-    missing = sorted(set(REPARAMS) - set(options))
+    missing = sorted(set(reparams) - set(options))
     if missing:
         raise RuntimeError(f"no schema for the options of reparam(s) {', '.join(missing)} (their family's schema.yaml)")
     defs["variant"]["allOf"] = []
-    for name in REPARAMS:
+    for name in reparams:
         then = {"additionalProperties": False,
                 "properties": {"name": True, "reparam": True, "train": True, **options[name].get("properties", {})}}
         if options[name].get("required"):
@@ -113,8 +129,8 @@ def _schema() -> dict:
 
 
 def load_schema() -> dict:
-    """The JSON schema of a config (a fresh copy)."""
-    return copy.deepcopy(_schema())
+    """The JSON schema of a config that defines no dataset of its own (a fresh copy)."""
+    return copy.deepcopy(_schema(tuple(known())))
 
 
 def merge(base: Any, override: Any) -> Any:
@@ -237,7 +253,7 @@ def _render_path(path: Iterable, instance: Any) -> str:
     return out or "(top level)"
 
 
-def _describe(error, root: Any) -> str:
+def _describe(error, root: Any, schema: dict) -> str:
     from jsonschema.exceptions import best_match
 
     if error.validator in ("oneOf", "anyOf") and error.context:
@@ -253,7 +269,7 @@ def _describe(error, root: Any) -> str:
 
         fitting = [errs for errs in by_alt.values() if not any(misfit(e) for e in errs)]
         if len(fitting) == 1:
-            return _describe(best_match(fitting[0]), root)
+            return _describe(best_match(fitting[0]), root, schema)
     where = _render_path(error.absolute_path, root)
     v = error.validator
     if v == "additionalProperties":
@@ -277,7 +293,7 @@ def _describe(error, root: Any) -> str:
         return f"{where}: {items!r} repeats {dup}; list each value once"
     if v in ("oneOf", "anyOf"):
         shown = repr(error.instance) if isinstance(error.instance, (str, list, dict)) else _yaml_scalar(error.instance)
-        return f"{where}: {shown} is not allowed; expected {_expected(error.schema, _schema())}"
+        return f"{where}: {shown} is not allowed; expected {_expected(error.schema, schema)}"
     return f"{where}: {error.message}"
 
 
@@ -336,13 +352,12 @@ def _expected_range(schema: dict) -> str:
     return noun
 
 
-def _schema_errors(config: dict, reported: Iterable[tuple] = (), unmade: Iterable[str] = ()) -> list[str]:
+def _schema_errors(config: dict, schema: dict, reported: Iterable[tuple] = (), unmade: Iterable[str] = ()) -> list[str]:
     """One message per schema violation; errors at the ``reported`` paths (already described) are left out, and
     so are references to the ``unmade`` datasets (defined by the config, too broken to register: their
     definition's own problem is the message)."""
     from jsonschema import Draft202012Validator
 
-    schema = _schema()
     validator = Draft202012Validator(schema)
     reported, unmade = list(reported), list(unmade)
 
@@ -357,7 +372,7 @@ def _schema_errors(config: dict, reported: Iterable[tuple] = (), unmade: Iterabl
     )
     messages = []
     for e in errors:
-        msg = _describe(e, config)
+        msg = _describe(e, config, schema)
         if msg not in messages:
             messages.append(msg)
     return messages
@@ -516,14 +531,11 @@ def _fill(instance: Any, schema: dict, root: dict) -> Any:
     return instance
 
 
-def _defaults(config: dict) -> dict:
+def _defaults(config: dict, schema: dict) -> dict:
     """Fill defaults from the schema (also the keys of each experiment's family), training defaults from TrainConfig."""
-    from weightspace.families import FAMILIES
-
-    schema = _schema()
     out = _fill(copy.deepcopy(config), schema, schema)
     for exp in out.get("experiments", {}).values():
-        extra = FAMILIES[exp["family"]].schema().get("experiment") or {}
+        extra = registry.FAMILIES[exp["family"]].schema().get("experiment") or {}
         for key, sub in extra.items():
             if key not in exp and "default" in sub:
                 exp[key] = copy.deepcopy(sub["default"])
@@ -536,8 +548,9 @@ def _defaults(config: dict) -> dict:
     return out
 
 
-def validate(config: dict) -> dict:
-    """Check ``config`` completely; return it with defaults filled in.
+def validate(config: dict) -> Validated:
+    """Check ``config`` completely; return it with defaults filled in, and the datasets it can name
+    (:class:`Validated`). Nothing global changes: a config's own datasets are only in what it returns.
 
     Raises:
         ConfigError: listing every problem found, one per line, each naming the
@@ -545,25 +558,25 @@ def validate(config: dict) -> dict:
     """
     if not isinstance(config, dict):
         raise ConfigError(f"the config must be a mapping, got {type(config).__name__}")
-    from weightspace.data import register_config
-    from weightspace.families import FAMILIES
-
-    if register_config(config):  # datasets the config defines (the sharing family's teachers): names the schema knows
-        _schema.cache_clear()
-    # defined by the config but not registered (a broken teacher): a reference to one is explained by the
+    families = registry.families()
+    datasets = known()
+    for family in families.values():  # datasets the config defines (the sharing family's teachers)
+        datasets.update({name: info for name, info in family.datasets(config).items()
+                         if name not in RESERVED})  # never replaced, not even for a config validation refuses
+    # defined by the config but not made (a broken teacher): a reference to one is explained by the
     # definition's own problem (the family's checks), not refused as an unknown dataset
-    unmade = {n for family in FAMILIES.values() for n in family.dataset_names(config)} - set(DATASETS)
-    schema = _schema()
+    unmade = {n for family in families.values() for n in family.dataset_names(config)} - set(datasets)
+    schema = _schema(tuple(datasets))
     found: list[tuple[list, str]] = []
     config = _check_numbers(config, schema, schema, [], config, found)
     problems = [m for _, m in found]
-    problems += [m for m in _schema_errors(config, [tuple(p) for p, _ in found], unmade) if m not in problems]
+    problems += [m for m in _schema_errors(config, schema, [tuple(p) for p, _ in found], unmade) if m not in problems]
     if problems:
         raise ConfigError(_problem_text(problems))
-    config = _defaults(config)
-    problems = [p for family in FAMILIES.values() for p in family.check_config(config)]
+    config = Validated(_defaults(config, schema), datasets)
+    problems = [p for family in families.values() for p in family.check_config(config)]
     if not problems and unmade:  # no check explains a definition: a reference to it is an unknown dataset after all
-        problems = _schema_errors(config)
+        problems = _schema_errors(config, schema)
     if problems:
         raise ConfigError(_problem_text(problems))
     for name, exp in config["experiments"].items():
@@ -614,9 +627,7 @@ def _problem_text(problems: list[str]) -> str:
     return head + ":\n" + "\n".join(f"  - {p}" for p in shown) + more
 
 
-def _check_experiment(name: str, exp: dict, config: dict) -> list[str]:
-    from weightspace.families import FAMILIES
-
+def _check_experiment(name: str, exp: dict, config: Validated) -> list[str]:
     problems = []
     where = f"experiments.{name}"
     defined = sorted(config["nets"])
@@ -628,17 +639,14 @@ def _check_experiment(name: str, exp: dict, config: dict) -> list[str]:
     if dupes:
         problems.append(f"{where}.variants: duplicate variant name(s) {', '.join(dupes)}; names must be unique")
         return problems  # the family's checks look variants up by name
-    return problems + FAMILIES[exp["family"]].check_experiment(where, exp, config)
+    return problems + registry.FAMILIES[exp["family"]].check_experiment(where, exp, config)
 
 
 def _check_comparisons(config: dict, expanded: dict[str, dict[str, dict]]) -> list[str]:
-    from weightspace import variant_comparisons
-    from weightspace.families import FAMILIES
-
     problems = []
     for name, cells in expanded.items():
         exp = config["experiments"][name]
-        family = FAMILIES[exp["family"]]
+        family = registry.FAMILIES[exp["family"]]
         problems += variant_comparisons.check(f"experiments.{name}", exp, cells, family.default_comparisons(exp),
                                               family.metrics, cell_task)
         if exp.get("comparisons") is not False:  # the statistics' memory, before analyze allocates it
@@ -668,18 +676,16 @@ def variant_sweeps(variant: dict, exp: dict, config: dict) -> dict[str, list]:
     return {k: v for k, v in {**options, **train}.items() if isinstance(v, list)}
 
 
-def _check_cell(cell: dict, config: dict) -> list[str]:
-    from weightspace.families import REPARAMS
-
+def _check_cell(cell: dict, config: Validated) -> list[str]:
     where = f"experiments.{cell['experiment']}"
-    dataset, net_cfg, variant, train = DATASETS[cell["dataset"]], cell["net"], cell["variant"], cell["train"]
+    dataset, net_cfg, variant, train = config.datasets[cell["dataset"]], cell["net"], cell["variant"], cell["train"]
     try:
         net = net_spec_for(net_cfg, dataset.input_shape, dataset.n_outputs)
     except ValueError as e:
         return [f"{where}: net {net_cfg['name']!r} cannot run on {dataset.name}: {e}"]
     index = [v["name"] for v in config["experiments"][cell["experiment"]]["variants"]].index(variant["name"])
     vwhere = f"{where}.variants[{index}:{variant['name']}]"
-    spec = REPARAMS[variant["reparam"]]
+    spec = registry.REPARAMS[variant["reparam"]]
     problems = [f"{vwhere}{'.' + key if key else ''}: {msg}" for key, msg in spec.check(variant, cell, net, dataset)]
     if not problems:
         need = spec.memory(variant, net, 1)
@@ -723,7 +729,10 @@ def _grid(options: dict[str, Any]) -> tuple[list[str], list[tuple]]:
     return keys, list(itertools.product(*values)) if keys else [()]
 
 
-def _expand(config: dict) -> dict[str, dict[str, dict]]:
+def _expand(config: Validated) -> dict[str, dict[str, dict]]:
+    if not isinstance(config, Validated):
+        raise TypeError("expand takes the config validate returns (a weightspace.config.Validated), which knows "
+                        "its datasets")
     out: dict[str, dict[str, dict]] = {}
     for exp_name, exp in config["experiments"].items():
         if not exp.get("enabled", True):
@@ -749,7 +758,7 @@ def _expand(config: dict) -> dict[str, dict[str, dict]]:
                                     f"{origin}); rename one of them, or list a swept value once"]))
                             origins[cid] = origin
                             cells[cid] = {
-                                **({"dataset_spec": DATASETS[dataset].spec} if DATASETS[dataset].spec else {}),
+                                **({"dataset_spec": spec} if (spec := config.datasets[dataset].spec) else {}),
                                 "experiment": exp_name,
                                 "family": exp["family"],
                                 "cell": cid,

@@ -26,8 +26,10 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from weightspace import registry
 from weightspace.config import expand, experiment_seeds
-from weightspace.data import DATASETS
+from weightspace.data import cell_info
+from weightspace.netspec import net_spec_for
 
 __all__ = ["plan", "cell_steps", "count_jobs", "job_startup_s", "TrainJob", "train_jobs", "job_resources",
            "cell_seconds", "run_files", "targets"]
@@ -36,7 +38,7 @@ __all__ = ["plan", "cell_steps", "count_jobs", "job_startup_s", "TrainJob", "tra
 def cell_steps(cell: dict) -> tuple[int, int]:
     """(training steps, evaluations) of one cell, as the trainer will run it."""
     t = cell["train"]
-    n_train = DATASETS[cell["dataset"]].n_train
+    n_train = cell_info(cell).n_train
     batch = min(t["batch_size"], n_train)
     per_epoch = n_train // batch
     evals = t["epochs"] * min(t["evals_per_epoch"], per_epoch) + 1
@@ -44,9 +46,7 @@ def cell_steps(cell: dict) -> tuple[int, int]:
 
 
 def _size_key(cell: dict) -> str | None:
-    from weightspace.families import REPARAMS
-
-    return REPARAMS[cell["variant"]["reparam"]].size_key
+    return registry.REPARAMS[cell["variant"]["reparam"]].size_key
 
 
 def _group_key(cell: dict) -> tuple:
@@ -138,12 +138,9 @@ def cell_seconds(cell: dict, n_seeds: int, device: str = "cpu") -> float:
     measures): per step and seed, 6 x batch x the net's multiply-adds (a convolution's
     weights at every input position), the fixed and trained tensors read a few times,
     plus a per-step overhead; the test-set evaluations on top."""
-    from weightspace.families import REPARAMS
-    from weightspace.netspec import net_spec_for
-
-    info = DATASETS[cell["dataset"]]
+    info = cell_info(cell)
     net = net_spec_for(cell["net"], info.input_shape, info.n_outputs)
-    spec = REPARAMS[cell["variant"]["reparam"]]
+    spec = registry.REPARAMS[cell["variant"]["reparam"]]
     dev = _DEVICE["cuda" if device.startswith("cuda") or device == "auto" else "cpu"]
     steps, evals = cell_steps(cell)
     batch = min(cell["train"]["batch_size"], info.n_train)
@@ -171,9 +168,6 @@ def job_resources(job_cells: list[dict], n_seeds: int, config: dict) -> dict[str
     activations), capped at what ``memory_limit_gib`` allows. One thread: a job trains with one (the numbers
     of a cell then do not depend on the machine). ``gpu``: 1 when the config's device is CUDA.
     """
-    from weightspace.families import REPARAMS
-    from weightspace.netspec import net_spec_for
-
     device = config.get("device", "auto")
     gpu = 1 if device.startswith("cuda") else 0
     seconds = 60 + sum(cell_seconds(c, n_seeds, "cuda" if gpu else "cpu") for c in job_cells)
@@ -181,9 +175,9 @@ def job_resources(job_cells: list[dict], n_seeds: int, config: dict) -> dict[str
     tensors = 0.0
     data = 0.0
     for c in job_cells:
-        info = DATASETS[c["dataset"]]
+        info = cell_info(c)
         net = net_spec_for(c["net"], info.input_shape, info.n_outputs)
-        spec = REPARAMS[c["variant"]["reparam"]]
+        spec = registry.REPARAMS[c["variant"]["reparam"]]
         per_seed = spec.memory(c["variant"], net, 1)
         fits = max(1, min(n_seeds, int(limit * 2**30 // max(1, per_seed))))
         tensors = max(tensors, 4 * per_seed * fits)
@@ -205,8 +199,6 @@ def count_jobs(config: dict) -> dict[str, int]:
     (``"(data)"``)."""
     from pathlib import Path
 
-    from weightspace.families import FAMILIES
-
     jobs: dict[str, int] = {}
     datasets = set()
     all_cells = expand(config)
@@ -215,9 +207,9 @@ def count_jobs(config: dict) -> dict[str, int]:
         n_train[job.experiment] += 1
     for exp, cells in all_cells.items():
         e = config["experiments"][exp]
-        figures = FAMILIES[e["family"]].outputs(exp, cells, e, Path(config["figures_dir"]))
+        figures = registry.FAMILIES[e["family"]].outputs(exp, cells, e, Path(config["figures_dir"]))
         extra = 1 if e.get("cost") else 0  # a benchmark job feeds the cost figure
-        extra += FAMILIES[e["family"]].extra_jobs(e)
+        extra += registry.FAMILIES[e["family"]].extra_jobs(e)
         jobs[exp] = n_train[exp] + 3 + len(figures) + extra
         datasets |= {c["dataset"] for c in cells.values()}
     jobs["(data)"] = len(datasets)
@@ -244,13 +236,11 @@ def targets(config: dict, cells: dict | None = None) -> list[str]:
     """
     from pathlib import Path
 
-    from weightspace.families import FAMILIES
-
     results, figures = Path(config["results_dir"]), Path(config["figures_dir"])
     out: list[str] = []
     for exp, exp_cells in (expand(config) if cells is None else cells).items():
         e = config["experiments"][exp]
-        family = FAMILIES[e["family"]]
+        family = registry.FAMILIES[e["family"]]
         out += run_files(config, exp, exp_cells, ("metrics.csv", "summary.json", *family.run_files))
         tables = ("final.csv", "curves.csv", "timings.csv", *family.analysis_files, "comparisons.csv",
                   "comparisons_aggregate.csv")
@@ -308,9 +298,7 @@ def plan(config: dict, measure: bool = False, device: str = "cpu", log: Callable
 
 
 def _estimate(df: pd.DataFrame, seeds: int, device: str, memory_limit_gib: float, log) -> pd.Series:
-    from weightspace.bench import step_cost
-    from weightspace.families import REPARAMS
-    from weightspace.netspec import net_spec_for
+    from weightspace.bench import step_cost  # deferred: torch, only to measure
 
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, key in enumerate(df["_key"]):
@@ -318,9 +306,9 @@ def _estimate(df: pd.DataFrame, seeds: int, device: str, memory_limit_gib: float
     est = pd.Series(0.0, index=df.index)
     for key, idx in groups.items():
         dataset, net_name, _, batch = key
-        info = DATASETS[dataset]
         cell = df.loc[idx[0], "_cell"]
-        spec = REPARAMS[cell["variant"]["reparam"]]
+        info = cell_info(cell)
+        spec = registry.REPARAMS[cell["variant"]["reparam"]]
         net = net_spec_for(cell["net"], info.input_shape, info.n_outputs)
         sizes = sorted({int(df.loc[i, "_size"]) for i in idx if pd.notna(df.loc[i, "_size"])}) or [None]
         probes = sorted({sizes[0], sizes[-1]}, key=lambda x: x or 0)
@@ -328,7 +316,7 @@ def _estimate(df: pd.DataFrame, seeds: int, device: str, memory_limit_gib: float
         for size in probes:
             variant = dict(cell["variant"], **({spec.size_key: size} if size is not None else {}))
             fits = max(1, min(seeds, int(memory_limit_gib * 2**30 // max(1, spec.memory(variant, net, 1)))))
-            r = step_cost(cell["net"], dataset, variant, seeds=fits, batch_size=min(batch, info.n_train),
+            r = step_cost(cell["net"], info, variant, seeds=fits, batch_size=min(batch, info.n_train),
                           steps=5, repeats=1, warmup=2, device=device, epochs=cell["train"]["epochs"])
             timed[size] = r["step_s_median"] * (seeds / fits)  # seeds beyond what fits run as extra batches
             options = " ".join(f"{k}={v}" for k, v in cell["variant"].items() if k not in ("name", "reparam", spec.size_key))

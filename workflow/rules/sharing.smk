@@ -142,7 +142,7 @@ rule plot_sweep:
     params:
         ws=WS,
         n_seeds=lambda w: len(experiment_seeds(w.experiment)),
-        inputs=lambda w: FAMILIES["sharing"].sweep_inputs(w.teacher),
+        inputs=lambda w: FAMILIES["sharing"].sweep_inputs(w.teacher, CONFIG.datasets),
     shell:
         "{params.ws} plot sweep --summary {input} --teacher {wildcards.teacher} --net {wildcards.net}"
         " --inputs {params.inputs} --out {output.pdf} > {log} 2>&1"
@@ -160,7 +160,8 @@ rule meta_sharing:
     params:
         ws=WS,
         spec=lambda w: json.dumps(
-            FAMILIES["sharing"].teacher_spec(experiment_config(w.experiment)["meta"]["teacher"]), sort_keys=True
+            FAMILIES["sharing"].teacher_spec(experiment_config(w.experiment)["meta"]["teacher"], CONFIG.datasets),
+            sort_keys=True,
         ),
         options=lambda w: json.dumps(experiment_config(w.experiment)["meta"], sort_keys=True),
     shell:

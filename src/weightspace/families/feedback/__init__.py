@@ -21,9 +21,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from weightspace.families.base import CliGroups, Family, ReparamSpec
+from weightspace.families.base import CliGroups, Family
 from weightspace.families.feedback.geometry import ARCH, ARCH_SPEC, LIVE, feedback_bytes
 from weightspace.headlines import read_table
+from weightspace.io import write_dataframe
+from weightspace.registry import ReparamSpec
 
 __all__ = ["FAMILY", "FeedbackFamily"]
 
@@ -79,7 +81,6 @@ class FeedbackFamily(Family):
 
     def analyze(self, final, analysis: dict, out_dir: Path) -> list[Path]:
         from weightspace.families.feedback.analysis import feedback_summary, paired_differences
-        from weightspace.io import write_dataframe
 
         confidence = analysis.get("confidence", 0.95)
         paired = paired_differences(final)

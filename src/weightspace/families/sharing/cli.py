@@ -21,17 +21,17 @@ def plot_structure(args) -> None:
     with np.load(args.npz) as d:
         groups = d["groups"] if "groups" in d else None  # the truth, saved beside the run since issue 16
     if groups is None:
-        from weightspace.data import teacher_weights
+        from weightspace.data import known
 
-        _, groups = teacher_weights(args.dataset)
+        groups = known()[args.dataset].groups()
     _say(structure_figure(args.npz, groups, args.title or args.dataset, args.out))
 
 
 def plot_maps(args) -> None:
-    from weightspace.data import DATASETS
+    from weightspace.data import known
     from weightspace.families.sharing.plots import assignment_maps_figure
 
-    _say(assignment_maps_figure(args.npz, DATASETS[args.dataset].input_shape, args.title or args.dataset, args.out))
+    _say(assignment_maps_figure(args.npz, known()[args.dataset].input_shape, args.title or args.dataset, args.out))
 
 
 def plot_tradeoff(args) -> None:
@@ -92,7 +92,7 @@ def bench_meta(args) -> None:
 
 
 def add(groups: CliGroups) -> None:
-    from weightspace.data import DATASETS
+    from weightspace.data import known
 
     f = groups.plot.add_parser("structure", help="sharing: learned vs true sharing of a teacher layer, co-assignment")
     f.add_argument("--npz", required=True, help="a seed's structure.npz")
@@ -102,7 +102,7 @@ def add(groups: CliGroups) -> None:
     f.set_defaults(func=plot_structure)
     f = groups.plot.add_parser("maps", help="sharing: each hidden unit's value index on the input grid")
     f.add_argument("--npz", required=True, help="a seed's structure.npz")
-    f.add_argument("--dataset", required=True, choices=list(DATASETS))
+    f.add_argument("--dataset", required=True, choices=list(known()))
     f.add_argument("--title")
     f.add_argument("--out", required=True)
     f.set_defaults(func=plot_maps)

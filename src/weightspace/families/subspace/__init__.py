@@ -20,9 +20,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from weightspace.families.base import CliGroups, Family, ReparamSpec
+from weightspace.families.base import CliGroups, Family
 from weightspace.families.subspace.memory import subspace_bytes
 from weightspace.headlines import read_table
+from weightspace.io import write_dataframe
+from weightspace.registry import ReparamSpec
 from weightspace.sizes import fmt_bytes, limit_bytes, over_limit
 
 __all__ = ["FAMILY", "SubspaceFamily"]
@@ -90,7 +92,6 @@ class SubspaceFamily(Family):
 
     def analyze(self, final, analysis: dict, out_dir: Path) -> list[Path]:
         from weightspace.families.subspace.analysis import by_dim, dint90
-        from weightspace.io import write_dataframe
 
         write_dataframe(out_dir / "by_dim.csv", by_dim(final))
         write_dataframe(out_dir / "dint90.csv", dint90(

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from weightspace.families.base import ArchSpec, CliGroups, Family, ReparamSpec
+from weightspace.families.base import CliGroups, Family
 from weightspace.families.tying import ties
 from weightspace.families.tying.nets import autoencoder_spec
 from weightspace.headlines import read_table
+from weightspace.io import write_dataframe
 from weightspace.netspec import cell_task
+from weightspace.registry import ArchSpec, ReparamSpec
 
 __all__ = ["FAMILY", "TyingFamily", "recon_inputs", "recon_labels"]
 
@@ -88,7 +90,6 @@ class TyingFamily(Family):
 
     def analyze(self, final, analysis: dict, out_dir: Path) -> list[Path]:
         from weightspace.families.tying.analysis import tying_summary
-        from weightspace.io import write_dataframe
 
         write_dataframe(out_dir / "tying_summary.csv", tying_summary(final))
         return [out_dir / "tying_summary.csv"]
