@@ -135,6 +135,31 @@ def test_config_teachers_registered_and_carried_by_cells():
     assert spec["teacher"]["kind"] == "permutation"
 
 
+def test_validate_returns_the_datasets_a_config_defines_and_changes_no_global_state():
+    """Issue 21: a config's teachers are in what validate returns (its ``datasets``), never added to a module's
+    table: a second config that does not define them cannot name them, and the tables are as before."""
+    from weightspace import data, registry
+    from weightspace.config import validate
+
+    before = dict(data.DATASETS), dict(registry.DATASETS)
+    c = validate(_config({"tinyperm": {"kind": "permutation", "n": 4, "n_train": 8}}, ["tinyperm"]))
+    assert c.datasets["tinyperm"].spec == {"teacher": {"kind": "permutation", "n": 4, "n_train": 8}}
+    assert list(c.datasets)[:len(data.known())] == list(data.known())  # the known ones first, in their order
+    assert (dict(data.DATASETS), dict(registry.DATASETS)) == before
+    with pytest.raises(ConfigError, match="'tinyperm' is not allowed"):
+        validate(_config({}, ["tinyperm"]))
+
+
+def test_the_builtin_teachers_are_the_sharing_familys():
+    """data.py names no family: the built-in teachers and the teacher kind are registered by the sharing family."""
+    from weightspace import data, registry
+
+    assert "conv1d_teacher" not in data.DATASETS and "conv1d_teacher" in data.known()
+    assert registry.DATASETS["conv1d_teacher"].structure["layer"] == T.TEACHER_LAYER
+    assert registry.DATASET_KINDS["teacher"] == "weightspace.families.sharing.teachers:info"
+    assert np.array_equal(registry.DATASETS["conv2d_teacher"].groups(), T.conv2d_groups(10, 10, 3))
+
+
 @pytest.mark.parametrize("spec, expected", [
     ({"kind": "conv1d", "input": [4], "kernel": 6, "n_train": 8}, "teachers.bad.kernel: a kernel of 6"),
     ({"kind": "conv1d", "input": [8, 8], "kernel": 3, "n_train": 8}, "teachers.bad.input: conv1d takes 1 size"),

@@ -31,14 +31,14 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
-# The annotations name the core's records (weightspace.data.DatasetInfo, weightspace.netspec.NetSpec) as text only:
-# importing them, even for type checkers, would be an import upwards.
+# The core's records (weightspace.data.DatasetInfo, weightspace.netspec.NetSpec) are annotated as Any: importing
+# them, even for type checkers, would be an import upwards.
 
 __all__ = ["ReparamSpec", "ArchSpec", "DIRECT", "FAMILIES", "REPARAMS", "ARCHITECTURES", "DATASET_KINDS",
            "DATASETS", "register", "family_of", "resolve", "families"]
 
 
-def _no_problems(variant: dict, cell: dict, net: "NetSpec", dataset: "DatasetInfo") -> list[tuple[str, str]]:
+def _no_problems(variant: dict, cell: dict, net: Any, dataset: Any) -> list[tuple[str, str]]:
     return []
 
 
@@ -70,8 +70,8 @@ class ReparamSpec:
 
     name: str
     build: str
-    memory: Callable[[dict, "NetSpec", int], int]
-    check: Callable[[dict, dict, "NetSpec", "DatasetInfo"], list[tuple[str, str]]] = _no_problems
+    memory: Callable[[dict, Any, int], int]
+    check: Callable[[dict, dict, Any, Any], list[tuple[str, str]]] = _no_problems
     size_key: str | None = None
     memory_hint: str = ""
 
@@ -101,7 +101,7 @@ class ArchSpec:
     """
 
     name: str
-    spec: Callable[[tuple, int, dict], "NetSpec"]
+    spec: Callable[[tuple, int, dict], Any]
     forward: str
 
 
@@ -115,7 +115,7 @@ ARCHITECTURES: dict[str, ArchSpec] = {}
 #: :class:`~weightspace.data.DatasetInfo` whose ``spec`` is ``{kind: description}``
 DATASET_KINDS: dict[str, str] = {}
 #: datasets families define without a config (the sharing family's built-in teachers), by name
-DATASETS: dict[str, "DatasetInfo"] = {}
+DATASETS: dict[str, Any] = {}
 
 
 def register(family) -> None:

@@ -51,6 +51,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from weightspace.errors import WeightspaceError
+from weightspace.io import write_dataframe
 from weightspace.train.config import TrainConfig
 
 __all__ = ["OPTIONS", "CORE_METRICS", "TRAIN_KEYS", "Test", "CellRef", "tests_of", "resolve", "check", "compare",
@@ -439,6 +440,7 @@ def compare(final, tests: list[Test], options: dict, metrics: dict[str, str], au
     """
     import pandas as pd
 
+    # deferred: scipy, which validating a config (it checks the declared tests) does not need
     from weightspace.comparisons import holm, holm_cannot_reach, paired_comparison, unpaired_comparison
 
     known = {**CORE_METRICS, **metrics}
@@ -516,7 +518,7 @@ def aggregate(final, table, options: dict, auto=AUTO):
     """
     import pandas as pd
 
-    from weightspace.comparisons import mean_prob_improvement, stratified_iqm
+    from weightspace.comparisons import mean_prob_improvement, stratified_iqm  # deferred: scipy, as in compare
 
     rows = []
     if len(table):
@@ -572,8 +574,6 @@ def from_spec(data: dict) -> tuple[list[Test], dict]:
 def write(final, data: dict, family, out_dir) -> list:
     """comparisons.csv and comparisons_aggregate.csv of one experiment into ``out_dir``."""
     from pathlib import Path
-
-    from weightspace.io import write_dataframe
 
     tests, options = from_spec(data)
     table = compare(final, tests, options, family.metrics, family.auto_metric, data.get("train"))

@@ -40,7 +40,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from weightspace.data import DatasetInfo
-    from weightspace.netspec import NetSpec
 
 __all__ = ["Family", "CliGroups"]
 

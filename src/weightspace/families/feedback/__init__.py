@@ -80,7 +80,7 @@ class FeedbackFamily(Family):
         return [(dict(metrics), {}) for _ in range(reparam.n_seeds)]
 
     def analyze(self, final, analysis: dict, out_dir: Path) -> list[Path]:
-        from weightspace.families.feedback.analysis import feedback_summary, paired_differences
+        from weightspace.families.feedback.analysis import feedback_summary, paired_differences  # deferred: pandas
 
         confidence = analysis.get("confidence", 0.95)
         paired = paired_differences(final)
@@ -90,12 +90,12 @@ class FeedbackFamily(Family):
 
     def headline(self, folder: Path) -> list[str]:
         """Per dataset and setting: the fed-back arm's largest paired gain over none, its p raw and Holm-adjusted."""
-        from weightspace.families.feedback.analysis import headline
+        from weightspace.families.feedback.analysis import headline  # deferred: pandas
 
         return headline(read_table(folder, "feedback_summary.csv"))
 
     def add_cli(self, groups: CliGroups) -> None:
-        from weightspace.families.feedback import cli
+        from weightspace.families.feedback import cli  # deferred: loaded only to build the CLI
 
         cli.add(groups)
 

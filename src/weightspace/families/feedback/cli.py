@@ -10,6 +10,7 @@ __all__ = ["add"]
 
 
 def plot_feedback(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.feedback.plots import feedback_figure
@@ -20,6 +21,7 @@ def plot_feedback(args) -> None:
 
 
 def table_feedback(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.feedback.tables import feedback_latex

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from weightspace.data import known
 from weightspace.families.base import CliGroups
 
 __all__ = ["add"]
@@ -14,6 +15,7 @@ def _say(paths) -> None:
 
 
 def plot_structure(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import numpy as np
 
     from weightspace.families.sharing.plots import structure_figure
@@ -21,20 +23,19 @@ def plot_structure(args) -> None:
     with np.load(args.npz) as d:
         groups = d["groups"] if "groups" in d else None  # the truth, saved beside the run since issue 16
     if groups is None:
-        from weightspace.data import known
-
         groups = known()[args.dataset].groups()
     _say(structure_figure(args.npz, groups, args.title or args.dataset, args.out))
 
 
 def plot_maps(args) -> None:
-    from weightspace.data import known
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     from weightspace.families.sharing.plots import assignment_maps_figure
 
     _say(assignment_maps_figure(args.npz, known()[args.dataset].input_shape, args.title or args.dataset, args.out))
 
 
 def plot_tradeoff(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.sharing.plots import tradeoff_figure
@@ -43,6 +44,7 @@ def plot_tradeoff(args) -> None:
 
 
 def plot_dynamics(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.sharing.plots import dynamics_figure
@@ -51,6 +53,7 @@ def plot_dynamics(args) -> None:
 
 
 def table_structure(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.sharing.tables import structure_latex
@@ -61,6 +64,7 @@ def table_structure(args) -> None:
 
 
 def plot_sweep(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.sharing.sweep_plots import sweep_figure
@@ -69,6 +73,7 @@ def plot_sweep(args) -> None:
 
 
 def plot_meta(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.sharing.sweep_plots import meta_figure
@@ -77,6 +82,7 @@ def plot_meta(args) -> None:
 
 
 def plot_budget(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.sharing.sweep_plots import budget_figure
@@ -85,15 +91,13 @@ def plot_budget(args) -> None:
 
 
 def bench_meta(args) -> None:
-    from weightspace.families.sharing.meta import main
+    from weightspace.families.sharing.meta import main  # deferred: torch, loaded only by this command
 
     main(["--spec-json", args.spec_json, "--options-json", args.options_json, "--out", args.out,
           "--summary", args.summary, "--threads", str(args.threads)])
 
 
 def add(groups: CliGroups) -> None:
-    from weightspace.data import known
-
     f = groups.plot.add_parser("structure", help="sharing: learned vs true sharing of a teacher layer, co-assignment")
     f.add_argument("--npz", required=True, help="a seed's structure.npz")
     f.add_argument("--dataset", required=True, help="the teacher (its truth is read from the npz when saved there)")

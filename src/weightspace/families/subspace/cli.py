@@ -17,6 +17,7 @@ def _say(paths) -> None:
 
 
 def plot_curves(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.subspace.plots import curves_figure
@@ -25,6 +26,7 @@ def plot_curves(args) -> None:
 
 
 def plot_accuracy_vs_d(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.subspace.plots import accuracy_vs_d_figure
@@ -33,6 +35,7 @@ def plot_accuracy_vs_d(args) -> None:
 
 
 def plot_cost(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.subspace.plots import cost_figure
@@ -64,6 +67,7 @@ def _parse_published(items: list[str] | None) -> dict:
 
 
 def table_dint(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.subspace.tables import dint_latex
@@ -74,6 +78,7 @@ def table_dint(args) -> None:
 
 
 def table_accuracy(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.subspace.tables import accuracy_latex
@@ -84,6 +89,7 @@ def table_accuracy(args) -> None:
 
 
 def bench_cost(args) -> None:
+    # deferred: torch and pandas, loaded only by this command
     import pandas as pd
     import torch
 

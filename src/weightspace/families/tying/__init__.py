@@ -84,24 +84,24 @@ class TyingFamily(Family):
         return out
 
     def examine(self, reparam, data) -> list[tuple[dict, dict]]:
-        from weightspace.families.tying.analysis import examine_run
+        from weightspace.families.tying.analysis import examine_run  # deferred: pandas
 
         return examine_run(reparam, data, N_IMAGES)
 
     def analyze(self, final, analysis: dict, out_dir: Path) -> list[Path]:
-        from weightspace.families.tying.analysis import tying_summary
+        from weightspace.families.tying.analysis import tying_summary  # deferred: pandas
 
         write_dataframe(out_dir / "tying_summary.csv", tying_summary(final))
         return [out_dir / "tying_summary.csv"]
 
     def headline(self, folder: Path) -> list[str]:
         """Tied vs untied (and the narrower untied net), each at its fewest trainable weights (``tying_summary.csv``)."""
-        from weightspace.families.tying.analysis import headline
+        from weightspace.families.tying.analysis import headline  # deferred: pandas
 
         return headline(read_table(folder, "tying_summary.csv"))
 
     def add_cli(self, groups: CliGroups) -> None:
-        from weightspace.families.tying import cli
+        from weightspace.families.tying import cli  # deferred: loaded only to build the CLI
 
         cli.add(groups)
 

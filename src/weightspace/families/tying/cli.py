@@ -15,6 +15,7 @@ def _say(paths) -> None:
 
 
 def plot_params(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.tying.plots import params_figure
@@ -23,6 +24,7 @@ def plot_params(args) -> None:
 
 
 def plot_curves(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.tying.plots import curves_figure
@@ -31,6 +33,7 @@ def plot_curves(args) -> None:
 
 
 def plot_mse(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.tying.plots import mse_figure
@@ -39,6 +42,7 @@ def plot_mse(args) -> None:
 
 
 def plot_recon(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     from weightspace.families.tying.plots import recon_figure
 
     labels = args.label or [f"run {i + 1}" for i in range(len(args.npz))]
@@ -48,6 +52,7 @@ def plot_recon(args) -> None:
 
 
 def table_tying(args) -> None:
+    # deferred: matplotlib or pandas, loaded only by the command that draws or writes
     import pandas as pd
 
     from weightspace.families.tying.tables import tying_latex
