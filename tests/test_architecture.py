@@ -21,7 +21,7 @@ PACKAGE = "weightspace"
 GROUND = {"weightspace", "weightspace.registry", "weightspace.errors", "weightspace.io", "weightspace.sizes",
           "weightspace.seeding", "weightspace.headlines", "weightspace.gpus", "weightspace.workflow_lock",
           "weightspace.train.config"}
-ENTRY_POINTS = {"weightspace.cli", "weightspace.__main__", "weightspace.run_summary"}
+ENTRY_POINTS = {"weightspace.cli", "weightspace.__main__"}
 LAYERS = ("ground floor", "core", "families", "entry points")
 
 
@@ -168,6 +168,17 @@ def test_no_upward_import(found):
 
 def test_function_level_imports_of_the_package_are_commented(found):
     assert not found["uncommented"], "\n".join(found["uncommented"])
+
+
+def test_a_family_imports_no_other_family():
+    """A family's folder is its own: it imports the core and ``families.base``, never another family's modules."""
+    def family(module: str) -> str | None:
+        parts = module.split(".")
+        return parts[2] if len(parts) > 2 and parts[1] == "families" and parts[2] != "base" else None
+
+    crossing = sorted({f"{a}:{line} imports {b}" for a, b, line, *_ in imports()
+                       if family(a) and family(b) and family(a) != family(b)})
+    assert not crossing, "\n".join(crossing)
 
 
 def test_the_checks_see_what_they_look_for(tmp_path):

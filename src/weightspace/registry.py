@@ -9,18 +9,22 @@ family, so no import runs upwards.
 Layers
 ------
 Every module of the package sits on one floor and imports only from its own floor or below, with no circle
-(``tests/test_architecture.py`` reads the imports and checks both):
+(``tests/test_architecture.py`` reads the imports with ``ast`` and checks both):
 
-1. **ground floor**: this registry and helpers that import nothing else of the package but each other
-   (errors, io, sizes, seeding, headlines, gpus, workflow_lock, ``train.config``);
-2. **core**: config, data, nets, netspec, reparam, train, runner, bench, plan and the analysis modules;
-3. **families**: ``weightspace.families`` and every family folder;
-4. **entry points**: the CLI (``cli``, ``__main__``) and the run summary, which load the families.
+1. **ground floor**: this registry and helpers that import nothing of the package but each other: errors, io,
+   sizes, seeding, headlines, gpus, workflow_lock, ``train.config``;
+2. **core**: config, data, nets, netspec, reparam, train, runner, bench, plan, the analysis modules and the run
+   summary; they look families up here;
+3. **families**: ``weightspace.families`` and every family folder (a family imports the core, never another
+   family's folder, and is never imported by the core);
+4. **entry points**: the CLI (``cli``, ``__main__``), which loads the families; ``workflow/rules/common.smk``
+   and the tests' ``conftest.py`` do the same from outside the package.
 
-An import inside a function of a project module is kept only where it is deliberate (a torch-free family
-``__init__`` deferring its torch, pandas or matplotlib code; a CLI command loading only what it runs), with a
-comment saying so. A family names its torch code as ``"module:function"`` strings (:attr:`ReparamSpec.build`,
-:attr:`ArchSpec.forward`, :data:`DATASET_KINDS`), resolved by :func:`resolve` when first used.
+An import inside a function of a project module is kept only where it is deliberate, with a comment saying why:
+a torch-free family ``__init__`` deferring its torch, pandas or matplotlib code to the hook that needs it, a CLI
+command loading only what it runs, scipy left out of config validation. A family also names its torch code as
+``"module:function"`` strings (:attr:`ReparamSpec.build`, :attr:`ArchSpec.forward`, :data:`DATASET_KINDS`),
+resolved by :func:`resolve` when first used.
 
 This module imports nothing of the package and no torch.
 """

@@ -55,7 +55,8 @@ class CliGroups:
 
 @dataclass
 class Family:
-    """An experiment family. Subclass it in ``families/<name>/__init__.py`` and register the instance.
+    """An experiment family. Subclass it in ``families/<name>/__init__.py``; ``families/__init__.py`` registers
+    the instance.
 
     Attributes:
         name: the value of ``family:`` in an experiment.
