@@ -19,8 +19,8 @@ _VARIANT_META = ("name", "reparam", "train")
 
 
 class Validated(dict):
-    """A validated config: the mapping, with its defaults filled in, that :func:`validate` returns, and what the
-    config defines beyond the registry's names.
+    """A validated config: the mapping, with its defaults filled in, that :func:`weightspace.config.validate` returns,
+    and what the config defines beyond the registry's names.
 
     Attributes:
         datasets: every dataset the config can name, by name: the core's and the families' built-in ones
