@@ -389,7 +389,8 @@ def test_config_layer_imports_no_torch():
     import subprocess
     import sys
 
-    code = ("import sys; import weightspace.config as c, weightspace.families, weightspace.plan; "
+    code = ("import sys; import weightspace.config as c, weightspace.families, weightspace.plan, "
+            "weightspace.estimate; "
             "c.expand(c.validate(c.load_config(sys.argv[1], sys.argv[2]))); "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code, str(REPO / "config.yaml"), str(REPO / "config" / "quick.yaml")],

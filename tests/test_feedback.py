@@ -15,6 +15,7 @@ from conftest import REPO, write_cifar10_like
 from weightspace import data
 from weightspace.config import expand, experiment_seeds, load_config, validate
 from weightspace.errors import ConfigError
+from weightspace.registry import FAMILIES
 from weightspace.families.feedback.analysis import feedback_summary, paired_differences
 from weightspace.families.feedback.geometry import FEEDBACK_INPUT, feedback_bytes
 from weightspace.families.feedback.nets import maxpool_features, xavier_bound
@@ -353,7 +354,7 @@ def test_net_options_take_integers(key, index, value, outcome):
 def test_an_experiment_may_have_its_own_seeds(capsys):
     """The generic per-experiment ``seeds`` (the paper grid's feedback experiments use 10, the others 5)."""
     from weightspace.cli import main
-    from weightspace.plan import plan
+    from weightspace.estimate import plan
 
     cfg = validate(load_config(REPO / "config.yaml"))
     assert experiment_seeds(cfg, "subspace") == list(range(5)) and experiment_seeds(cfg, "feedback") == list(range(10))
@@ -390,22 +391,54 @@ def _final(rows: list[tuple]) -> pd.DataFrame:
     """final.csv rows from (net, variant, feedback, features, optimizer, seed, acc, status)."""
     out = []
     for net, variant, mode, features, opt, seed, acc, status in rows:
-        out.append({"dataset": "mnist", "net": net, "variant": variant, "feedback": mode,
+        out.append({"dataset": "mnist", "cell": f"{net}__{variant}", "net": net, "variant": variant, "feedback": mode,
                      "feedback_features": features, "optimizer": opt, "lr": 0.01, "swept": "optimizer lr",
                      "seed": seed, "final_test_acc": acc, "status": status, "n_trainable": 1})
     return pd.DataFrame(out)
 
 
-def test_p_values_are_exact_sign_flips_and_holm_adjusted_within_a_setting():
-    rows = [("n", f"{m}-sgd", m, 10, "sgd", s, acc + s / 100 + (0.001 * s if m == "maxpool" else 0), "ok")
-            for s in range(5) for m, acc in (("none", 0.9), ("ones", 0.9), ("maxpool", 0.91))]
-    summary = feedback_summary(_final(rows)).set_index("arm")
-    assert summary.loc["maxpool", "vs_none_p"] == pytest.approx(2 / 32)  # all 5 differences positive: 0.0625
-    assert summary.loc["ones", "vs_none_p"] == 1.0  # identical accuracies
-    # 3 distinct comparisons in the setting (ones-none, maxpool-none, maxpool-ones): Holm multiplies the smallest by 3
-    assert summary.loc["maxpool", "vs_none_p_holm"] == pytest.approx(3 * 2 / 32)
-    assert summary.loc["maxpool", "vs_ones_p_holm"] == pytest.approx(3 * 2 / 32)  # max(2 x p, the one before)
-    assert summary.loc["ones", "vs_none_p_holm"] == summary.loc["none", "vs_ones_p_holm"] == 1.0
+def _comparisons(final: pd.DataFrame) -> pd.DataFrame:
+    """comparisons.csv of ``final`` as `weightspace analyze` writes it: the family's default tests (every variant
+    against the none and ones variants) through the core comparisons."""
+    from weightspace.comparisons import paired_table, tests_of
+    from weightspace.comparisons.declared import OPTIONS
+
+    family = FAMILIES["feedback"]
+    variants = [{"name": v, "feedback": m} for v, m in dict(zip(final["variant"], final["feedback"])).items()]
+    exp = {"family": "feedback", "variants": variants}
+    tests = [t for _, t in tests_of(exp, variants, family.default_comparisons(exp))]
+    return paired_table(final, tests, {**OPTIONS, "n_resamples": 200}, family.metrics, family.auto_metric)
+
+
+def _summary(final: pd.DataFrame, paired: pd.DataFrame | None = None) -> pd.DataFrame:
+    return feedback_summary(final, _comparisons(final), paired)
+
+
+def test_p_values_are_the_core_comparisons_holm_adjusted_over_the_experiment():
+    rows = [("n", f"{m}-{opt}", m, 10, opt, s, acc + s / 100 + (0.001 * s if m == "maxpool" else 0), "ok")
+            for opt in ("sgd", "adam") for s in range(5)
+            for m, acc in (("none", 0.9), ("ones", 0.9), ("maxpool", 0.91))]
+    final = _final(rows)
+    comparisons = _comparisons(final)
+    summary = feedback_summary(final, comparisons)
+    sgd = summary[summary["setting"] == "optimizer=sgd lr=0.01"].set_index("arm")
+    assert sgd.loc["maxpool", "vs_none_p"] == pytest.approx(2 / 32)  # all 5 differences positive: 0.0625
+    assert sgd.loc["ones", "vs_none_p"] == 1.0  # identical accuracies
+    # 6 comparisons in the experiment (ones-none, maxpool-none, maxpool-ones per optimizer), Holm over all of them
+    # (not 3 per setting): the two smallest p (2/32, one per optimizer) become 6 x 2/32 and max(5 x 2/32, that)
+    assert len(comparisons) == 6 and (comparisons["m"] == 6).all()
+    assert sgd.loc["maxpool", "vs_none_p_holm"] == pytest.approx(6 * 2 / 32)
+    # one p per pair in a results folder: the summary's are comparisons.csv's, pair by pair
+    core = comparisons.set_index(["a", "b"])
+    pairs = (("maxpool", "none", "maxpool-sgd", "none-sgd"), ("maxpool", "ones", "maxpool-sgd", "ones-sgd"),
+             ("none", "ones", "ones-sgd", "none-sgd"))
+    for arm, ref, a, b in pairs:
+        assert sgd.loc[arm, f"vs_{ref}_p"] == core.loc[(a, b), "p"]
+        assert sgd.loc[arm, f"vs_{ref}_p_holm"] == core.loc[(a, b), "p_holm"]
+    assert sgd.loc["ones", "vs_none_p_holm"] == sgd.loc["none", "vs_ones_p_holm"] == 1.0
+    # without the core comparisons (comparisons: false) there is no p, never one computed here
+    bare = feedback_summary(final, comparisons.iloc[:0]).set_index(["setting", "arm"])
+    assert bare[["vs_none_p", "vs_none_p_holm"]].isna().all().all() and bare["vs_none_mean"].notna().any()
 
 
 def test_paired_differences_pair_seeds_within_each_setting_and_skip_unfinished_ones():
@@ -418,7 +451,7 @@ def test_paired_differences_pair_seeds_within_each_setting_and_skip_unfinished_o
                       "diverged" if (opt, s) == ("sgd", 3) else "ok")]
     final = _final(rows)
     paired = paired_differences(final)
-    summary = feedback_summary(final, paired)
+    summary = _summary(final, paired)
     sgd = summary[summary["setting"] == "optimizer=sgd lr=0.01"].set_index("arm")
     assert list(sgd.index) == ["none", "ones", "maxpool"]  # the optimizer suffix is the setting's
     assert sgd.loc["maxpool", "vs_none_mean"] == pytest.approx(0.03)
@@ -436,11 +469,38 @@ def test_the_notes_pair_is_compared_with_its_baseline_net():
     for s in range(3):
         rows += [("note-baseline", "note", "maxpool", 0, "sgd", s, 0.97 + s / 1000, "ok"),
                  ("note-feedback", "note", "maxpool", 26, "sgd", s, 0.975 + s / 1000, "ok")]
-    summary = feedback_summary(_final(rows)).set_index("arm")
+    summary = _summary(_final(rows)).set_index("arm")
     assert summary.loc["note-baseline", "mode"] == "none"  # no extra inputs: nothing fed back
     assert summary.loc["note-feedback", "vs_none_arm"] == "note-baseline"
     assert summary.loc["note-feedback", "vs_none_mean"] == pytest.approx(0.005)
     assert summary.loc["note-feedback", "vs_ones_n"] == 0
+    # the core compares variants on one net, not two nets: no p for the note's pair
+    assert math.isnan(summary.loc["note-feedback", "vs_none_p"])
+
+
+def test_analyze_writes_comparisons_first_and_the_summary_carries_their_p(tmp_path, capsys):
+    import json
+
+    from weightspace.cli import main
+    from weightspace.comparisons import tests_of
+    from weightspace.errors import WeightspaceError
+
+    rows = [("n", f"{m}-sgd", m, 10, "sgd", s, acc + s / 100 + (0.002 * s if m == "maxpool" else 0), "ok")
+            for s in range(4) for m, acc in (("none", 0.9), ("ones", 0.905), ("maxpool", 0.91))]
+    final = _final(rows).assign(family="feedback")
+    final.to_csv(tmp_path / "final.csv", index=False)
+    with pytest.raises(WeightspaceError, match=r"comparisons.csv is missing: feedback_summary.csv takes its p-values"):
+        FAMILIES["feedback"].analyze(final, {}, tmp_path)
+    variants = [{"name": f"{m}-sgd", "feedback": m} for m in ("none", "ones", "maxpool")]
+    exp = {"family": "feedback", "variants": variants}
+    tests = tests_of(exp, variants, FAMILIES["feedback"].default_comparisons(exp))
+    spec = {"options": {"n_resamples": 200}, "tests": [{"a": t.a, "b": t.b} for _, t in tests]}
+    main(["analyze", "--final", str(tmp_path / "final.csv"), "--out", str(tmp_path), "--comparisons-json",
+          json.dumps(spec)])
+    core = pd.read_csv(tmp_path / "comparisons.csv").set_index(["a", "b"])
+    summary = pd.read_csv(tmp_path / "feedback_summary.csv").set_index("arm")
+    assert summary.loc["maxpool", "vs_none_p"] == core.loc[("maxpool-sgd", "none-sgd"), "p"] == pytest.approx(2 / 16)
+    assert summary.loc["maxpool", "vs_ones_p_holm"] == core.loc[("maxpool-sgd", "ones-sgd"), "p_holm"]
 
 
 def test_table_and_figure_from_a_small_summary(tmp_path, monkeypatch):
@@ -458,7 +518,7 @@ def test_table_and_figure_from_a_small_summary(tmp_path, monkeypatch):
                                "epoch": epoch, "test_acc": acc * epoch / 2 + 0.1})
     final = _final(rows)
     paired = paired_differences(final)
-    summary = feedback_summary(final, paired)
+    summary = _summary(final, paired)
     tex = feedback_latex(summary)
     assert r"\begin{tabular}" in tex and "sgd, lr 0.01" in tex and "With 3 seeds no paired test" in tex
     assert r"maxpool & 3 & $93.00 \pm 2.48$ & $+2.00$ [$+2.00$, $+2.00$] & 0.25 (0.75)" in tex

@@ -1,5 +1,5 @@
-"""Training jobs of several cells (weightspace.plan.train_jobs) and what they ask a scheduler for (job_resources),
-and how the workflow declares them."""
+"""Training jobs of several cells (weightspace.plan.train_jobs) and what they ask a scheduler for
+(weightspace.estimate.job_resources), and how the workflow declares them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 
 from conftest import REPO
 from weightspace.config import expand, load_config, validate
-from weightspace.plan import _split, job_resources, train_jobs
+from weightspace.estimate import job_resources
+from weightspace.plan import _split, train_jobs
 
 
 def quick(**over):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_stats import final_table
+from test_dint import final_table
 from weightspace import tables
 from weightspace.families.sharing import plots as plots_sharing
 from weightspace.families.sharing import tables as sharing_tables
@@ -29,7 +29,8 @@ def test_dint_table_formats_values_intervals_and_published():
     tex = subspace_tables.dint_latex(d, {("m", "fc"): (750.0, "Li et al. 2018")})
     assert r"\begin{tabular}{lllrrrrrrrrr}" in tex and r"\bottomrule" in tex
     assert r"\multicolumn{3}{c}{90\% of baseline} & \multicolumn{3}{c}{90\% accuracy}" in tex
-    assert r"m & fc & dense & 1\,000 & $98.5 \pm 0.5$ & 300 &" in tex
+    # the baseline (0.98, 0.985, 0.99): mean +- 95% t half-width, t_{.975,2} 0.005 / sqrt(3) = 1.2 pp
+    assert r"m & fc & dense & 1\,000 & $98.5 \pm 1.2$ & 300 &" in tex
     assert r"$\infty$]" in tex
     assert "& 750 (abs.) \\\\" in tex and "Li et al. 2018" in tex
 
@@ -50,7 +51,8 @@ def test_dint90_reports_both_threshold_conventions():
 
 def test_accuracy_table_marks_diverged_seeds():
     tex = subspace_tables.accuracy_latex(by_dim(final_table()))
-    assert r"$96.5 \pm 0.7$$^{1\dagger}$" in tex  # fastfood d=1000: 2 finished seeds, 1 diverged
+    # fastfood d=1000: 2 finished seeds (0.96, 0.97), 1 diverged; 95% t half-width t_{.975,1} 0.00707 / sqrt(2) = 6.4 pp
+    assert r"$96.5 \pm 6.4$$^{1\dagger}$" in tex
     assert r"full ($D=1\,000$)" in tex
     assert tables.fmt_dim(199210) == r"199\,210" and tables.fmt_dim(math.inf) == r"$\infty$"
 
@@ -139,7 +141,7 @@ def test_dint_table_shows_infinity_and_the_diverged_count_of_an_all_diverged_var
 
 
 def test_accuracy_table_has_a_column_per_swept_setting():
-    from test_stats import swept_final
+    from test_dint import swept_final
 
     tex = subspace_tables.accuracy_latex(by_dim(swept_final(subspace_lrs=[0.003, 0.3])))
     assert r"$d$ & dense (lr=0.003) & dense (lr=0.3) \\" in tex
@@ -197,9 +199,9 @@ def test_naive_loop_and_trainer_do_the_same_work(tmp_path):
     assert rec["speedup_per_run"] == pytest.approx(rec["naive_s_per_run_median"] / rec["trainer_s_per_run_median"])
 
 
-def test_plan_counts_cells_runs_and_steps():
+def test_plan_counts_cells_runs_and_steps(monkeypatch, tmp_path):
     from weightspace.config import validate
-    from weightspace.plan import plan
+    from weightspace.estimate import plan
 
     cfg = validate({
         "seeds": 2,
@@ -222,6 +224,7 @@ def test_plan_counts_cells_runs_and_steps():
     assert plan(validate({**cfg, "cells_per_job": 1})).attrs["jobs"] == {"e": 6 + 2 + 2 + 2 + 2 + 1, "(data)": 2}
     assert plan(validate({**cfg, "cells_per_job": 2})).attrs["jobs"]["e"] == 4 + 2 + 2 + 2 + 2 + 1  # 2 + 1 per dataset
     assert sorted(df["size"]) == ["", "", "d=5", "d=5", "d=50", "d=50"]
+    monkeypatch.setenv("WEIGHTSPACE_CACHE", str(tmp_path))  # the planner's measurements: not the user's cache
     measured = plan(cfg, measure=True, log=lambda m: None)
     assert (measured["est_s"] > 0).all()
     assert 0.1 < measured.attrs["startup_s"] < 60  # a fresh process importing torch and the package
@@ -278,7 +281,7 @@ def test_sharing_summary_intervals_and_hard_fill():
 
 
 def test_setting_names_what_the_grid_varied_besides_the_axis():
-    from weightspace.analysis import with_setting
+    from weightspace.formatting import with_setting
 
     f = pd.DataFrame([
         dict(k=16.0, lambda_prior=0.01, straight_through=True, lr=np.nan, swept="k lambda_prior straight_through"),

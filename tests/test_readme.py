@@ -9,7 +9,8 @@ import re
 from conftest import REPO
 from weightspace.cli import main
 from weightspace.config import Validated, load_config, validate
-from weightspace.plan import plan, train_jobs
+from weightspace.estimate import plan
+from weightspace.plan import train_jobs
 
 
 def readme() -> str:

@@ -527,7 +527,7 @@ def test_rerun_from_scratch_is_byte_identical_and_the_report_builds(tmp_path):
     assert first.returncode == 0, first.stderr[-3000:]
     before = _artifacts(repo)
     comparisons = pd.read_csv(repo / "results" / "quick" / "subspace" / "comparisons.csv")
-    from weightspace.variant_comparisons import COLUMNS
+    from weightspace.comparisons import COLUMNS
 
     assert list(comparisons.columns) == COLUMNS
     assert set(zip(comparisons["a"], comparisons["b"], comparisons["setting"])) == {

@@ -8,7 +8,7 @@ variant, reparam, the variant's options such as projection and d, and every
 swept hyperparameter), so later stages group by columns, never parse names.
 The ``swept`` column names the keys the grid varied for that cell
 (space-separated, e.g. ``"d lr"``): every analysis keeps each swept setting
-apart (:func:`weightspace.analysis.with_setting`).
+apart (:func:`weightspace.formatting.with_setting`).
 A diverged run stays in both tables with ``status = diverged``.
 
 ``timings.csv``: one row per (cell, seed): the run's training and wall-clock

@@ -22,6 +22,7 @@ from weightspace.io import provenance
 from weightspace.nets import build_net_for
 from weightspace.reparam import build_reparam
 from weightspace.train import TrainConfig, Trainer, make_optimizer, train_step
+from weightspace.train.evaluation import evaluate_all
 
 __all__ = ["step_cost", "state_bytes", "naive_run", "trainer_runs", "compare_with_naive"]
 
@@ -56,11 +57,19 @@ def step_cost(
     warmup: int = 5,
     device: torch.device | str = "cpu",
     epochs: int | None = None,
+    min_time_s: float = 0.0,
+    eval_examples: int = 0,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, Any]:
     """Median time of one training step (forward, backward, Adam) of ``variant``.
 
     ``dataset``: a known dataset's name, or its record (a config's own dataset: :func:`weightspace.data.cell_info`).
-    ``epochs`` (the cell's) places k-means' switch; its steps are timed in the direct phase.
+    ``epochs`` (the cell's) places k-means' switch; its steps are timed in the direct phase. ``min_time_s``:
+    each repeat runs whole rounds of ``steps`` steps until it has run that long (a step of a microsecond net
+    is timed over many). ``eval_examples``: also time one evaluation of every seed on that many examples
+    (``eval_s``), as the trainer evaluates the test set. ``clock``: what is timed with; the process's CPU time
+    (``time.process_time``) on one CPU thread gives the time a step takes on a quiet core even while other
+    work loads the machine.
 
     Returns:
         a record: the variant, D, d, seeds, time per step (median, min, max
@@ -75,7 +84,7 @@ def step_cost(
     seed_list = list(range(seeds))
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    t0 = time.perf_counter()
+    t0 = clock()
     structure = None
     if info.structure:
         structure = {"layer": info.structure["layer"], "groups": info.groups()}
@@ -83,7 +92,7 @@ def step_cost(
         epochs = variant.get("pretrain_epochs", 0) + 1
     reparam = build_reparam(variant, net, seed_list, device, structure=structure, epochs=epochs)
     _sync(device)
-    build_s = time.perf_counter() - t0
+    build_s = clock() - t0
     opt = make_optimizer(reparam.parameters(), TrainConfig(), device)
     g = torch.Generator(device="cpu").manual_seed(0)
     n_pool = 4 * batch_size
@@ -103,11 +112,13 @@ def step_cost(
     _sync(device)
     times = []
     for _ in range(repeats):
-        t = time.perf_counter()
-        for i in range(steps):
-            step(warmup + i % steps)
-        _sync(device)
-        times.append((time.perf_counter() - t) / steps)
+        t, n = clock(), 0
+        while n == 0 or clock() - t < min_time_s:
+            for i in range(steps):
+                step(warmup + i % steps)
+            _sync(device)
+            n += steps
+        times.append((clock() - t) / n)
     record = {
         "variant": variant.get("name", variant["reparam"]),
         "reparam": variant["reparam"],
@@ -125,6 +136,16 @@ def step_cost(
         "state_bytes": state_bytes(reparam, opt),
         "device": str(device),
     }
+    if eval_examples:
+        x_eval = torch.randn(eval_examples, *shape, generator=g).to(device)
+        y_eval = (torch.randn(eval_examples, net.n_outputs, generator=g) if task != "classification"
+                  else torch.randint(0, info.n_outputs, (eval_examples,), generator=g)).to(device)
+        evaluate_all(net, reparam, x_eval, y_eval, task)  # warm-up
+        _sync(device)
+        t = clock()
+        evaluate_all(net, reparam, x_eval, y_eval, task)
+        _sync(device)
+        record["eval_s"] = clock() - t
     if device.type == "cuda":
         record["peak_bytes"] = torch.cuda.max_memory_allocated(device)
     return record

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import weightspace.families  # noqa: F401 - the CLI is an entry point: this loads every family into the registry
-from weightspace import __version__, data, registry, variant_comparisons
+from weightspace import __version__, comparisons, data, registry
 from weightspace.config import expand, experiment_seeds, load_config, validate, validate_files
 from weightspace.errors import DataError, Interrupted, WeightspaceError
 from weightspace.families.base import CliGroups
@@ -177,23 +177,24 @@ def cmd_analyze(args) -> None:
     analysis = json.loads(args.analysis_json) if args.analysis_json else {}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = registry.FAMILIES[family].analyze(final, analysis, out)
-    if args.comparisons_json:
-        written += variant_comparisons.write(final, json.loads(args.comparisons_json), registry.FAMILIES[family], out)
+    written = []
+    if args.comparisons_json:  # first: a family's tables may read comparisons.csv (feedback's p-values)
+        written += comparisons.write_tables(final, json.loads(args.comparisons_json), registry.FAMILIES[family], out)
+    written += registry.FAMILIES[family].analyze(final, analysis, out)
     print("wrote " + ", ".join(map(str, written)), file=sys.stderr)
 
 
 def cmd_plot_comparisons(args) -> None:
-    from weightspace.comparisons_report import write_comparisons  # deferred: pandas and matplotlib
+    from weightspace.comparisons.report import write_report  # deferred: matplotlib
 
-    written = write_comparisons(args.csv, args.aggregate, args.tex, args.out, args.title)
+    written = write_report(args.csv, args.aggregate, args.tex, args.out, args.title)
     print("wrote " + ", ".join(map(str, written)), file=sys.stderr)
 
 
 def cmd_compare(args) -> int:
-    from weightspace.compare import compare_folders  # deferred: pandas
+    from weightspace.resultsdiff import diff_folders  # deferred: pandas
 
-    identical, lines = compare_folders(args.old, args.new, args.rtol)
+    identical, lines = diff_folders(args.old, args.new, args.rtol)
     print("\n".join(lines))
     print("identical: every shared column of every table" if identical else "the tables differ (see above)")
     return 0 if identical else 1
@@ -229,51 +230,94 @@ def cmd_validate(args) -> None:
 
 
 def cmd_plan(args) -> None:
-    from weightspace.plan import plan  # deferred: pandas
-    from weightspace.runner import resolve_device  # deferred: torch
+    # deferred: pandas and torch, loaded only by this command
+    import os
+
+    import pandas as pd
+
+    from weightspace.estimate import cache_path, job_resources, plan
+    from weightspace.plan import train_jobs
+    from weightspace.runner import resolve_device
 
     config = _load_validated(args.config)
     device = resolve_device(args.device or config["device"])
     if args.measure:
-        print(f"timing representative steps on {device} ...", file=sys.stderr)
-    df = plan(config, measure=args.measure, device=str(device), log=lambda m: print(m, file=sys.stderr, flush=True))
+        print(f"timing each step shape on {device}, one thread as a job trains (measurements cached in "
+              f"{cache_path()}{'; --fresh: measuring again' if args.fresh else ''}) ...", file=sys.stderr)
+    df = plan(config, measure=args.measure, device=str(device), log=lambda m: print(m, file=sys.stderr, flush=True),
+              fresh=args.fresh)
     if df.empty:
         print("no enabled experiments")
         return
-    cols = ["cells", "runs", "steps", "seed_steps"] + (["est_min"] if args.measure else [])
+    cols = ["cells", "runs", "steps", "seed_steps"]
     df["cells"] = 1
     df["seed_steps"] = df["steps"] * df["runs"]
-    if args.measure:
-        df["est_min"] = df["est_s"] / 60
-    summary = df.groupby("experiment")[cols].sum()
-    jobs = df.attrs["jobs"]
+    attrs, df.attrs = df.attrs, {}
+    summary = df.groupby("experiment", sort=False)[cols].sum()
+    jobs = attrs["jobs"]
     summary["jobs"] = [jobs[e] for e in summary.index]
+    cells = expand(config)
+    tj = train_jobs(config, cells)
+    if args.measure:
+        gpu = device.type == "cuda"
+        unit = "gpu_h" if gpu else "core_h"
+        per_job, startup = pd.DataFrame(attrs["train_jobs"]), attrs["startup_s"]
+        by = per_job.groupby("experiment", sort=False)
+        summary["train_jobs"] = by.size()
+        summary["arrays"] = by["rule"].nunique()
+        # training jobs as estimated, every other job (aggregate, analysis, figures) one process start-up
+        other = summary["jobs"] - summary["train_jobs"]
+        summary[unit] = (by["est_s"].sum() + other * attrs["other_startup_s"]) / 3600
+        summary["longest_min"] = by["est_s"].max() / 60
+        summary["asks_min"] = by.apply(lambda g: g.loc[g["est_s"].idxmax(), "runtime_min"], include_groups=False)
+        summary["short"] = by["short"].sum()
     summary.loc["total"] = summary.sum()
     summary.loc["total", "jobs"] += jobs["(data)"]
-    print(summary.to_string(float_format=lambda x: f"{x:,.1f}"))
     if args.measure:
-        n_jobs, startup = int(summary.loc["total", "jobs"]), df.attrs["startup_s"]
-        train_min, startup_min = df["est_s"].sum() / 60, n_jobs * startup / 60
-        print(f"estimated time on {device}: training {train_min:.1f} min (cells one after another, seeds batched as "
-              f"the workflow batches them; a few steps timed per cell group) + job start-up {startup_min:.1f} min "
-              f"({n_jobs} jobs x {startup:.1f} s: Python, torch and the package, measured) = "
-              f"{train_min + startup_min:.1f} min on one core; with --cores N the jobs overlap, about 1/N of that "
-              f"where the cells are many")
-    from weightspace.plan import job_resources, train_jobs  # deferred: pandas
+        summary.loc["total", "longest_min"] = summary["longest_min"].iloc[:-1].max()
+        summary.loc["total", "asks_min"] = per_job.loc[per_job["est_s"].idxmax(), "runtime_min"]
+        summary.loc["total", "arrays"] = per_job["rule"].nunique()
+        summary.loc["total", unit] += jobs["(data)"] * attrs["other_startup_s"] / 3600
+    ints = [c for c in summary.columns if c not in ("core_h", "gpu_h", "longest_min")]
+    summary[ints] = summary[ints].astype(int)
+    print(summary.to_string(float_format=lambda x: f"{x:,.2f}"))
+    n_jobs = int(summary.loc["total", "jobs"])
+    print(f"training: {len(tj)} jobs of up to {config['cells_per_job']} cells (cells_per_job) in "
+          f"{len({j.rule for j in tj})} rules (a rule's jobs go to SLURM as one array); {n_jobs} jobs in all")
+    if args.measure:
+        total_s = summary.loc["total", unit] * 3600
+        if gpu:
+            import torch
 
-    cells = expand(config)
-    jobs = train_jobs(config, cells)
-    print(f"training: {len(jobs)} jobs of up to {config['cells_per_job']} cells (cells_per_job) in "
-          f"{len({j.rule for j in jobs})} rules (a rule's jobs go to SLURM as one array); "
-          f"{int(summary.loc['total', 'jobs'])} jobs in all")
+            n_dev, what = max(1, torch.cuda.device_count()), "GPU(s)"
+        else:
+            n_dev, what = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(), "cores"
+        wall = max(total_s / n_dev, per_job["est_s"].max())
+        print(f"estimated on {device} ({'GPU-hours' if gpu else 'core-hours'}: each training job's cells - seed "
+              f"batches, steps, test-set evaluations, building the reparameterization - plus its start-up "
+              f"{startup:.1f} s and its dataset's loading; every other job its start-up "
+              f"{attrs['other_startup_s']:.1f} s): "
+              f"{summary.loc['total', unit]:.2f} {'GPU' if gpu else 'core'}-hours; on this machine's {n_dev} {what} "
+              f"about {wall / 60:.1f} min wall (jobs in parallel; the longest job alone "
+              f"{per_job['est_s'].max() / 60:.1f} min)")
+        short = per_job[per_job["short"]]
+        if len(short):
+            worst = short.loc[(short["est_s"] / 60 / short["runtime_min"]).idxmax()]
+            print(f"warning: {len(short)} training job(s) ask a scheduler for less time than estimated here (e.g. "
+                  f"{worst['experiment']}/{worst['job']}: {worst['est_s'] / 60:.1f} min estimated, runtime "
+                  f"{worst['runtime_min']} min requested by rule {worst['rule']}); on a machine like this one give "
+                  f"them more: snakemake --set-resources {worst['rule']}:runtime=<minutes>, or a profile's retries "
+                  f"(each attempt asks for the runtime times the attempt)", file=sys.stderr)
     if args.jobs:
-        rows = []
-        for j in jobs:
-            r = job_resources([cells[j.experiment][c] for c in j.cells], len(j.seeds), config)
-            rows.append({"rule": j.rule, "experiment": j.experiment, "job": j.name, "cells": len(j.cells), **r})
-        import pandas as pd
-
-        print(pd.DataFrame(rows).to_string(index=False))
+        if args.measure:
+            table = per_job.assign(est_min=lambda t: t["est_s"] / 60).drop(columns=["est_s"])
+        else:
+            rows = []
+            for j in tj:
+                r = job_resources([cells[j.experiment][c] for c in j.cells], len(j.seeds), config)
+                rows.append({"rule": j.rule, "experiment": j.experiment, "job": j.name, "cells": len(j.cells), **r})
+            table = pd.DataFrame(rows)
+        print(table.to_string(index=False, float_format=lambda x: f"{x:,.2f}"))
     if args.cells:
         print(df.drop(columns=["cells"]).to_string(index=False))
 
@@ -419,7 +463,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     pn = sub.add_parser("plan", help="cells, runs, steps and (with --measure) estimated device time of a config")
     pn.add_argument("config", nargs="+", metavar="YAML", help="config file(s), later ones override earlier ones")
-    pn.add_argument("--measure", action="store_true", help="time a few steps per cell group on this device")
+    pn.add_argument("--measure", action="store_true", help="time each step shape on this device (cached per device "
+                                                           "and torch version) and estimate every job")
+    pn.add_argument("--fresh", action="store_true", help="with --measure: ignore the measurement cache")
     pn.add_argument("--device", help="auto | cpu | cuda (default: the config's)")
     pn.add_argument("--cells", action="store_true", help="also print one line per cell")
     pn.add_argument("--jobs", action="store_true", help="also print one line per training job: its rule, cells and "

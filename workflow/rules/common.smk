@@ -14,7 +14,8 @@ from snakemake.settings.types import DeploymentMethod
 
 import weightspace.config
 import weightspace.families
-from weightspace import variant_comparisons
+from weightspace import comparisons
+import weightspace.estimate
 import weightspace.plan
 from weightspace.errors import ConfigError, WeightspaceError
 from weightspace.registry import FAMILIES
@@ -112,9 +113,9 @@ def data_flags():
 
 
 def comparisons_spec(experiment):
-    """The experiment's comparisons, resolved: declared tests and the family's defaults (weightspace.variant_comparisons)."""
+    """The experiment's comparisons, resolved: declared tests and the family's defaults (weightspace.comparisons)."""
     exp = experiment_config(experiment)
-    return variant_comparisons.spec(exp, FAMILIES[exp["family"]].default_comparisons(exp), CELLS[experiment])
+    return comparisons.spec(exp, FAMILIES[exp["family"]].default_comparisons(exp), CELLS[experiment])
 
 
 def all_outputs():
@@ -192,14 +193,14 @@ _RESOURCES = {}
 
 
 def train_resource(rule, key):
-    """A resource of a training job, estimated from its cells (weightspace.plan.job_resources); the runtime grows
+    """A resource of a training job, estimated from its cells (weightspace.estimate.job_resources); the runtime grows
     with the attempt (a job that hit its time limit is resubmitted with more)."""
 
     def get(wildcards, attempt):
         k = (rule, wildcards.experiment, wildcards.prefix)
         if k not in _RESOURCES:
             job = train_job(rule, wildcards)
-            _RESOURCES[k] = weightspace.plan.job_resources(train_cells(rule, wildcards), len(job.seeds), CONFIG)
+            _RESOURCES[k] = weightspace.estimate.job_resources(train_cells(rule, wildcards), len(job.seeds), CONFIG)
         value = _RESOURCES[k][key]
         if key == "gpu" and GPUS and CONFIG["device"] == "auto":
             return 1  # --resources gpu=N given: at most N training jobs at a time, each on its own GPU

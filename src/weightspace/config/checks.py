@@ -3,7 +3,7 @@ cell's reparameterization and memory, the declared comparisons."""
 
 from __future__ import annotations
 
-from weightspace import registry, variant_comparisons
+from weightspace import comparisons, registry
 from weightspace.config.grid import Validated, experiment_seeds
 from weightspace.netspec import cell_task, net_spec_for
 from weightspace.sizes import fmt_bytes, limit_bytes, over_limit
@@ -31,14 +31,14 @@ def check_comparisons(config: dict, expanded: dict[str, dict[str, dict]]) -> lis
     for name, cells in expanded.items():
         exp = config["experiments"][name]
         family = registry.FAMILIES[exp["family"]]
-        problems += variant_comparisons.check(f"experiments.{name}", exp, cells, family.default_comparisons(exp),
+        problems += comparisons.check(f"experiments.{name}", exp, cells, family.default_comparisons(exp),
                                               family.metrics, cell_task)
         if exp.get("comparisons") is not False:  # the statistics' memory, before analyze allocates it
-            resamples, n = variant_comparisons.options_of(exp)["n_resamples"], len(experiment_seeds(config, name))
-            need = variant_comparisons.resampling_bytes(resamples, n)
+            resamples, n = comparisons.options_of(exp)["n_resamples"], len(experiment_seeds(config, name))
+            need = comparisons.resampling_bytes(resamples, n)
             if need > limit_bytes(config["memory_limit_gib"]):
                 key = f"experiments.{name}.comparisons.n_resamples"
-                if need <= variant_comparisons.resampling_bytes(variant_comparisons.OPTIONS["n_resamples"], n):
+                if need <= comparisons.resampling_bytes(comparisons.OPTIONS["n_resamples"], n):
                     key = f"experiments.{name}.seeds" if "seeds" in exp else "seeds"
                 problems.append(
                     f"{key}: comparing {n} seeds with {resamples:,} resamples needs "

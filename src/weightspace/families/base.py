@@ -134,7 +134,7 @@ class Family:
 
         Default: every variant that is not direct training against each direct variant. Every test's pairs are
         matched on the keys both variants sweep and on every training setting that differs between the cells
-        (optimizer, lr, ..., swept or set per variant: :mod:`weightspace.variant_comparisons`), so a default only
+        (optimizer, lr, ..., swept or set per variant: :mod:`weightspace.comparisons`), so a default only
         pairs cells trained alike, and is left out where there are none.
         """
         direct = [v["name"] for v in exp["variants"] if v["reparam"] == DIRECT.name]

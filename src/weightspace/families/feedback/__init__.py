@@ -8,6 +8,7 @@
                    (none, ones, frozen, maxpool, projection; gradient detached or flowing)
 ``analysis.py``    ``feedback_summary.csv`` and ``feedback_paired.csv`` from ``final.csv``: final
                    accuracy per arm, per-seed paired differences against ``none`` and ``ones``
+                   (their p-values: the core ``comparisons.csv``)
 ``tables.py``      ``feedback.tex``
 ``plots.py``       feedback vs baseline: accuracy per epoch, paired differences with intervals
 ``cli.py``         ``plot feedback``, ``table feedback``
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from weightspace.errors import WeightspaceError
 from weightspace.families.base import CliGroups, Family
 from weightspace.families.feedback.geometry import ARCH, ARCH_SPEC, LIVE, feedback_bytes
 from weightspace.headlines import read_table
@@ -80,11 +82,19 @@ class FeedbackFamily(Family):
         return [(dict(metrics), {}) for _ in range(reparam.n_seeds)]
 
     def analyze(self, final, analysis: dict, out_dir: Path) -> list[Path]:
+        """feedback_summary.csv and feedback_paired.csv; the p-values are read from comparisons.csv in ``out_dir``,
+        which ``weightspace analyze`` writes first."""
+        import pandas as pd
+
         from weightspace.families.feedback.analysis import feedback_summary, paired_differences  # deferred: pandas
 
+        if not (out_dir / "comparisons.csv").exists():
+            raise WeightspaceError(f"{out_dir / 'comparisons.csv'} is missing: feedback_summary.csv takes its p-values "
+                                   f"from it; run `weightspace analyze` with --comparisons-json (as the workflow does)")
+        comparisons = pd.read_csv(out_dir / "comparisons.csv")
         confidence = analysis.get("confidence", 0.95)
         paired = paired_differences(final)
-        write_dataframe(out_dir / "feedback_summary.csv", feedback_summary(final, paired, confidence))
+        write_dataframe(out_dir / "feedback_summary.csv", feedback_summary(final, comparisons, paired, confidence))
         write_dataframe(out_dir / "feedback_paired.csv", paired)
         return [out_dir / "feedback_summary.csv", out_dir / "feedback_paired.csv"]
 

@@ -2,7 +2,7 @@
 
 An **arm** is one (net, variant) of an experiment; runs are compared within
 a **group**, one (dataset, setting) (``setting``: the swept training values,
-e.g. ``optimizer=sgd lr=0.01``; :func:`weightspace.analysis.with_setting`
+e.g. ``optimizer=sgd lr=0.01``; :func:`weightspace.formatting.with_setting`
 keeps them apart). Within a group, each arm is compared with its
 **references**: the arm whose fed-back input is ``none`` (the plain net) and
 the arm fed ``ones`` (the same extra fan-in, constant), each of the same net
@@ -12,12 +12,15 @@ baseline is a different net, ``features: 0``, on which every mode is ``none``).
 The comparison is **paired by seed**: seed s of every arm draws the same
 data order (and, for the shared weights, the same initial values), so the
 difference of final test accuracy, arm minus reference, is taken seed by
-seed over the seeds that finished in both, and summarized by its mean, a
-Student-t interval and an exact two-sided sign-flip (permutation) p-value
-(:func:`weightspace.comparisons.sign_flip_p`: the smallest p it can give is
-2 / 2^n, 0.0625 with 5 seeds, 0.25 with 3), also Holm-adjusted over all the
-comparisons of the group (``*_p_holm``: with 6 variants and 2 controls there
-are about a dozen). Accuracy is the **final** one,
+seed over the seeds that finished in both, and summarized by its mean and a
+Student-t interval. Its p-value is not computed here: it is the core
+comparisons' (``comparisons.csv``, :mod:`weightspace.comparisons`; the
+family's default tests compare every variant with the ``none`` and ``ones``
+variants), the exact two-sided sign-flip test of the same pairs of seeds
+(the smallest p it can give is 2 / 2^n, 0.0625 with 5 seeds, 0.25 with 3),
+Holm-adjusted over all the comparisons of the experiment (``*_p_holm``), so
+that a results folder carries one p-value per pair. A pair the core does not
+compare (the note's pair of nets) has no p. Accuracy is the **final** one,
 after the last epoch, never the best seen on the test set. Diverged runs are
 counted, never averaged.
 """
@@ -27,8 +30,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from weightspace.analysis import with_setting
-from weightspace.comparisons import holm, sign_flip_p
+from weightspace.cell_summary import summarize
+from weightspace.formatting import with_setting
 from weightspace.headlines import interval, setting_as_text
 from weightspace.stats import mean_ci
 
@@ -110,50 +113,56 @@ def paired_differences(final: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*cols, "reference", "reference_arm", "seed", "acc", "reference_acc", "diff"])
 
 
-def feedback_summary(final: pd.DataFrame, paired: pd.DataFrame | None = None, confidence: float = 0.95) -> pd.DataFrame:
-    """Per (group, arm): seeds finished and diverged, final test accuracy (mean, t-interval), and for each
-    reference its paired difference (mean, t-interval, sign-flip p, seeds paired)."""
+def _core_p(comparisons: pd.DataFrame) -> dict[frozenset, tuple[float, float]]:
+    """``{frozenset((cell, cell)): (p, p_holm)}`` of the core comparisons of final test accuracy
+    (``comparisons.csv``), a paired row where a pair has several."""
+    out: dict[frozenset, tuple[float, float]] = {}
+    if comparisons is None or comparisons.empty:
+        return out
+    rows = comparisons[comparisons["metric"] == "final_test_acc"]
+    rows = rows.sort_values("paired", ascending=False, kind="stable")  # a paired row before an unpaired one
+    for a, b, p, q in zip(rows["a_cell"], rows["b_cell"], rows["p"], rows["p_holm"]):
+        out.setdefault(frozenset((a, b)), (float(p), float(q)))
+    return out
+
+
+def feedback_summary(final: pd.DataFrame, comparisons: pd.DataFrame, paired: pd.DataFrame | None = None,
+                     confidence: float = 0.95) -> pd.DataFrame:
+    """Per (group, arm): seeds finished and diverged, final test accuracy (mean, t-interval:
+    :mod:`weightspace.cell_summary`), and for each reference its paired difference (mean, t-interval, seeds
+    paired) with the p-value of that pair in the core comparisons (``comparisons``: ``comparisons.csv``), raw and
+    Holm-adjusted over the experiment's comparisons; NaN where the core compares no such pair (e.g. the note's
+    pair of two nets: the core compares variants on one net)."""
     a = arms(final)
+    a["features"] = a["feedback_features"] if "feedback_features" in a else np.nan
     paired = paired_differences(final) if paired is None else paired
-    rows = []
-    for (dataset, setting, arm), g in a.groupby(["dataset", "setting", "arm"], sort=False, dropna=False):
-        ok = g[g["status"] == "ok"]
-        first = g.iloc[0]
-        row = {"dataset": dataset, "setting": setting, "arm": arm, "net": first["net"], "variant": first["variant"],
-               "mode": first["mode"], "gradient": first["gradient"], "order": first["order"],
-               "features": first.get("feedback_features", np.nan), "n_trainable": first.get("n_trainable", np.nan),
-               "n_ok": len(ok), "n_diverged": int((g["status"] == "diverged").sum()), "confidence": confidence}
-        row["acc_mean"], row["acc_lo"], row["acc_hi"] = mean_ci(ok["final_test_acc"], confidence)
-        for ref in REFERENCES:
+    keep = ("dataset", "setting", "arm", "net", "variant", "mode", "gradient", "order", "features", "n_trainable")
+    out = summarize(a, ["dataset", "setting", "arm"], {"acc": "final_test_acc"}, confidence, keep=keep)
+    if out.empty:
+        return out
+    out.insert(out.columns.get_loc("acc_mean"), "confidence", confidence)
+    cell = {k: g["cell"].iloc[0] for k, g in a.groupby(["dataset", "setting", "arm"], sort=False, dropna=False)}
+    core = _core_p(comparisons)
+    for ref in REFERENCES:
+        columns: dict[str, list] = {k: [] for k in ("arm", "n", "mean", "lo", "hi", "p", "p_holm")}
+        for dataset, setting, arm in zip(out["dataset"], out["setting"], out["arm"]):
             d = paired[(paired["dataset"] == dataset) & (paired["setting"] == setting) & (paired["arm"] == arm)
                        & (paired["reference"] == ref)] if len(paired) else paired
             diffs = d["diff"].to_numpy(dtype=float) if len(d) else np.array([])
-            row[f"vs_{ref}_arm"] = d["reference_arm"].iloc[0] if len(d) else ""
-            row[f"vs_{ref}_n"] = len(diffs)
-            row[f"vs_{ref}_mean"], row[f"vs_{ref}_lo"], row[f"vs_{ref}_hi"] = mean_ci(diffs, confidence)
-            row[f"vs_{ref}_p"] = sign_flip_p(diffs)
-        rows.append(row)
-    out = pd.DataFrame(rows)
-    if len(out):  # Holm over the distinct comparisons of a (dataset, setting): ones - none counts once
-        for ref in REFERENCES:
-            out[f"vs_{ref}_p_holm"] = np.nan
-        for idx in out.groupby(["dataset", "setting"], sort=False, dropna=False).groups.values():
-            tests: dict[frozenset, tuple[float, list]] = {}
-            for i in idx:
-                for ref in REFERENCES:
-                    p, other = out.at[i, f"vs_{ref}_p"], out.at[i, f"vs_{ref}_arm"]
-                    if np.isfinite(p):
-                        key = frozenset((out.at[i, "arm"], other))
-                        tests.setdefault(key, (p, []))[1].append((i, f"vs_{ref}_p_holm"))
-            adjusted = holm([p for p, _ in tests.values()])
-            for q, (_, cells) in zip(adjusted, tests.values()):
-                for i, col in cells:
-                    out.at[i, col] = q
-    if len(out):  # datasets and settings in the order of the config, arms by what they feed back
-        first = {k: i for i, k in enumerate(dict.fromkeys(zip(a["dataset"], a["setting"])))}
-        out["_group"] = [first[k] for k in zip(out["dataset"], out["setting"])]
-        out = out.sort_values(["_group", "order", "arm"], kind="stable").drop(columns="_group").reset_index(drop=True)
-    return out
+            other = d["reference_arm"].iloc[0] if len(d) else ""
+            m, lo, hi = mean_ci(diffs, confidence)
+            pair = frozenset((cell[(dataset, setting, arm)], cell.get((dataset, setting, other))))
+            p, q = core.get(pair, (np.nan, np.nan)) if len(diffs) else (np.nan, np.nan)
+            for k, v in zip(columns, (other, len(diffs), m, lo, hi, p, q)):
+                columns[k].append(v)
+        for k, values in columns.items():
+            out[f"vs_{ref}_{k}"] = values
+    holm = [f"vs_{ref}_p_holm" for ref in REFERENCES]  # the last columns (as they were when computed here)
+    out = out[[c for c in out if c not in holm] + holm]
+    # datasets and settings in the order of the config, arms by what they feed back
+    first = {k: i for i, k in enumerate(dict.fromkeys(zip(a["dataset"], a["setting"])))}
+    out["_group"] = [first[k] for k in zip(out["dataset"], out["setting"])]
+    return out.sort_values(["_group", "order", "arm"], kind="stable").drop(columns="_group").reset_index(drop=True)
 
 
 def setting_label(setting) -> str:
@@ -167,8 +176,9 @@ def setting_label(setting) -> str:
 
 def headline(summary: pd.DataFrame, alpha: float = 0.05) -> list[str]:
     """``feedback_summary.csv`` in one line per (dataset, setting) (``weightspace summary``): the fed-back arm
-    with the largest mean paired difference from ``none``, its interval, raw and Holm-adjusted p, and how many of
-    the group's comparisons (counted as Holm counts them) have a Holm-adjusted p below ``alpha``."""
+    with the largest mean paired difference from ``none``, its interval, raw and Holm-adjusted p (the core
+    comparisons', Holm over the experiment), and how many of the group's distinct comparisons have a Holm-adjusted p
+    below ``alpha``."""
 
     summary = setting_as_text(summary)
     lines = []
@@ -187,10 +197,12 @@ def headline(summary: pd.DataFrame, alpha: float = 0.05) -> list[str]:
         n = int(best["vs_none_n"])
         level = f"{100 * float(best['confidence']):g}%"
         gain = interval(best["vs_none_mean"], best["vs_none_lo"], best["vs_none_hi"], 2, 100.0, sign=True, unit=" pp")
-        lines.append(
-            f"{where}: largest mean gain over the none control: {best['arm']} - {best['vs_none_arm']} {gain} "
-            f"({level} t-interval), exact sign-flip p {best['vs_none_p']:.2g}, "
-            f"Holm-adjusted {best['vs_none_p_holm']:.2g}; "
-            f"{sum(q < alpha for q in tests.values())} of {len(tests)} comparisons with Holm-adjusted p < {alpha:g} "
-            f"({n} seeds paired: smallest possible p {2 / 2 ** n:.2g})")
+        if np.isfinite(best["vs_none_p"]):
+            p = (f"exact sign-flip p {best['vs_none_p']:.2g}, Holm-adjusted {best['vs_none_p_holm']:.2g}; "
+                 f"{sum(q < alpha for q in tests.values())} of {len(tests)} comparisons with Holm-adjusted p < "
+                 f"{alpha:g} ({n} seeds paired: smallest possible p {2 / 2 ** n:.2g})")
+        else:
+            p = f"no p: comparisons.csv compares no such pair ({n} seeds paired)"
+        lines.append(f"{where}: largest mean gain over the none control: {best['arm']} - {best['vs_none_arm']} {gain} "
+                     f"({level} t-interval), {p}")
     return lines

@@ -113,7 +113,7 @@ def _paired_panel(ax, paired: pd.DataFrame, summary: pd.DataFrame, level: str) -
     ax.set_yticks(ys, list(shown["arm"]))
     ax.set_ylim(-0.7, len(shown) - 0.3)
     ax.set_xlabel(f"final accuracy minus control (percentage points); bars: {level} t-interval, dots: seeds;\n"
-                  f"right: p of the exact sign-flip test, raw and Holm-adjusted over the setting's comparisons",
+                  f"right: p of the exact sign-flip test, raw and Holm-adjusted over the experiment's comparisons",
                   fontsize=8)
     ax.grid(axis="x", alpha=0.3, lw=0.5)
 

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from weightspace.analysis import format_value
+from weightspace.formatting import format_value
 from weightspace.families.feedback.analysis import REFERENCES, setting_label
 from weightspace.tables import dagger, tex
 
@@ -51,7 +51,8 @@ def feedback_latex(summary: pd.DataFrame) -> str:
         f"% Final test accuracy (%) after the last epoch: mean $\\pm$ {level} Student-t half-width over seeds (n).",
         "% $\\Delta$: paired difference of final accuracy, arm minus control, seed by seed (percentage points):",
         (f"% mean [{level} t-interval]; $p$: exact two-sided sign-flip test over the paired seeds (its smallest "
-         f"possible value is $2/2^n$), in brackets Holm-adjusted over the comparisons of the setting."),
+         f"possible value is $2/2^n$), in brackets Holm-adjusted over all comparisons of the experiment "
+         f"(both from its comparisons.csv)."),
         r"% $^{k\dagger}$: k seeds diverged (excluded).",
     ]
     if max(n_seeds) < 6:

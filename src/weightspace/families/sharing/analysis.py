@@ -1,13 +1,14 @@
-"""Sharing tables from ``final.csv``: structure metrics per cell, mean and t-interval over seeds."""
+"""Sharing tables from ``final.csv``: structure metrics per cell, mean and t-interval over seeds
+(:mod:`weightspace.cell_summary`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from weightspace.analysis import format_value, with_setting
+from weightspace.cell_summary import summarize
+from weightspace.formatting import format_value, with_setting
 from weightspace.headlines import interval, setting_as_text
-from weightspace.stats import mean_ci
 
 __all__ = ["sharing_summary", "headline", "SHARING_METRICS", "STRUCTURE_SCORES"]
 #: per-seed numbers summarized for the sharing family (those present in final.csv)
@@ -49,18 +50,8 @@ def sharing_summary(final: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
         if hard not in final:
             final[hard] = np.nan
         final[hard] = final[hard].fillna(final[f"final_{col}"])
-    rows = []
-    for cell, g in final.groupby("cell", sort=False):
-        ok = g[g["status"] == "ok"]
-        first = g.iloc[0]
-        row = {key: first.get(key, np.nan) for key in ("dataset", "net", "variant", "reparam", "k", "budget")}
-        row.update(setting=first["setting"], cell=cell, n_ok=len(ok), n_diverged=int((g["status"] == "diverged").sum()))
-        for m in SHARING_METRICS:
-            if m in g:
-                row[f"{m}_mean"], row[f"{m}_lo"], row[f"{m}_hi"] = mean_ci(ok[m], confidence)
-        rows.append(row)
-    return pd.DataFrame(rows)
-
+    keep = ("dataset", "net", "variant", "reparam", "k", "budget", "setting", "cell")
+    return summarize(final, ["cell"], SHARING_METRICS, confidence, keep=keep)
 
 
 #: the structure score of the summary's headline, the first a dataset's rows have: recovery of a teacher's

@@ -30,11 +30,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from weightspace import cell_summary
 from weightspace.families.sharing import teachers
 from weightspace.families.sharing.reparam import kmeans_1d
 from weightspace.families.sharing.structure import score_structure
 from weightspace.io import write_dataframe
-from weightspace.stats import mean_ci
 
 __all__ = ["make_tasks", "fit_values", "task_losses", "meta_gradient", "train_assignment", "evaluate",
            "run_meta", "METHODS"]
@@ -196,16 +196,10 @@ def run_meta(spec: dict, n_per_task: list[int], seeds: list[int], k: int = 16, t
 
 def summarize(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     """Per method and examples per task: mean and t-interval over seeds (each seed: the mean over its held-out
-    tasks) of ari_support, support_f1, partition_distance and test_mse."""
-    per_seed = df.groupby(["method", "n_per_task", "seed"], sort=False)[
-        ["ari_support", "support_f1", "partition_distance", "test_mse"]].mean().reset_index()
-    rows = []
-    for (method, n), g in per_seed.groupby(["method", "n_per_task"], sort=False):
-        row = {"method": method, "n_per_task": n, "n_seeds": len(g)}
-        for m in ("ari_support", "support_f1", "partition_distance", "test_mse"):
-            row[f"{m}_mean"], row[f"{m}_lo"], row[f"{m}_hi"] = mean_ci(g[m], confidence)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    tasks) of ari_support, support_f1, partition_distance and test_mse (:mod:`weightspace.cell_summary`)."""
+    metrics = ["ari_support", "support_f1", "partition_distance", "test_mse"]
+    per_seed = df.groupby(["method", "n_per_task", "seed"], sort=False)[metrics].mean().reset_index()
+    return cell_summary.summarize(per_seed, ["method", "n_per_task"], metrics, confidence, count="n_seeds")
 
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from weightspace.analysis import with_setting
+from weightspace.formatting import with_setting
 from weightspace.errors import WeightspaceError
 from weightspace.plots import categorical_cmap, mean_band, plain_log_ticks, plt, save_figure
 from weightspace.families.sharing.structure import contingency, learned_support

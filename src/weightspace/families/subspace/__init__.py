@@ -4,7 +4,7 @@
 ``reparam.py``     :class:`Subspace`: omega (S, d) trained, theta computed through P
 ``projections.py`` dense, sparse (Li-Hastie-Church), Fastfood and QR-span projections, seed-batched
 ``memory.py``      projection names and memory (torch-free, for config checks)
-``stats.py``       d_int90: grid value, log-linear interpolation, seed bootstrap
+``dint.py``        d_int90: grid value, log-linear interpolation, seed bootstrap
 ``analysis.py``    ``by_dim.csv`` and ``dint90.csv`` from ``final.csv``
 ``tables.py``      ``dint90.tex``, ``accuracy_by_d.tex``
 ``plots.py``       curves per d, accuracy vs d with d_int90, cost vs d
@@ -23,7 +23,7 @@ from pathlib import Path
 from weightspace.config.grid import variant_sweeps
 from weightspace.families.base import CliGroups, Family
 from weightspace.families.subspace.memory import subspace_bytes
-from weightspace.families.subspace.stats import bootstrap_bytes
+from weightspace.families.subspace.dint import bootstrap_bytes
 from weightspace.headlines import read_table
 from weightspace.io import write_dataframe
 from weightspace.registry import ReparamSpec

@@ -4,7 +4,7 @@ Accuracy means the **final** test accuracy of each run (after the last
 epoch), not the best one seen during training, so that no number is selected
 on the test set. Diverged runs are excluded from means and counted in the
 ``n_diverged`` columns. Each swept setting besides d is kept apart
-(:func:`weightspace.analysis.with_setting`).
+(:func:`weightspace.formatting.with_setting`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from weightspace.analysis import format_value, swept_values, with_setting
+from weightspace.cell_summary import summarize
 from weightspace.errors import WeightspaceError
-from weightspace.families.subspace.stats import dint_table
+from weightspace.families.subspace.dint import dint_table
+from weightspace.formatting import format_value, swept_values, with_setting
 from weightspace.headlines import setting_as_text
+from weightspace.stats import mean_ci
 
 __all__ = ["by_dim", "dint90", "headline", "GROUP"]
 
@@ -23,31 +25,19 @@ __all__ = ["by_dim", "dint90", "headline", "GROUP"]
 GROUP = ["dataset", "net", "variant", "setting"]
 
 
-def by_dim(final: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over finished seeds of each cell's final numbers, one row per (dataset, net, variant, setting, dim).
+def by_dim(final: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Per (dataset, net, variant, setting, dim): mean and Student-t interval over finished seeds of the final test
+    accuracy (``acc_*``) and training loss (``train_loss_*``) (:mod:`weightspace.cell_summary`).
 
     ``setting`` names the swept values other than d (e.g. ``lr=0.003``): cells that
     differ in a swept training setting are never averaged together.
     """
     final = with_setting(final, axis=("d",))
-    rows = []
-    keys = GROUP + ["reparam", "dim"]
-    for key, g in final.groupby(keys, sort=True, dropna=False):
-        ok = g[g["status"] == "ok"]
-        acc = ok["final_test_acc"].to_numpy(dtype=float)
-        rows.append(
-            {
-                **dict(zip(keys, key)),
-                "projection": g["projection"].iloc[0] if "projection" in g else np.nan,
-                "n_weights": int(g["n_weights"].iloc[0]),
-                "n_ok": len(ok),
-                "n_diverged": int((g["status"] == "diverged").sum()),
-                "acc_mean": acc.mean() if len(acc) else np.nan,
-                "acc_std": acc.std(ddof=1) if len(acc) > 1 else (0.0 if len(acc) else np.nan),
-                "train_loss_mean": ok["final_train_loss"].mean() if len(ok) else np.nan,
-            }
-        )
-    return pd.DataFrame(rows)
+    out = summarize(final, GROUP + ["reparam", "dim"], {"acc": "final_test_acc", "train_loss": "final_train_loss"},
+                    confidence, keep=("projection", "n_weights"), sort=True)
+    if len(out):
+        out["n_weights"] = out["n_weights"].astype(int)
+    return out
 
 
 def _baseline_variant(g: pd.DataFrame, baseline: str | None, where: str) -> pd.DataFrame:
@@ -159,7 +149,8 @@ def dint90(
                     r = dint_table(dims, accs, base, fraction=fraction, n_boot=n_boot, random_state=random_state,
                                    absolute=convention == "absolute").as_dict()
                 else:  # every run of the variant diverged: no d reaches the threshold, so d_int is infinite
-                    r = dict(baseline_mean=base.mean(), baseline_std=base.std(ddof=1) if len(base) > 1 else 0.0,
+                    base_mean, base_lo, base_hi = mean_ci(base)
+                    r = dict(baseline_mean=base_mean, baseline_lo=base_lo, baseline_hi=base_hi,
                              n_baseline=len(base), threshold=fraction * (1.0 if convention == "absolute" else base.mean()),
                              dint=np.inf, dint_interp=np.inf, ci_low=np.inf, ci_high=np.inf, p_reached=0.0, n_boot=0,
                              dims="", n_seeds_min=0)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from weightspace.analysis import with_setting
+from weightspace.formatting import with_setting
 from weightspace.errors import WeightspaceError
 from weightspace.plots import mean_band, plain_log_ticks, plot_band, plt, save_figure
 
@@ -86,7 +86,7 @@ _DINT_MARK = {"ls": "", "ms": 6, "mfc": "white", "mew": 1.3}
 def accuracy_vs_d_figure(by_dim: pd.DataFrame, dint: pd.DataFrame, dataset: str, net: str, out: str | Path) -> list[Path]:
     """Final test accuracy against d (log axis), one line per subspace variant.
 
-    Drawn: mean +- std over finished seeds at each d, the full-space baseline
+    Drawn: mean and 95% t-interval over finished seeds at each d, the full-space baseline
     (black, with its band), the threshold 0.9 x baseline (dashed), and, in a row
     per variant just below the threshold line, d_int90's 95% bootstrap interval
     as a horizontal bar (an arrow where it is open to the right) with d_int90
@@ -106,7 +106,8 @@ def accuracy_vs_d_figure(by_dim: pd.DataFrame, dint: pd.DataFrame, dataset: str,
     for j, (_, b) in enumerate(base.iterrows()):  # one line per baseline variant and swept setting
         extra = f" ({b['variant']}{', ' + b['setting'] if b['setting'] else ''})" if len(base) > 1 else ""
         ls = ["-", "-.", ":"][j % 3]
-        ax.axhspan(b["acc_mean"] - b["acc_std"], b["acc_mean"] + b["acc_std"], color="black", alpha=0.08, lw=0)
+        if np.isfinite(b["acc_lo"]):  # one finished seed: no interval
+            ax.axhspan(b["acc_lo"], b["acc_hi"], color="black", alpha=0.08, lw=0)
         ax.axhline(b["acc_mean"], color="black", lw=1.2, ls=ls, label=f"full space{extra}, D = {D:,}")
     variants = sorted(set(zip(sub["variant"], sub["setting"])))
     fallback = plt.get_cmap("tab10")
@@ -129,7 +130,7 @@ def accuracy_vs_d_figure(by_dim: pd.DataFrame, dint: pd.DataFrame, dataset: str,
         if not row.empty and not np.isfinite(row.iloc[0]["dint"]):
             label += " [d_int90 not reached]"
         ax.plot(ok["dim"], ok["acc_mean"], lw=1.3, ms=3.5, label=label, **style)
-        ax.fill_between(ok["dim"], ok["acc_mean"] - ok["acc_std"], ok["acc_mean"] + ok["acc_std"],
+        ax.fill_between(ok["dim"], ok["acc_lo"], ok["acc_hi"],
                         color=style["color"], alpha=0.15, lw=0)
         if not row.empty:
             r = row.iloc[0]
@@ -161,7 +162,7 @@ def accuracy_vs_d_figure(by_dim: pd.DataFrame, dint: pd.DataFrame, dataset: str,
         labels.append(DINT_LABEL)
     fig.legend(handles, labels, loc="outside right center")
     n = int(sel["n_ok"].max())
-    ax.set_title(f"{dataset} · {net} — accuracy: mean ± std over {n} seeds\n"
+    ax.set_title(f"{dataset} · {net} — accuracy: mean and 95% t-interval over {n} seeds\n"
                  f"just below the dashed line, per projection: d_int90 (open marker) on its 95% bootstrap CI (bar)")
     return save_figure(fig, out)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from weightspace.tables import dagger, fmt_dim, label, pm, tex
+from weightspace.tables import ci, dagger, fmt_dim, label, tex
 
 __all__ = ["dint_latex", "accuracy_latex"]
 
@@ -43,7 +43,7 @@ def dint_latex(dint: pd.DataFrame, published: dict[tuple[str, str], tuple] | Non
             tex(r["net"]),
             label(r["variant"], r.get("setting")) + dagger(r.get("n_diverged")),
             fmt_dim(r["n_weights"]),
-        ] + ([tex(baselines[r.name])] if has_base else []) + [pm(r["baseline_mean"], r["baseline_std"])]
+        ] + ([tex(baselines[r.name])] if has_base else []) + [ci(r, "baseline", 1, 100.0)]
         for convention, _ in conventions:
             suffix = f"_{convention}" if convention else ""
             cells += [fmt_dim(r[f"dint{suffix}"]), fmt_dim(r[f"dint_interp{suffix}"]),
@@ -69,7 +69,7 @@ def dint_latex(dint: pd.DataFrame, published: dict[tuple[str, str], tuple] | Non
 
 
 def accuracy_latex(by_dim: pd.DataFrame) -> str:
-    """Final test accuracy (mean +- std over seeds, %) per d, one column per subspace variant."""
+    """Final test accuracy (mean +- 95% t-interval half-width over seeds, %) per d, one column per subspace variant."""
     out = []
     by_dim = by_dim.assign(setting=by_dim["setting"].fillna("") if "setting" in by_dim else "")
     for (dataset, net), g in by_dim.groupby(["dataset", "net"], sort=True):
@@ -77,7 +77,7 @@ def accuracy_latex(by_dim: pd.DataFrame) -> str:
         variants = sorted(set(zip(sub["variant"], sub["setting"])))  # each swept setting is its own column
         dims = sorted(sub["dim"].unique())
         base = g[g["reparam"] == "direct"]
-        out.append(f"% {dataset} / {net}: final test accuracy (%), mean $\\pm$ std over seeds")
+        out.append(f"% {dataset} / {net}: final test accuracy (%), mean $\\pm$ 95% t-interval half-width over seeds")
         out.append(r"\begin{tabular}{r" + "r" * len(variants) + "}")
         out.append(r"\toprule")
         out.append(" & ".join([r"$d$"] + [label(v, s) for v, s in variants]) + r" \\")
@@ -90,7 +90,7 @@ def accuracy_latex(by_dim: pd.DataFrame) -> str:
                     row.append("")
                 else:
                     r = m.iloc[0]
-                    cell = pm(r["acc_mean"], r["acc_std"])
+                    cell = ci(r, "acc", 1, 100.0)
                     cell += dagger(r["n_diverged"])
                     row.append(cell)
             out.append(" & ".join(row) + r" \\")
@@ -100,7 +100,7 @@ def accuracy_latex(by_dim: pd.DataFrame) -> str:
             name = "full" if len(base) == 1 else f"full, {label(b['variant'], b['setting'])}"
             out.append(
                 f"{name} ($D={fmt_dim(b['n_weights'])}$) & \\multicolumn{{{len(variants)}}}{{c}}"
-                f"{{{pm(b['acc_mean'], b['acc_std'])}{dagger(b['n_diverged'])}}} \\\\"
+                f"{{{ci(b, 'acc', 1, 100.0)}{dagger(b['n_diverged'])}}} \\\\"
             )
         out.append(r"\bottomrule")
         out.append(r"\end{tabular}")

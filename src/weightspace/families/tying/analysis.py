@@ -1,10 +1,11 @@
 """What a tying run keeps (``examine_run``), and the tying table from ``final.csv`` (``tying_summary``).
 
 The summary has one row per cell: its method (``untied``, ``tied <kind>``, ``narrower untied``), the tie options,
-the trainable-parameter count, and the mean and Student-t 95% interval over finished seeds of the final test
+the trainable-parameter count, and the mean and Student-t 95% interval over finished seeds
+(:mod:`weightspace.cell_summary`) of the final test
 accuracy, test loss (an autoencoder's: the per-pixel reconstruction MSE) and training loss. Diverged seeds are
 counted (``n_diverged``), never averaged in. Every swept setting other than ``g`` and ``grad`` (e.g. the optimizer
-and its learning rate) is kept apart in ``setting`` (:func:`weightspace.analysis.with_setting`).
+and its learning rate) is kept apart in ``setting`` (:func:`weightspace.formatting.with_setting`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from weightspace.analysis import format_value, with_setting
+from weightspace.cell_summary import summarize
+from weightspace.formatting import format_value, with_setting
 from weightspace.headlines import interval, setting_as_text
-from weightspace.stats import mean_ci
 
 __all__ = ["examine_run", "tying_summary", "headline", "method_of", "TYING_METRICS", "AXIS"]
 
@@ -89,20 +90,13 @@ def tying_summary(final: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame
         final["grad"] = final["grad"].where(final["grad"].notna() | (final["reparam"] != "tying"), "sum")
     elif (final["reparam"] == "tying").any():
         final["grad"] = np.where(final["reparam"] == "tying", "sum", None)
-    rows = []
-    for cell, g in final.groupby("cell", sort=False):
-        ok = g[g["status"] == "ok"]
-        first = g.iloc[0]
-        row = {key: first.get(key, np.nan) for key in ("dataset", "net", "variant", "reparam", "tie", "g", "grad",
-                                                       "groups", "bias")}
-        row.update(method=method_of(first), setting=first["setting"], cell=cell,
-                   n_trainable=int(first["n_trainable"]), n_weights=int(first["n_weights"]),
-                   n_ok=len(ok), n_diverged=int((g["status"] == "diverged").sum()))
-        for m in TYING_METRICS:
-            if m in g:
-                row[f"{m}_mean"], row[f"{m}_lo"], row[f"{m}_hi"] = mean_ci(ok[m], confidence)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    keep = ("dataset", "net", "variant", "reparam", "tie", "g", "grad", "groups", "bias", "setting", "cell",
+            "n_trainable", "n_weights")
+    out = summarize(final, ["cell"], TYING_METRICS, confidence, keep=keep)
+    if len(out):
+        out.insert(out.columns.get_loc("setting"), "method", [method_of(r) for _, r in
+                                                                 final.drop_duplicates("cell").iterrows()])
+    return out
 
 
 def headline(summary: pd.DataFrame) -> list[str]:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
-from weightspace.analysis import format_value, with_setting
+from weightspace.formatting import format_value, with_setting
 from weightspace.errors import WeightspaceError
 from weightspace.families.tying.analysis import AXIS
 from weightspace.plots import mean_band, plain_log_ticks, plot_band, plt, save_figure

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from weightspace.analysis import format_value
+from weightspace.formatting import format_value
 from weightspace.tables import ci, dagger, fmt_dim, label, tex
 
 __all__ = ["tying_latex"]

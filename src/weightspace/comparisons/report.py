@@ -1,4 +1,4 @@
-"""comparisons.csv -> a LaTeX table and a compact figure (every family's experiments alike).
+"""The comparisons' report: comparisons.csv -> a LaTeX table and a compact figure (every family's experiments alike).
 
 The table lists each comparison (A - B on one dataset and net, at one setting) with the mean difference and
 its bootstrap interval, the raw and Holm-adjusted p, P(A better than B) and the power flag; the figure
@@ -14,7 +14,7 @@ import pandas as pd
 
 from weightspace.tables import tex, write_table
 
-__all__ = ["comparisons_latex", "plot_comparisons", "metric_label", "scale_of"]
+__all__ = ["comparisons_latex", "plot_comparisons", "write_report", "metric_label", "scale_of"]
 
 #: how a metric is shown: (label, factor); accuracies in percentage points
 _LABELS = {
@@ -149,7 +149,7 @@ def plot_comparisons(table: pd.DataFrame, title: str, out: str | Path) -> list[P
     return save_figure(fig, out)
 
 
-def write_comparisons(csv: str | Path, aggregate_csv: str | Path | None, tex_out: str | Path, fig_out: str | Path,
+def write_report(csv: str | Path, aggregate_csv: str | Path | None, tex_out: str | Path, fig_out: str | Path,
                       title: str) -> list[Path]:
     """The table and the figure of one experiment's comparisons."""
     table = pd.read_csv(csv, keep_default_na=True)

@@ -34,6 +34,20 @@ def test_a_moved_number_fails_and_is_named(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "old"), str(tmp_path / "new"), "--rtol", "1e-6"]) == 0
 
 
+def test_a_value_missing_on_one_side_is_counted_as_such_without_a_warning(tmp_path, capsys):
+    import warnings
+
+    write(tmp_path / "old", ROWS)
+    write(tmp_path / "new", [dict(r, final_test_acc=float("nan") if r["seed"] == 1 else r["final_test_acc"] * 2)
+                             for r in ROWS])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "All-NaN slice" (a NaN relative difference) was printed here
+        assert main(["compare", str(tmp_path / "old"), str(tmp_path / "new")]) == 1
+    out = capsys.readouterr().out
+    assert ("final_test_acc: 3 of 3 values differ (largest relative difference 1); 1 missing or infinite on one "
+            "side only") in out
+
+
 def test_missing_rows_and_tables_fail(tmp_path, capsys):
     write(tmp_path / "old", ROWS)
     write(tmp_path / "new", ROWS[:2])

@@ -1,4 +1,4 @@
-"""Analysis helpers every family uses: the swept setting of each run.
+"""Config values as labels, for analyses, tables and plots: a value as text, the swept setting of each run.
 
 Analyses read everything from ``final.csv``'s columns (never from cell ids):
 ``swept`` names the keys the grid varied for a cell, and :func:`with_setting`

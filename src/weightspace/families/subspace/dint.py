@@ -1,4 +1,5 @@
-"""The intrinsic dimension d_int90 with a bootstrap interval.
+"""The intrinsic dimension d_int90 with a bootstrap interval (what is d_int-specific; the statistics it is built on,
+the baseline's interval and the percentile interval of the replicates, are :mod:`weightspace.stats`).
 
 Li et al. (2018) define d_int90 as the smallest subspace dimension d whose
 trained network reaches 90% of the full-space baseline's performance. Here,
@@ -18,6 +19,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from weightspace.stats import mean_ci, percentile_interval
 
 __all__ = ["dint", "bootstrap_dint", "bootstrap_bytes", "DintResult", "interpolate_dint", "dint_table"]
 #: accuracies are ratios of counts: a mean equal to the threshold up to float rounding reaches it
@@ -108,7 +111,8 @@ class DintResult:
     """d_int of one (dataset, net, projection), with its bootstrap interval."""
 
     baseline_mean: float
-    baseline_std: float
+    baseline_lo: float  # the baseline's Student-t interval over seeds (weightspace.stats.mean_ci)
+    baseline_hi: float
     n_baseline: int
     threshold: float
     dint: float  # grid value (+inf: not reached)
@@ -145,14 +149,12 @@ def dint_table(
     means = np.array([a.mean() for a in accs])
     threshold = fraction * (1.0 if absolute else baseline.mean())
     reps = bootstrap_dint(dims, accs, baseline, fraction, n_boot, random_state, absolute)
-    alpha = (1 - confidence) / 2
-    # percentiles of a distribution with +inf values: sort, take order statistics
-    srt = np.sort(reps)
-    lo = srt[int(np.floor(alpha * (n_boot - 1)))]
-    hi = srt[int(np.ceil((1 - alpha) * (n_boot - 1)))]
+    lo, hi = percentile_interval(reps, confidence)
+    base_mean, base_lo, base_hi = mean_ci(baseline)
     return DintResult(
-        baseline_mean=float(baseline.mean()),
-        baseline_std=float(baseline.std(ddof=1)) if len(baseline) > 1 else 0.0,
+        baseline_mean=base_mean,
+        baseline_lo=base_lo,
+        baseline_hi=base_hi,
         n_baseline=len(baseline),
         threshold=float(threshold),
         dint=float(dint(np.asarray(dims, dtype=float), means, threshold)),

@@ -1,4 +1,4 @@
-"""Compare two results folders table by table: did a change move any number?
+"""The results-folder diff: two results folders compared table by table (did a change move any number?).
 
 ``weightspace compare OLD NEW`` reads every CSV table present in both folders
 (``<experiment>/final.csv``, ``by_dim.csv``, ``dint90.csv``,
@@ -21,7 +21,7 @@ import pandas as pd
 
 from weightspace.errors import WeightspaceError
 
-__all__ = ["compare_tables", "compare_folders", "IGNORED"]
+__all__ = ["diff_tables", "diff_folders", "IGNORED"]
 
 #: columns that differ between any two runs (time, machine, code version)
 IGNORED = ("train_time_s", "wall_time_s", "train_time_s_mean", "device", "code_version", "load_time_s", "step_s",
@@ -34,7 +34,7 @@ def _ignored(col: str) -> bool:
     return col in IGNORED or col.endswith("time_s") or col.endswith("time_s_mean")
 
 
-def compare_tables(old: pd.DataFrame, new: pd.DataFrame, rtol: float = 0.0) -> dict:
+def diff_tables(old: pd.DataFrame, new: pd.DataFrame, rtol: float = 0.0) -> dict:
     """Differences of two versions of one table: columns and rows in one only, differing columns."""
     out: dict = {"only_old_columns": sorted(set(old) - set(new)), "only_new_columns": sorted(set(new) - set(old))}
     keys = [k for k in KEYS if k in old and k in new]
@@ -58,8 +58,14 @@ def compare_tables(old: pd.DataFrame, new: pd.DataFrame, rtol: float = 0.0) -> d
                 same |= np.isclose(x, y, rtol=rtol, atol=0)
             bad = int((~same).sum())
             if bad:
-                rel = np.nanmax(np.abs(x - y)[~same] / np.maximum(np.abs(x)[~same], 1e-300))
-                differ[c] = f"{bad} of {len(x)} values differ (largest relative difference {rel:.3g})"
+                both = ~same & np.isfinite(x) & np.isfinite(y)  # a relative difference needs two numbers
+                text = f"{bad} of {len(x)} values differ"
+                if both.any():
+                    rel = np.max(np.abs(x - y)[both] / np.maximum(np.abs(x)[both], 1e-300))
+                    text += f" (largest relative difference {rel:.3g})"
+                if bad > both.sum():
+                    text += f"; {bad - int(both.sum())} missing or infinite on one side only"
+                differ[c] = text
         else:
             sa, sb = a.astype(str).where(a.notna(), "nan"), b.astype(str).where(b.notna(), "nan")
             bad = int((sa != sb).sum())
@@ -69,7 +75,7 @@ def compare_tables(old: pd.DataFrame, new: pd.DataFrame, rtol: float = 0.0) -> d
     return out
 
 
-def compare_folders(old: str | Path, new: str | Path, rtol: float = 0.0) -> tuple[bool, list[str]]:
+def diff_folders(old: str | Path, new: str | Path, rtol: float = 0.0) -> tuple[bool, list[str]]:
     """Compare every CSV table found in both folders; return (identical, report lines).
 
     Raises:
@@ -89,7 +95,7 @@ def compare_folders(old: str | Path, new: str | Path, rtol: float = 0.0) -> tupl
             lines.append(f"{name}: only in {'old' if a.exists() else 'new'}")
             identical = False
             continue
-        r = compare_tables(pd.read_csv(a), pd.read_csv(b), rtol)
+        r = diff_tables(pd.read_csv(a), pd.read_csv(b), rtol)
         notes = []
         if r["only_old_columns"]:
             notes.append(f"columns only in old: {', '.join(r['only_old_columns'])}")
