@@ -4,14 +4,15 @@
 #   snakemake --cores all --configfile config/quick.yaml    # quick preset: offline, CPU, minutes
 #   snakemake --profile profiles/slurm                      # on a SLURM cluster
 #
-# Rules live in workflow/rules/; they call the `weightspace` CLI and hold no logic: one data job, the
+# Rules live in workflow/rules/; they call the `weightspace` CLI and hold no logic: a data job per dataset, the
 # training jobs, and one job per experiment that makes its tables, figures and LaTeX tables (render.smk,
 # derived from the artifacts each family lists in its artifacts.py). A family with a job of its own (a
 # benchmark a figure shows) has workflow/rules/<family>.smk, included below.
 
 from snakemake.utils import min_version
 
-from weightspace.families import FAMILIES
+import weightspace.families  # an entry point: loads every family into the registry
+from weightspace.registry import FAMILIES
 
 min_version("8.0")
 

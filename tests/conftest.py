@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import torch
 
+import weightspace.families  # noqa: F401 - the tests are an entry point: this loads every family into the registry
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -13,7 +13,7 @@ from conftest import REPO
 from weightspace import comparisons as V
 from weightspace.config import expand, load_config, validate
 from weightspace.errors import ConfigError, WeightspaceError
-from weightspace.families import FAMILIES
+from weightspace.registry import FAMILIES
 
 
 def final_table(values: dict[tuple[str, str], list[float]], dataset="digits", swept=None, status=None,

@@ -12,7 +12,7 @@ import yaml
 from conftest import REPO
 from weightspace.cli import main
 from weightspace.config import cell_id, expand, load_config, merge, validate, validate_files
-from weightspace.data import DATASETS
+from weightspace.data import cell_info
 from weightspace.errors import ConfigError
 from weightspace.sizes import fmt_bytes
 
@@ -354,7 +354,7 @@ def test_shipped_configs_are_valid():
     for cells in expand(quick).values():
         for c in cells.values():
             # teachers (built in or from the config's teachers) are generated: offline too
-            assert c["dataset"] in ("digits", "mnist1d", "mnist1d_shuffled") or DATASETS[c["dataset"]].structure, \
+            assert c["dataset"] in ("digits", "mnist1d", "mnist1d_shuffled") or cell_info(c).structure, \
                 "the quick preset must run offline"
 
 
@@ -376,9 +376,9 @@ def test_schema_documents_every_key():
 @pytest.mark.parametrize("name", ["digits", "mnist1d", "mnist1d_shuffled", "conv1d_teacher", "conv2d_teacher"])
 def test_dataset_registry_matches_the_loaded_data(name, tmp_path):
     """The one record per dataset (used by config checks, plan, bench) says what loading gives."""
-    from weightspace.data import DATASETS, load
+    from weightspace.data import info as dataset_info, load
 
-    info, ds = DATASETS[name], load(name, tmp_path)
+    info, ds = dataset_info(name), load(name, tmp_path)
     assert (info.n_train, info.n_test) == (len(ds.x_train), len(ds.x_test))
     assert info.input_shape == ds.input_shape and info.n_outputs == ds.n_outputs and info.task == ds.task
     assert (info.structure is not None) == (ds.structure is not None)

@@ -71,7 +71,7 @@ def test_sizes_are_probed_at_the_smallest_and_the_largest_that_fits(probes, monk
     here linearly in d, the stand-in's cost being flat)."""
     import weightspace.estimate
     from weightspace.data import DATASETS
-    from weightspace.families import REPARAMS
+    from weightspace.registry import REPARAMS
     from weightspace.netspec import net_spec_for
 
     cfg = config(experiments={"e": {"family": "subspace", "datasets": ["digits"], "nets": ["s"], "variants": [

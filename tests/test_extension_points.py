@@ -8,8 +8,8 @@ from collections import OrderedDict
 import pytest
 import torch
 
-from weightspace import families
-from weightspace.families.base import ArchSpec
+from weightspace import registry
+from weightspace.registry import ArchSpec
 from weightspace.netspec import NetSpec, WeightSpec, net_spec
 
 
@@ -36,7 +36,7 @@ def tiny_ae_forward(ns):
 @pytest.fixture
 def tiny_ae(monkeypatch):
     spec = ArchSpec("tinyae", _tiny_ae_spec, f"{__name__}:tiny_ae_forward")
-    monkeypatch.setitem(families.ARCHITECTURES, "tinyae", spec)
+    monkeypatch.setitem(registry.ARCHITECTURES, "tinyae", spec)
     return spec
 
 
@@ -67,3 +67,30 @@ def test_reconstruction_trains_against_the_input_pixels(tiny_ae, digits):
         assert math.isnan(last["test_acc"])  # no accuracy for a reconstruction
         assert last["test_loss"] < 0.5 * first["test_loss"]  # MSE against the pixels falls
         assert last["test_loss"] < 0.1
+
+
+def test_a_name_is_registered_once(monkeypatch):
+    """Two families cannot register one reparameterization name (nor take the core's direct)."""
+    from weightspace.families.base import Family
+
+    for table in ("FAMILIES", "REPARAMS", "ARCHITECTURES", "DATASET_KINDS", "DATASETS"):
+        monkeypatch.setattr(registry, table, dict(getattr(registry, table)))
+    clash = Family("clash", "a second direct", reparams=(registry.DIRECT,))
+    with pytest.raises(RuntimeError, match="reparameterization 'direct' of family 'clash' is registered twice"):
+        registry.register(clash)
+    assert "clash" not in registry.FAMILIES  # nothing of a refused family is registered
+
+
+def test_the_core_without_the_families_says_what_to_load():
+    """The core never imports a family: a program that validates a config without loading them (the entry points
+    do) is told so in one line, instead of a config refused for an unknown family."""
+    import subprocess
+    import sys
+
+    code = ("import sys, weightspace.config as c\n"
+            "try:\n    c.validate({'nets': {}, 'experiments': {}})\n"
+            "except RuntimeError as e:\n    print(e)\n"
+            "print('weightspace.families' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["no experiment family is registered: import weightspace.families first "
+                                "(the CLI, the workflow and the tests' conftest.py do)", "False"]

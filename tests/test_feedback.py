@@ -15,7 +15,7 @@ from conftest import REPO, write_cifar10_like
 from weightspace import data
 from weightspace.config import expand, experiment_seeds, load_config, validate
 from weightspace.errors import ConfigError
-from weightspace.families import FAMILIES
+from weightspace.registry import FAMILIES
 from weightspace.families.feedback.analysis import feedback_summary, paired_differences
 from weightspace.families.feedback.geometry import FEEDBACK_INPUT, feedback_bytes
 from weightspace.families.feedback.nets import maxpool_features, xavier_bound

@@ -311,9 +311,10 @@ def test_sharing_tables_and_figures(tmp_path):
 
 
 def test_structure_and_maps_figures(tmp_path):
-    from weightspace.data import teacher_weights
+    from weightspace.families.sharing.teachers import DEFAULT_TEACHERS, teacher_arrays
 
-    W, groups = teacher_weights("conv1d_teacher")
+    t = teacher_arrays(DEFAULT_TEACHERS["conv1d_teacher"])
+    W, groups = t["W"], t["groups"]
     np.savez(tmp_path / "s.npz", assign=np.where(groups >= 0, groups + 3, 0).astype(np.int32),
              w_hard=W.astype(np.float32), w_soft=W.astype(np.float32))
     out = plots_sharing.structure_figure(tmp_path / "s.npz", groups, "t", tmp_path / "st")

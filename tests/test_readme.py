@@ -8,7 +8,7 @@ import re
 
 from conftest import REPO
 from weightspace.cli import main
-from weightspace.config import load_config, validate
+from weightspace.config import Validated, load_config, validate
 from weightspace.estimate import plan
 from weightspace.plan import train_jobs
 
@@ -51,7 +51,7 @@ def test_the_paper_grid_counts_are_what_plan_gives():
     grid = planned("config.yaml")
     assert (cells, runs, jobs) == (grid["cells"], grid["runs"], grid["jobs"])
     assert (n_train, rules, arrays) == (len(grid["train_jobs"]),) + (len({j.rule for j in grid["train_jobs"]}),) * 2
-    one = dict(grid["config"], cells_per_job=1)
+    one = Validated(dict(grid["config"], cells_per_job=1), grid["config"].datasets)
     assert per_cell_train == len(train_jobs(one)) == grid["cells"]
     assert per_cell_jobs == sum(plan(one).attrs["jobs"].values())
 

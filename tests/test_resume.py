@@ -332,3 +332,24 @@ def test_corrupted_finished_cell_is_trained_again_not_restored(digits, tmp_path,
     assert not any("restored" in m for m in logs)
     assert any(f"[{c['cell']}] 2 seed(s)" in m for m in logs)  # trained again
     assert _final_rows(out) == reference
+
+
+def test_the_trainer_owns_its_state_and_the_checkpoint_only_stores_it(digits, tmp_path):
+    """Issue 21: checkpoint.save / load write and read the state the trainer gives (Trainer.state_dict) and takes
+    back (load_state_dict); the checkpoint module reads no trainer attribute, and refuses another cell's file."""
+    from weightspace.train import checkpoint
+
+    c = cell({"reparam": "direct"}, epochs=1)
+    t = StopAt(c, digits, [0, 1], log=quiet, progress=False, at=5)
+    with pytest.raises(Interrupted):
+        t.run()
+    path = tmp_path / "state.pt"
+    checkpoint.save(path, "fp", t.state_dict())
+    state, why = checkpoint.load(path, "fp")
+    assert why == "" and state["step"] == t.step > 0 and state["version"] == checkpoint.CHECKPOINT_VERSION
+    assert checkpoint.load(path, "another cell") == (None, f"ignoring checkpoint {path}: it belongs to another "
+                                                           f"config, seeds or dataset")
+    again = Trainer(c, digits, [0, 1], log=quiet, progress=False)
+    again.load_state_dict(state)
+    assert (again.step, again.epoch, again.i, again.resumed_from) == (t.step, t.epoch, t.i, t.step)
+    assert all(a.equal(b) for a, b in zip(again.reparam.state_dict().values(), t.reparam.state_dict().values()))

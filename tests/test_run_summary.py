@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from weightspace.families import FAMILIES
+from weightspace.registry import FAMILIES
 from weightspace.run_summary import experiments_in, report_command, summary_lines
 
 NAN = math.nan

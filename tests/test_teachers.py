@@ -12,18 +12,6 @@ from weightspace.errors import ConfigError
 from weightspace.families.sharing import teachers as T
 
 
-@pytest.fixture(autouse=True)
-def _registry_restored():
-    """Configs here register teachers (weightspace.data.DATASETS): leave the registry as it was."""
-    from weightspace import config, data
-
-    before = dict(data.DATASETS)
-    yield
-    data.DATASETS.clear()
-    data.DATASETS.update(before)
-    config._schema.cache_clear()
-
-
 # ---------------------------------------------------------------------------------------------- ground truth
 
 
@@ -76,10 +64,10 @@ def test_permutation_teacher_is_equivariant():
 
 
 def test_builtin_teachers_unchanged():
-    from weightspace.data import DATASETS, load
+    from weightspace.data import known, load
 
     d = load("conv1d_teacher")
-    assert DATASETS["conv1d_teacher"].n_train == 8192 and d.x_train.shape == (8192, 1, 32)
+    assert known()["conv1d_teacher"].n_train == 8192 and d.x_train.shape == (8192, 1, 32)
     assert np.array_equal(d.structure["groups"], T.conv1d_groups(32, 5))
     # taps of the original generator: N(0, 1) from seed 20181101, redrawn until 0.2 apart
     taps = d.structure["teacher"][0, :5]
@@ -145,6 +133,31 @@ def test_config_teachers_registered_and_carried_by_cells():
     assert sorted(c["dataset"] for c in cells.values()) == ["tinyperm-n16", "tinyperm-n8"]
     spec = next(iter(cells.values()))["dataset_spec"]
     assert spec["teacher"]["kind"] == "permutation"
+
+
+def test_validate_returns_the_datasets_a_config_defines_and_changes_no_global_state():
+    """Issue 21: a config's teachers are in what validate returns (its ``datasets``), never added to a module's
+    table: a second config that does not define them cannot name them, and the tables are as before."""
+    from weightspace import data, registry
+    from weightspace.config import validate
+
+    before = dict(data.DATASETS), dict(registry.DATASETS)
+    c = validate(_config({"tinyperm": {"kind": "permutation", "n": 4, "n_train": 8}}, ["tinyperm"]))
+    assert c.datasets["tinyperm"].spec == {"teacher": {"kind": "permutation", "n": 4, "n_train": 8}}
+    assert list(c.datasets)[:len(data.known())] == list(data.known())  # the known ones first, in their order
+    assert (dict(data.DATASETS), dict(registry.DATASETS)) == before
+    with pytest.raises(ConfigError, match="'tinyperm' is not allowed"):
+        validate(_config({}, ["tinyperm"]))
+
+
+def test_the_builtin_teachers_are_the_sharing_familys():
+    """data.py names no family: the built-in teachers and the teacher kind are registered by the sharing family."""
+    from weightspace import data, registry
+
+    assert "conv1d_teacher" not in data.DATASETS and "conv1d_teacher" in data.known()
+    assert registry.DATASETS["conv1d_teacher"].structure["layer"] == T.TEACHER_LAYER
+    assert registry.DATASET_KINDS["teacher"] == "weightspace.families.sharing.teachers:info"
+    assert np.array_equal(registry.DATASETS["conv2d_teacher"].groups(), T.conv2d_groups(10, 10, 3))
 
 
 @pytest.mark.parametrize("spec, expected", [

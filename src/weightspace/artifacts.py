@@ -156,6 +156,7 @@ def _comparisons(instance: Instance) -> tuple["pd.DataFrame", "pd.DataFrame"]:
 
 
 def _comparisons_table(instance: Instance) -> list[Path]:
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.comparisons.report import comparisons_latex
     from weightspace.tables import write_table
 
@@ -163,6 +164,7 @@ def _comparisons_table(instance: Instance) -> list[Path]:
 
 
 def _comparisons_figure(instance: Instance) -> list[Path]:
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.comparisons.report import plot_comparisons
 
     return plot_comparisons(_comparisons(instance)[0], instance.experiment, instance.out)

@@ -16,11 +16,12 @@ from typing import Any, Callable
 
 import torch
 
-from weightspace.data import DATASETS
+from weightspace import data as data_mod
+from weightspace.data import _IDX_FILES, DatasetInfo, _load_digits, _materialize_idx, resolve_data_dir
 from weightspace.io import provenance
 from weightspace.nets import build_net_for
 from weightspace.reparam import build_reparam
-from weightspace.train import TrainConfig, make_optimizer, train_step
+from weightspace.train import TrainConfig, Trainer, make_optimizer, train_step
 from weightspace.train.evaluation import evaluate_all
 
 __all__ = ["step_cost", "state_bytes", "naive_run", "trainer_runs", "compare_with_naive"]
@@ -47,7 +48,7 @@ def _sync(device: torch.device) -> None:
 
 def step_cost(
     net_cfg: dict,
-    dataset: str,
+    dataset: str | DatasetInfo,
     variant: dict,
     seeds: int = 1,
     batch_size: int = 256,
@@ -62,6 +63,7 @@ def step_cost(
 ) -> dict[str, Any]:
     """Median time of one training step (forward, backward, Adam) of ``variant``.
 
+    ``dataset``: a known dataset's name, or its record (a config's own dataset: :func:`weightspace.data.cell_info`).
     ``epochs`` (the cell's) places k-means' switch; its steps are timed in the direct phase. ``min_time_s``:
     each repeat runs whole rounds of ``steps`` steps until it has run that long (a step of a microsecond net
     is timed over many). ``eval_examples``: also time one evaluation of every seed on that many examples
@@ -76,7 +78,7 @@ def step_cost(
         memory allocated.
     """
     device = torch.device(device)
-    info = DATASETS[dataset]
+    info = dataset if isinstance(dataset, DatasetInfo) else data_mod.info(dataset)
     shape = info.input_shape
     net = build_net_for(net_cfg, shape, info.n_outputs)
     seed_list = list(range(seeds))
@@ -85,10 +87,7 @@ def step_cost(
     t0 = clock()
     structure = None
     if info.structure:
-        from weightspace.data import teacher_weights
-
-        _, groups = teacher_weights(dataset)
-        structure = {"layer": info.structure["layer"], "groups": groups}
+        structure = {"layer": info.structure["layer"], "groups": info.groups()}
     if epochs is None:  # a phase switch after pretrain_epochs (k-means) must still lie ahead
         epochs = variant.get("pretrain_epochs", 0) + 1
     reparam = build_reparam(variant, net, seed_list, device, structure=structure, epochs=epochs)
@@ -160,7 +159,7 @@ def step_cost(
 
 def _fc_dims(dataset: str, widths: list[int]) -> list[int]:
     """The layer sizes of the benchmark's fc net on ``dataset``: inputs, ``widths``, outputs."""
-    info = DATASETS[dataset]
+    info = data_mod.info(dataset)
     return [math.prod(info.input_shape), *widths, info.n_outputs]
 
 
@@ -182,8 +181,6 @@ def _naive_digits() -> tuple[_Images, _Images]:
     """scikit-learn's digits, split as the trainer splits them, as torchvision-style datasets (``ToTensor`` then
     ``Normalize`` by the training images' mean and std, per sample)."""
     from torchvision import transforms
-
-    from weightspace.data import _load_digits
 
     x_train, y_train, x_test, y_test, _ = _load_digits()
     scaled = x_train / 255.0
@@ -214,8 +211,6 @@ def naive_run(
     from torch import nn
     from torch.utils.data import DataLoader
     from torchvision import transforms
-
-    from weightspace.data import _IDX_FILES, _materialize_idx, resolve_data_dir
 
     if dataset == "digits":
         train_set, test_set = _naive_digits()
@@ -275,9 +270,6 @@ def trainer_runs(
     verify: bool = True,
 ) -> dict[str, Any]:
     """The same work with the project's trainer: all seeds as one batch, data on the device."""
-    from weightspace import data as data_mod
-    from weightspace.train import Trainer
-
     ds = data_mod.load(dataset, data_dir, device=device, download=False, verify=verify)
     cell = {
         "cell": "bench",

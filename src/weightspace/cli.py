@@ -12,21 +12,22 @@ import json
 import sys
 from pathlib import Path
 
-from weightspace import __version__
-from weightspace.errors import WeightspaceError
+import weightspace.families  # noqa: F401 - the CLI is an entry point: this loads every family into the registry
+from weightspace import __version__, comparisons, data, registry
+from weightspace.artifacts import of_family, qualified
+from weightspace.config import expand, experiment_seeds, load_config, validate, validate_files
+from weightspace.errors import DataError, Interrupted, WeightspaceError
+from weightspace.gpus import claim_gpu, cuda_warning
+from weightspace.io import write_json
 
 __all__ = ["main"]
 
 
 def _load_validated(paths: list[str]) -> dict:
-    from weightspace.config import load_config, validate
-
     return validate(load_config(*paths))
 
 
 def _find_cell(config: dict, experiment: str | None, cell: str) -> dict:
-    from weightspace.config import expand
-
     cells = expand(config)
     matches = [c for e, cs in cells.items() if experiment in (None, e) for cid, c in cs.items() if cid == cell]
     if not matches:
@@ -52,8 +53,6 @@ def _claim_gpu(args, device: str) -> None:
         print(f"GPU assigned by SLURM (job {os.environ['SLURM_JOB_ID']}): CUDA_VISIBLE_DEVICES="
               f"{os.environ.get('CUDA_VISIBLE_DEVICES', '')}", file=sys.stderr, flush=True)
         return
-    from weightspace.gpus import claim_gpu
-
     claim_gpu(args.gpus, log=lambda m: print(m, file=sys.stderr, flush=True))
 
 
@@ -77,7 +76,7 @@ def cmd_train(args) -> None:
 
     import torch
 
-    from weightspace.runner import run_cells
+    from weightspace.runner import run_cells  # deferred, as in every command below: torch or pandas, when it runs
 
     # one thread unless asked: what the workflow's jobs use, so a cell trained by hand gives the same numbers
     torch.set_num_threads(args.threads)
@@ -85,8 +84,6 @@ def cmd_train(args) -> None:
     if args.seeds is not None:
         seeds = args.seeds
     elif settings:
-        from weightspace.config import experiment_seeds
-
         seeds = experiment_seeds(settings, cells[0]["experiment"])
         if any(experiment_seeds(settings, c["experiment"]) != seeds for c in cells):
             raise WeightspaceError("these cells' experiments have different seeds: train them one --cell at a time")
@@ -135,17 +132,15 @@ def cmd_train(args) -> None:
 
 
 def cmd_aggregate(args) -> None:
-    from weightspace.aggregate import aggregate
+    from weightspace.aggregate import aggregate  # deferred: pandas
 
     curves, final = aggregate(args.runs, args.out)
     print(f"wrote {curves} and {final}", file=sys.stderr)
 
 
 def cmd_bench_trainer(args) -> None:
-    from weightspace.bench import compare_with_naive
-    from weightspace.errors import DataError
-    from weightspace.io import write_json
-    from weightspace.runner import resolve_device
+    from weightspace.bench import compare_with_naive  # deferred: torch
+    from weightspace.runner import resolve_device  # deferred with it
 
     if args.threads:
         import torch
@@ -174,22 +169,18 @@ def cmd_bench_trainer(args) -> None:
 def cmd_analyze(args) -> None:
     import pandas as pd
 
-    from weightspace.families import FAMILIES
-
     final = pd.read_csv(args.final)
     family = args.family or (final["family"].iloc[0] if "family" in final and len(final) else None)
-    if family not in FAMILIES:
+    if family not in registry.FAMILIES:
         raise WeightspaceError(f"{args.final}: no family column to tell which analysis applies; name it with "
-                               f"--family ({', '.join(FAMILIES)})")
+                               f"--family ({', '.join(registry.FAMILIES)})")
     analysis = json.loads(args.analysis_json) if args.analysis_json else {}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     if args.comparisons_json:  # first: a family's tables may read comparisons.csv (feedback's p-values)
-        from weightspace.comparisons import write_tables
-
-        written += write_tables(final, json.loads(args.comparisons_json), FAMILIES[family], out)
-    written += FAMILIES[family].analyze(final, analysis, out)
+        written += comparisons.write_tables(final, json.loads(args.comparisons_json), registry.FAMILIES[family], out)
+    written += registry.FAMILIES[family].analyze(final, analysis, out)
     print("wrote " + ", ".join(map(str, written)), file=sys.stderr)
 
 
@@ -199,8 +190,6 @@ def _render_config(args) -> dict:
         raise WeightspaceError("give the config as --config YAML... (files, later ones override earlier ones) or as "
                                "--config-json (what the workflow passes), one of them")
     if args.config_json:
-        from weightspace.config import validate
-
         return validate(json.loads(args.config_json))
     return _load_validated(args.config)
 
@@ -210,14 +199,14 @@ def _say(line: str) -> None:
 
 
 def cmd_render(args) -> None:
-    from weightspace.render import render
+    from weightspace.render import render  # deferred: pandas and matplotlib
 
     written = render(_render_config(args), args.experiment, log=_say)
     _say(f"{args.experiment}: {len(written)} files")
 
 
 def cmd_make(args) -> None:
-    from weightspace.render import make
+    from weightspace.render import make  # deferred: pandas and matplotlib
 
     keys = dict(kv.split("=", 1) for kv in args.where or [] if "=" in kv)
     bad = [kv for kv in args.where or [] if "=" not in kv]
@@ -227,7 +216,7 @@ def cmd_make(args) -> None:
 
 
 def cmd_compare(args) -> int:
-    from weightspace.resultsdiff import diff_folders
+    from weightspace.resultsdiff import diff_folders  # deferred: pandas
 
     identical, lines = diff_folders(args.old, args.new, args.rtol)
     print("\n".join(lines))
@@ -236,7 +225,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_summary(args) -> None:
-    from weightspace.run_summary import summary_lines
+    from weightspace.run_summary import summary_lines  # deferred: pandas
 
     if not Path(args.results).is_dir():
         raise WeightspaceError(f"{args.results}: no such folder; give the results_dir of a run (e.g. results/quick)")
@@ -244,9 +233,6 @@ def cmd_summary(args) -> None:
 
 
 def cmd_validate(args) -> None:
-    from weightspace.config import expand, experiment_seeds, validate_files
-    from weightspace.gpus import cuda_warning
-
     config = validate_files(*args.config)
     cells = expand(config)
     n_seeds = {name: len(experiment_seeds(config, name)) for name in cells}
@@ -268,12 +254,12 @@ def cmd_validate(args) -> None:
 
 
 def cmd_plan(args) -> None:
+    # deferred: pandas and torch, loaded only by this command
     import os
 
     import pandas as pd
 
-    from weightspace.config import expand
-    from weightspace.estimate import cache_path, job_resources, plan
+    from weightspace.estimate import cache_path, job_resources, plan  # deferred: pandas and torch
     from weightspace.plan import train_jobs
     from weightspace.runner import resolve_device
 
@@ -361,8 +347,6 @@ def cmd_plan(args) -> None:
 
 
 def cmd_cells(args) -> None:
-    from weightspace.config import expand
-
     config = _load_validated(args.config)
     for exp, cells in expand(config).items():
         if args.experiment not in (None, exp):
@@ -372,9 +356,6 @@ def cmd_cells(args) -> None:
 
 
 def cmd_data(args) -> None:
-    from weightspace import data
-    from weightspace.io import write_json
-
     for name in args.datasets:
         spec = json.loads(args.spec_json) if args.spec_json else None
         ds = data.load(name, args.data_dir, download=not args.no_download, verify=not args.no_verify, spec=spec)
@@ -396,8 +377,6 @@ def cmd_data(args) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from weightspace.families import FAMILIES
-
     p = argparse.ArgumentParser(
         prog="weightspace",
         description="Weight-space reparameterizations of neural networks: train, aggregate, plot.",
@@ -444,16 +423,14 @@ def build_parser() -> argparse.ArgumentParser:
     an = sub.add_parser("analyze", help="final.csv -> the family's statistics tables (its analysis_files)")
     an.add_argument("--final", required=True, help="final.csv from `weightspace aggregate`")
     an.add_argument("--out", required=True, help="folder for the tables")
-    an.add_argument("--family", choices=list(FAMILIES), help="default: final.csv's family column")
+    an.add_argument("--family", choices=list(registry.FAMILIES), help="default: final.csv's family column")
     an.add_argument("--analysis-json", help="the experiment's `analysis` key as JSON (default: the family's "
                                             "defaults), e.g. '{\"fraction\": 0.9, \"baseline_setting\": {\"lr\": 0.003}}'")
     an.add_argument("--comparisons-json", help="the experiment's comparisons, resolved (as the workflow passes "
                                                "them): also write comparisons.csv and comparisons_aggregate.csv")
     an.set_defaults(func=cmd_analyze)
 
-    from weightspace.artifacts import of_family, qualified
-
-    names = ", ".join(dict.fromkeys(qualified(f, a) for f in FAMILIES.values() for a in of_family(f)))
+    names = ", ".join(dict.fromkeys(qualified(f, a) for f in registry.families().values() for a in of_family(f)))
     for name, helps, more in (
         ("render", "an experiment's tables, figures and LaTeX tables from its runs, in one process (the "
                    "workflow's job per experiment)",
@@ -500,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's own choice)")
     bt.add_argument("--out", help="write the record (times, speed-up, machine) as JSON here")
     bt.set_defaults(func=cmd_bench_trainer)
-    for family in FAMILIES.values():
+    for family in registry.families().values():
         family.add_bench(bench)
 
     cp = sub.add_parser("compare", help="compare the tables of two results folders (exit 1 if a number moved)")
@@ -558,8 +535,6 @@ def _not_writable(e: OSError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from weightspace.errors import Interrupted
-
     try:
         status = args.func(args)
     except Interrupted as e:

@@ -27,17 +27,12 @@ Sources
     generated offline with the ``mnist1d`` package's ``make_dataset`` (4000
     train / 1000 test sequences of length 40); the shuffled variant applies
     one fixed permutation to the 40 positions, destroying spatial locality.
-``conv1d_teacher``, ``conv2d_teacher`` and the config's ``teachers``
-    regression tasks with a known weight-sharing structure: inputs x ~ N(0, 1)
-    and targets y = W x + 0.01 noise, W a valid convolution written as a
-    matrix (1-D: length 32, kernel 5, 28 outputs; 2-D: 10x10 images, 3x3
-    kernel, 8x8 outputs; N(0, 1) taps at least 0.2 apart and from 0); 8192
-    train / 2048 test examples, generated from a fixed seed. Their :attr:`Dataset.structure` holds the ground-truth groups
-    of W (tap index, -1 outside the support). The sharing family makes them
-    (``families/sharing/teachers.py``: more structure kinds, sizes, values);
-    a dataset defined in the config is registered by :func:`register_config`
-    and carries its description (:attr:`DatasetInfo.spec`), which a cell
-    passes to :func:`load` in the training job.
+datasets a family defines
+    a family registers its built-in datasets and the kinds of dataset a config
+    may describe (:mod:`weightspace.registry`); a config-defined dataset's
+    record carries its description (:attr:`DatasetInfo.spec`), which a cell
+    carries to the training job, where :func:`load` makes the record again
+    (:func:`from_spec`). This module names no family.
 """
 
 from __future__ import annotations
@@ -53,14 +48,15 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from weightspace import registry
 from weightspace.errors import DataError
+from weightspace.io import atomic_write, file_lock, read_json, write_json
 
 if TYPE_CHECKING:  # pragma: no cover - torch is imported where tensors are made, not to read the registry
     import torch
-from weightspace.io import atomic_write, file_lock, read_json, write_json
 
-__all__ = ["Dataset", "DatasetInfo", "DATASETS", "load", "resolve_data_dir", "teacher_weights", "conv1d_groups",
-           "conv2d_groups", "register", "register_config", "from_spec", "RESERVED"]
+__all__ = ["Dataset", "DatasetInfo", "DATASETS", "load", "resolve_data_dir", "known", "from_spec", "info",
+           "cell_info", "RESERVED"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +75,8 @@ class DatasetInfo:
         about: one line for docs and listings.
         spec: for a dataset defined in the config, ``{family dataset kind: description}`` (JSON), from which
             :func:`from_spec` makes this record again in another process (a training job); else None.
+        groups: for a dataset with a known structure, ``groups() -> (out, in) int array``: the partition of the
+            structured layer's weights (tap index, -1 outside the support), computed without drawing the data.
     """
 
     name: str
@@ -91,9 +89,11 @@ class DatasetInfo:
     structure: dict | None = None
     about: str = ""
     spec: dict | None = None
+    groups: Callable[[], np.ndarray] | None = None
 
 
-#: every dataset, by name
+#: the core's datasets, by name (families add theirs to :data:`weightspace.registry.DATASETS`, a config its own:
+#: :func:`info` finds each)
 DATASETS: dict[str, DatasetInfo] = {
     d.name: d
     for d in (
@@ -118,8 +118,7 @@ DATASETS: dict[str, DatasetInfo] = {
     )
 }
 
-#: the datasets a config cannot redefine: every one above (the built-in teachers registered at the end of this
-#: module may be, by the config's ``teachers``)
+#: the datasets a config cannot redefine: every one above (a family's built-in ones may be, by its own config keys)
 RESERVED: frozenset[str] = frozenset(DATASETS)
 
 
@@ -234,18 +233,14 @@ def load(
         device: where the tensors go.
         download: allow torchvision to download missing files.
         verify: check file contents against the published checksums.
-        spec: a config-defined dataset's description (:attr:`DatasetInfo.spec`, as a cell carries it):
-            registered under ``name`` first.
+        spec: a config-defined dataset's description (:attr:`DatasetInfo.spec`, as a cell carries it), from
+            which its record is made (see :func:`info`).
 
     Raises:
         DataError: unknown name; files missing (with the list of expected
             paths), corrupted or truncated (naming the file and checksum).
     """
-    if spec is not None:
-        register(from_spec(name, spec))
-    if name not in DATASETS:
-        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
-    return DATASETS[name].load(resolve_data_dir(data_dir), download, verify).to(device)
+    return info(name, spec).load(resolve_data_dir(data_dir), download, verify).to(device)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -611,73 +606,41 @@ def _load_mnist1d(root: Path, shuffled: bool):
 
 
 # ----------------------------------------------------------------------------------------------
-# datasets a family defines (the sharing family's teachers): built-in ones, and those of a config
+# finding a dataset's record: the core's, a family's built-in one, or one a config describes
 
 
-def register(info: DatasetInfo) -> None:
-    """Add (or replace) a dataset of the registry."""
-    DATASETS[info.name] = info
+def known() -> dict[str, DatasetInfo]:
+    """Every dataset a config may name without defining it: the core's (:data:`DATASETS`), then those the
+    families define (:data:`weightspace.registry.DATASETS`)."""
+    return {**DATASETS, **registry.DATASETS}
 
 
 def from_spec(name: str, spec: dict) -> DatasetInfo:
-    """The record of a config-defined dataset from its :attr:`DatasetInfo.spec` (``{kind: description}``)."""
-    from weightspace.families import FAMILIES
-
+    """The record of a config-defined dataset from its :attr:`DatasetInfo.spec` (``{kind: description}``), made by
+    the family that registered the kind (:data:`weightspace.registry.DATASET_KINDS`)."""
     (kind, description), = spec.items()
-    for family in FAMILIES.values():
-        if kind in family.dataset_kinds:
-            module, func = family.dataset_kinds[kind].split(":")
-            import importlib
-
-            return getattr(importlib.import_module(module), func)(name, description)
-    raise DataError(f"dataset {name!r}: no family defines datasets of kind {kind!r}")
+    if kind not in registry.DATASET_KINDS:
+        raise DataError(f"dataset {name!r}: no family defines datasets of kind {kind!r}"
+                        f"{'' if registry.FAMILIES else ' (no family is loaded: import weightspace.families)'}")
+    return registry.resolve(registry.DATASET_KINDS[kind])(name, description)
 
 
-def register_config(config: dict) -> bool:
-    """Register the datasets a config defines (each family's :meth:`~weightspace.families.base.Family.datasets`);
-    descriptions that do not make a record, and names of :data:`RESERVED` datasets, are left to the config's
-    checks. Returns whether the registry changed."""
-    from weightspace.families import FAMILIES
+def info(name: str, spec: dict | None = None) -> DatasetInfo:
+    """The record of dataset ``name``: made from ``spec`` (a config-defined dataset's description, as a cell
+    carries it in ``dataset_spec``), else a known one (:func:`known`).
 
-    changed = False
-    for family in FAMILIES.values():
-        for info in family.datasets(config).values():
-            if info.name in RESERVED:  # never replaced, not even for a config validation refuses
-                continue
-            old = DATASETS.get(info.name)
-            if old is None or old.spec != info.spec:
-                register(info)
-                changed = True
-    return changed
+    Raises:
+        DataError: an unknown name, naming the known ones.
+    """
+    if spec is not None:
+        return from_spec(name, spec)
+    found = DATASETS.get(name) or registry.DATASETS.get(name)
+    if found is None:
+        raise DataError(f"unknown dataset {name!r}; choose one of: {', '.join(known())} "
+                        f"(or define it in the config)")
+    return found
 
 
-def teacher_weights(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(W, groups) of a registered teacher: W (out, in) float64, groups (out, in) tap index or -1."""
-    from weightspace.families.sharing import teachers
-
-    info = DATASETS[name]
-    spec = info.spec["teacher"] if info.spec else teachers.DEFAULT_TEACHERS[name]
-    t = teachers.teacher_arrays(spec)
-    return t["W"], t["groups"]
-
-
-def conv1d_groups(L: int, K: int) -> np.ndarray:
-    from weightspace.families.sharing.teachers import conv1d_groups as f
-
-    return f(L, K)
-
-
-def conv2d_groups(H: int, W: int, k: int) -> np.ndarray:
-    from weightspace.families.sharing.teachers import conv2d_groups as f
-
-    return f(H, W, k)
-
-
-def _builtin() -> None:
-    from weightspace.families.sharing import teachers
-
-    for name, spec in teachers.DEFAULT_TEACHERS.items():
-        register(teachers.info(name, spec))
-
-
-_builtin()
+def cell_info(cell: dict) -> DatasetInfo:
+    """The record of an expanded cell's dataset (a config-defined one from the description it carries)."""
+    return info(cell["dataset"], cell.get("dataset_spec"))

@@ -24,9 +24,13 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from weightspace import registry
 from weightspace.config import expand, experiment_seeds
-from weightspace.data import DATASETS
-from weightspace.plan import count_jobs
+from weightspace.data import _cache_root, cell_info, load
+from weightspace.errors import WeightspaceError
+from weightspace.io import write_json
+from weightspace.netspec import net_spec_for
+from weightspace.plan import count_jobs, train_jobs
 
 __all__ = ["plan", "cell_steps", "job_startup_s", "job_resources", "cell_seconds", "step_shape", "Measurements",
            "cache_path"]
@@ -35,7 +39,7 @@ __all__ = ["plan", "cell_steps", "job_startup_s", "job_resources", "cell_seconds
 def cell_steps(cell: dict) -> tuple[int, int]:
     """(training steps, evaluations) of one cell, as the trainer will run it."""
     t = cell["train"]
-    n_train = DATASETS[cell["dataset"]].n_train
+    n_train = cell_info(cell).n_train
     batch = min(t["batch_size"], n_train)
     per_epoch = n_train // batch
     evals = t["epochs"] * min(t["evals_per_epoch"], per_epoch) + 1
@@ -43,9 +47,7 @@ def cell_steps(cell: dict) -> tuple[int, int]:
 
 
 def _size_key(cell: dict) -> str | None:
-    from weightspace.families import REPARAMS
-
-    return REPARAMS[cell["variant"]["reparam"]].size_key
+    return registry.REPARAMS[cell["variant"]["reparam"]].size_key
 
 
 #: what the runtime estimate assumes of a device (deliberately slow: a request must not be too short)
@@ -60,12 +62,9 @@ def cell_seconds(cell: dict, n_seeds: int, device: str = "cpu") -> float:
     measures): per step and seed, 6 x batch x the net's multiply-adds (a convolution's
     weights at every input position), the fixed and trained tensors read a few times,
     plus a per-step overhead; the test-set evaluations on top."""
-    from weightspace.families import REPARAMS
-    from weightspace.netspec import net_spec_for
-
-    info = DATASETS[cell["dataset"]]
+    info = cell_info(cell)
     net = net_spec_for(cell["net"], info.input_shape, info.n_outputs)
-    spec = REPARAMS[cell["variant"]["reparam"]]
+    spec = registry.REPARAMS[cell["variant"]["reparam"]]
     dev = _DEVICE["cuda" if device.startswith("cuda") or device == "auto" else "cpu"]
     steps, evals = cell_steps(cell)
     batch = min(cell["train"]["batch_size"], info.n_train)
@@ -93,9 +92,6 @@ def job_resources(job_cells: list[dict], n_seeds: int, config: dict) -> dict[str
     activations), capped at what ``memory_limit_gib`` allows. One thread: a job trains with one (the numbers
     of a cell then do not depend on the machine). ``gpu``: 1 when the config's device is CUDA.
     """
-    from weightspace.families import REPARAMS
-    from weightspace.netspec import net_spec_for
-
     device = config.get("device", "auto")
     gpu = 1 if device.startswith("cuda") else 0
     seconds = 60 + sum(cell_seconds(c, n_seeds, "cuda" if gpu else "cpu") for c in job_cells)
@@ -103,9 +99,9 @@ def job_resources(job_cells: list[dict], n_seeds: int, config: dict) -> dict[str
     tensors = 0.0
     data = 0.0
     for c in job_cells:
-        info = DATASETS[c["dataset"]]
+        info = cell_info(c)
         net = net_spec_for(c["net"], info.input_shape, info.n_outputs)
-        spec = REPARAMS[c["variant"]["reparam"]]
+        spec = registry.REPARAMS[c["variant"]["reparam"]]
         per_seed = spec.memory(c["variant"], net, 1)
         fits = max(1, min(n_seeds, int(limit * 2**30 // max(1, per_seed))))
         tensors = max(tensors, 4 * per_seed * fits)
@@ -160,8 +156,6 @@ def cache_path() -> Path:
     (``$WEIGHTSPACE_CACHE``, else ``$XDG_CACHE_HOME/weightspace``, else ``~/.cache/weightspace``). A timing
     belongs to the machine and its software, not to a config or a results folder: it carries over between
     presets, configs and results folders, and survives deleting a results folder."""
-    from weightspace.data import _cache_root
-
     return _cache_root() / "plan-measurements.json"
 
 
@@ -192,8 +186,6 @@ class Measurements:
     def __init__(self, device: str, fresh: bool = False, path: Path | None = None):
         import torch
 
-        from weightspace.errors import WeightspaceError
-
         self.path = path or cache_path()
         self.prefix = f"v{_PROBE_VERSION} | {device_name(device)} | torch {torch.__version__} | 1 thread | "
         self.entries: dict[str, dict] = {}
@@ -208,8 +200,6 @@ class Measurements:
         return self.entries.get(self.prefix + key)
 
     def put(self, key: str, value: dict) -> None:
-        from weightspace.io import write_json
-
         self.entries[self.prefix + key] = value
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_json(self.path, self.entries)
@@ -220,7 +210,7 @@ def step_shape(cell: dict) -> str:
     and task, the known structure (a teacher's kind), the net's architecture (not its name), the variant's
     options (not its name) and the batch. Cells that differ only by dataset name (MNIST and Fashion-MNIST;
     a teacher's sample-size sweep) or by experiment share one."""
-    info = DATASETS[cell["dataset"]]
+    info = cell_info(cell)
     options = {k: x for k, x in cell["variant"].items() if k not in ("name", _size_key(cell))}
     net = {k: x for k, x in cell["net"].items() if k != "name"}
     return json.dumps({
@@ -240,12 +230,9 @@ def _probes(cell: dict, sizes: list, seed_counts: set[int]) -> list[tuple[Any, i
     """(size, seeds) to time for one step shape: the smallest size at one seed and (where a cell trains more
     than one and two seeds fit :data:`PROBE_BYTES`) at two, for the cost of each further seed; and the largest
     size whose tensors fit :data:`PROBE_BYTES`, at one seed."""
-    from weightspace.families import REPARAMS
-    from weightspace.netspec import net_spec_for
-
-    info = DATASETS[cell["dataset"]]
+    info = cell_info(cell)
     net = net_spec_for(cell["net"], info.input_shape, info.n_outputs)
-    spec = REPARAMS[cell["variant"]["reparam"]]
+    spec = registry.REPARAMS[cell["variant"]["reparam"]]
 
     def per_seed(size) -> int:
         return spec.memory(dict(cell["variant"], **({spec.size_key: size} if size is not None else {})), net, 1)
@@ -262,16 +249,16 @@ def _probe(cell: dict, size, seeds: int, device: str) -> dict:
     takes even while other work loads this machine (a GPU is timed by the clock, synchronised)."""
     import torch
 
-    from weightspace.bench import step_cost
+    from weightspace.bench import step_cost  # deferred: torch, only to measure
 
-    info = DATASETS[cell["dataset"]]
+    info = cell_info(cell)
     key = _size_key(cell)
     variant = dict(cell["variant"], **({key: size} if size is not None else {}))
     examples = min(info.n_test, 500)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        r = step_cost(cell["net"], cell["dataset"], variant, seeds=seeds,
+        r = step_cost(cell["net"], info, variant, seeds=seeds,
                       batch_size=min(cell["train"]["batch_size"], info.n_train), steps=1, repeats=3, warmup=2,
                       device=device, epochs=cell["train"]["epochs"], min_time_s=0.02, eval_examples=examples,
                       clock=time.perf_counter if device.startswith("cuda") else time.process_time)
@@ -340,7 +327,7 @@ def plan(config: dict, measure: bool = False, device: str = "cpu", log: Callable
 def _estimate(df: pd.DataFrame, config: dict, device: str, cache: Measurements, log) -> pd.Series:
     """Seconds each cell trains: its seed batches (as the runner splits them to fit ``memory_limit_gib``), each
     building its reparameterization, taking its steps and evaluating the test set at its evaluation points."""
-    from weightspace.runner import seed_batches
+    from weightspace.runner import seed_batches  # deferred: torch, only to measure
 
     groups: dict[str, list[int]] = defaultdict(list)
     for i, c in enumerate(df["_cell"]):
@@ -371,7 +358,7 @@ def _estimate(df: pd.DataFrame, config: dict, device: str, cache: Measurements, 
         for i in idx:
             c = df.loc[i, "_cell"]
             size = c["variant"].get(_size_key(c)) if _size_key(c) else None
-            info = DATASETS[c["dataset"]]
+            info = cell_info(c)
             seeds = list(range(int(df.loc[i, "runs"])))
             total = 0.0
             for batch in seed_batches(c, info.input_shape, info.n_outputs, seeds, config["memory_limit_gib"]):
@@ -402,10 +389,6 @@ def _job_estimates(df: pd.DataFrame, config: dict, all_cells: dict, device: str,
     """The per-job costs outside the cells' training (a process's start-up, each dataset's loading), cached
     like the probes, and one row per training job: its estimate beside the runtime :func:`job_resources`
     requests."""
-    from weightspace.data import load
-    from weightspace.errors import WeightspaceError
-    from weightspace.plan import train_jobs
-
     startup = cache.get("job start-up")
     if startup is None:
         startup = {"s": job_startup_s(1), "other_s": job_startup_s(1, training=False)}

@@ -30,6 +30,8 @@ from typing import Any, Iterator
 
 from filelock import FileLock
 
+from weightspace import __version__
+
 __all__ = [
     "atomic_write",
     "write_json",
@@ -190,8 +192,6 @@ def file_lock(path: str | os.PathLike, timeout: float = -1) -> Iterator[None]:
 
 def code_version() -> str:
     """``git describe`` of the checkout the package runs from, else the package version."""
-    from weightspace import __version__
-
     root = Path(__file__).resolve().parents[2]
     if (root / ".git").exists():
         try:

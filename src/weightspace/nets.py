@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from weightspace import registry
 from weightspace.netspec import ARCHS, NetSpec, WeightSpec, net_options, net_spec
 
 __all__ = ["WeightSpec", "Net", "build_net", "build_net_for", "ARCHS", "linear", "conv2d", "max_pool2d"]
@@ -170,13 +171,8 @@ def build_net(arch: str, input_shape: tuple[int, ...], n_outputs: int, widths: l
     ns = net_spec(arch, input_shape, n_outputs, widths, options)
     if arch in ARCHS:
         forward = _fc_forward(ns) if arch == "fc" else _conv_forward(ns)
-    else:  # a family's architecture
-        import importlib
-
-        from weightspace.families import ARCHITECTURES
-
-        module, func = ARCHITECTURES[arch].forward.split(":")
-        forward = getattr(importlib.import_module(module), func)(ns)
+    else:  # a family's architecture (net_spec has checked that it is registered)
+        forward = registry.resolve(registry.ARCHITECTURES[arch].forward)(ns)
     return Net(ns.arch, ns.spec, ns.input_shape, ns.n_outputs, ns.geometry, ns.task, forward)
 
 

@@ -26,6 +26,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from weightspace import registry
+from weightspace.data import cell_info
+
 __all__ = ["WeightSpec", "NetSpec", "net_spec", "net_spec_for", "net_options", "cell_task", "ARCHS"]
 
 ARCHS = ("fc", "lenet", "smallcnn")
@@ -129,11 +132,7 @@ def net_spec_for(net_cfg: dict, input_shape: tuple[int, ...], n_outputs: int) ->
 
 def cell_task(cell: dict) -> str:
     """The task an expanded cell trains: its net's (an autoencoder: reconstruction), else its dataset's."""
-    # deliberate function-level import: weightspace.data registers its built-in teachers through the families at
-    # import time, and the families import this module
-    from weightspace.data import DATASETS
-
-    info = DATASETS[cell["dataset"]]
+    info = cell_info(cell)
     return net_spec_for(cell["net"], info.input_shape, info.n_outputs).task or info.task
 
 
@@ -142,17 +141,16 @@ def net_spec(arch: str, input_shape: tuple[int, ...], n_outputs: int, widths: li
     """The weight spec of architecture ``arch`` for inputs of ``input_shape`` and ``n_outputs`` outputs.
 
     ``arch`` is one of :data:`ARCHS` or an architecture a family registers
-    (:data:`weightspace.families.ARCHITECTURES`), which may take ``options``.
+    (:data:`weightspace.registry.ARCHITECTURES`), which may take ``options``.
 
     Raises:
         ValueError: unknown architecture, or inputs the architecture cannot take.
     """
     if arch not in ARCHS:
-        from weightspace.families import ARCHITECTURES
-
-        if arch not in ARCHITECTURES:
-            raise ValueError(f"unknown architecture {arch!r}; choose one of: {', '.join([*ARCHS, *ARCHITECTURES])}")
-        return ARCHITECTURES[arch].spec(tuple(input_shape), n_outputs, {"widths": widths, **(options or {})})
+        if arch not in registry.ARCHITECTURES:
+            raise ValueError(f"unknown architecture {arch!r}; choose one of: "
+                             f"{', '.join([*ARCHS, *registry.ARCHITECTURES])}")
+        return registry.ARCHITECTURES[arch].spec(tuple(input_shape), n_outputs, {"widths": widths, **(options or {})})
     if arch == "fc":
         return _fc(input_shape, n_outputs, list(widths if widths is not None else [200, 200]))
     if arch == "lenet":

@@ -12,6 +12,8 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
+from weightspace import registry
+from weightspace.artifacts import experiment_tables, external_inputs, outputs
 from weightspace.config import expand, experiment_seeds
 
 __all__ = ["count_jobs", "TrainJob", "train_jobs", "run_files", "targets"]
@@ -93,8 +95,6 @@ def count_jobs(config: dict) -> dict[str, int]:
     its artifacts that another job makes (:func:`weightspace.artifacts.external_inputs`: the cost benchmark, the
     meta-learning comparison); each dataset is prepared once, by a job of its own (``"(data)"``: one per
     dataset, so that adding a dataset to the config re-runs no training job of the others)."""
-    from weightspace.artifacts import external_inputs
-    from weightspace.families import FAMILIES
 
     jobs: dict[str, int] = {}
     datasets = set()
@@ -104,7 +104,7 @@ def count_jobs(config: dict) -> dict[str, int]:
         n_train[job.experiment] += 1
     for exp, cells in all_cells.items():
         e = config["experiments"][exp]
-        jobs[exp] = n_train[exp] + 1 + len(external_inputs(FAMILIES[e["family"]], e, cells))
+        jobs[exp] = n_train[exp] + 1 + len(external_inputs(registry.FAMILIES[e["family"]], e, cells))
         datasets |= {c["dataset"] for c in cells.values()}
     jobs["(data)"] = len(datasets)
     return jobs
@@ -130,14 +130,11 @@ def targets(config: dict, cells: dict | None = None) -> list[str]:
     """
     from pathlib import Path
 
-    from weightspace.artifacts import experiment_tables, outputs
-    from weightspace.families import FAMILIES
-
     results, figures = Path(config["results_dir"]), Path(config["figures_dir"])
     out: list[str] = []
     for exp, exp_cells in (expand(config) if cells is None else cells).items():
         e = config["experiments"][exp]
-        family = FAMILIES[e["family"]]
+        family = registry.FAMILIES[e["family"]]
         out += run_files(config, exp, exp_cells, ("metrics.csv", "summary.json", *family.run_files))
         out += [str(results / exp / name) for name in experiment_tables(family)]
         out += [str(p) for *_, paths in outputs(family, exp, e, exp_cells, figures) for p in paths]

@@ -13,15 +13,17 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from weightspace.artifacts import Artifact, Instance, outputs
+from weightspace import comparisons, registry
+from weightspace.aggregate import aggregate
+from weightspace.artifacts import Artifact, Instance, find, outputs, qualified
+from weightspace.config import expand, experiment_seeds
+from weightspace.plan import run_files
 from weightspace.errors import WeightspaceError
 
 __all__ = ["render", "make", "write_tables"]
 
 
 def _experiment(config: dict, experiment: str) -> tuple[dict, dict[str, dict]]:
-    from weightspace.config import expand
-
     cells = expand(config)
     if experiment not in cells:
         known = ", ".join(cells) or "(none)"
@@ -34,13 +36,8 @@ def write_tables(config: dict, experiment: str) -> list[Path]:
     aggregate`` and ``weightspace analyze --comparisons-json`` write, with the settings the workflow gives them)."""
     import pandas as pd
 
-    from weightspace import comparisons
-    from weightspace.aggregate import aggregate
-    from weightspace.families import FAMILIES
-    from weightspace.plan import run_files
-
     exp, cells = _experiment(config, experiment)
-    family = FAMILIES[exp["family"]]
+    family = registry.FAMILIES[exp["family"]]
     out = Path(config["results_dir"]) / experiment
     written = list(aggregate(run_files(config, experiment, cells), out))
     final = pd.read_csv(out / "final.csv")  # read back, as a separate analyze job reads it
@@ -55,11 +52,8 @@ def write_tables(config: dict, experiment: str) -> list[Path]:
 
 def _instances(config: dict, experiment: str, only: Artifact | None = None, keys: dict | None = None
                ) -> list[Instance]:
-    from weightspace.config import experiment_seeds
-    from weightspace.families import FAMILIES
-
     exp, cells = _experiment(config, experiment)
-    family = FAMILIES[exp["family"]]
+    family = registry.FAMILIES[exp["family"]]
     results, seeds, tables = Path(config["results_dir"]) / experiment, experiment_seeds(config, experiment), {}
     out = []
     for a, values, cs, paths in outputs(family, experiment, exp, cells, Path(config["figures_dir"])):
@@ -92,11 +86,8 @@ def make(config: dict, experiment: str, name: str, keys: dict[str, str] | None =
          log: Callable[[str], None] = print) -> list[Path]:
     """One artifact of an experiment (``<family>.<artifact>``, or a common one), every instance of it or those
     whose keys are ``keys`` (e.g. ``{"dataset": "digits"}``), from the tables the experiment already has."""
-    from weightspace.artifacts import find, qualified
-    from weightspace.families import FAMILIES
-
     exp, _ = _experiment(config, experiment)
-    family, artifact = find(FAMILIES, name)
+    family, artifact = find(registry.families(), name)
     if "." in name and family.name != exp["family"]:
         raise WeightspaceError(f"{name} is an artifact of the {family.name} family; experiment {experiment!r} is of "
                                f"the {exp['family']} family")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from weightspace.families import FAMILIES
+from weightspace import registry
 from weightspace.headlines import MissingTable, read_table
 
 __all__ = ["experiments_in", "report_command", "summary_lines", "MAX_LINES"]
@@ -115,9 +115,9 @@ def summary_lines(results: str | Path, figures: str | Path | None = None,
             continue
         except Exception as e:  # noqa: BLE001
             runs = f"final.csv unreadable ({type(e).__name__}: {e})"
-        if family not in FAMILIES:
+        if family not in registry.families():
             lines.append(f"  {name}: {runs}; no headline (family {family!r} unknown)")
             continue
         lines.append(f"  {name} ({family}): {runs}")
-        lines += [f"    {line}" for line in _headline(FAMILIES[family], folder)]
+        lines += [f"    {line}" for line in _headline(registry.FAMILIES[family], folder)]
     return lines

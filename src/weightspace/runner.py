@@ -37,11 +37,13 @@ import pandas as pd
 import torch
 
 from weightspace import data as data_mod
+from weightspace import registry
 from weightspace.errors import Interrupted, ResourceError, WeightspaceError
 from weightspace.io import atomic_write, checksum_problem, file_lock, provenance, write_dataframe, write_json
 from weightspace.nets import build_net_for
 from weightspace.reparam import estimate_bytes
 from weightspace.train import Trainer, summary_of
+from weightspace.train.checkpoint import cell_fingerprint
 
 __all__ = ["resolve_device", "run_cell", "run_cells", "seed_dir", "seed_batches", "checkpoint_dir"]
 
@@ -158,8 +160,6 @@ def run_cells(
     Returns:
         The summary.json paths written, one per cell and seed, in order.
     """
-    from weightspace.train.checkpoint import cell_fingerprint
-
     if len(cells) != len(out_dirs):
         raise ValueError(f"{len(cells)} cells but {len(out_dirs)} output folders")
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -305,11 +305,12 @@ def _train_cell(cell, seeds, out_dir, ckpt_dir, ds, load_s, dev, memory_limit_gi
 
 def _examine(cell: dict, reparam, data) -> list[tuple[dict, dict[str, dict]]]:
     """Per seed: what the cell's family measures on the trained net, and the files it keeps (its ``run_files``)."""
-    from weightspace.families import FAMILIES
-
-    family = FAMILIES.get(cell.get("family"))
-    if family is None:  # a cell written by hand, without a family: metrics and summary only
+    if cell.get("family") is None:  # a cell written by hand, without a family: metrics and summary only
         return [({}, {}) for _ in range(reparam.n_seeds)]
+    family = registry.families().get(cell["family"])
+    if family is None:
+        raise WeightspaceError(f"cell {cell.get('cell')}: unknown family {cell['family']!r}; "
+                               f"registered: {', '.join(registry.FAMILIES)}")
     out = family.examine(reparam, data)
     for _, files in out:
         if set(files) != set(family.run_files):  # the workflow declares run_files as the job's outputs

@@ -1,6 +1,7 @@
 # Validation, grid expansion and input functions shared by all rules.
 # The logic lives in weightspace.config and weightspace.families; this file only adapts it
-# to Snakemake, looping over the family registry (it names no family).
+# to Snakemake, looping over the family registry (it names no family). As an entry point, it loads the
+# families into the registry (weightspace.families) before validating the config.
 
 import json
 import re
@@ -13,11 +14,11 @@ from snakemake.settings.types import DeploymentMethod
 
 import weightspace.artifacts
 import weightspace.config
+import weightspace.families
 import weightspace.estimate
 import weightspace.plan
-from weightspace.data import DATASETS
 from weightspace.errors import ConfigError, WeightspaceError
-from weightspace.families import FAMILIES
+from weightspace.registry import FAMILIES
 from weightspace.gpus import cuda_warning
 from weightspace.workflow_lock import hold_results_folder
 
@@ -25,7 +26,7 @@ try:
     # Snakemake's own loader expands every alias and lets a repeated key win: read each file as the CLI does
     for _file in workflow.configfiles:
         weightspace.config.load_yaml(_file)
-    CONFIG = weightspace.config.validate(config)
+    CONFIG = weightspace.config.validate(config)  # the config, and the datasets it can name (CONFIG.datasets)
 except ConfigError as e:
     raise WorkflowError(str(e)) from None
 
@@ -45,7 +46,7 @@ ENV = "../../environment.yml"  # every rule's conda environment (relative to thi
 wildcard_constraints:
     experiment=r"[A-Za-z][A-Za-z0-9-]*",
     cell=r"[^/]+",
-    dataset="|".join(DATASETS),
+    dataset="|".join(CONFIG.datasets),
     net=r"[A-Za-z][A-Za-z0-9-]*",
     variant=r"[A-Za-z][A-Za-z0-9-]*",
 

@@ -17,7 +17,9 @@ rule prepare_data:
         ws=WS,
         flags=data_flags(),
         spec=lambda w: (
-            f"--spec-json {shlex.quote(json.dumps(DATASETS[w.dataset].spec))}" if DATASETS[w.dataset].spec else ""
+            f"--spec-json {shlex.quote(json.dumps(CONFIG.datasets[w.dataset].spec))}"
+            if CONFIG.datasets[w.dataset].spec
+            else ""
         ),
     shell:
         "{params.ws} data {wildcards.dataset} {params.flags} {params.spec} --stamp {output} > {log} 2>&1"

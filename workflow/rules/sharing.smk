@@ -17,7 +17,8 @@ rule meta_sharing:
     params:
         ws=WS,
         spec=lambda w: json.dumps(
-            FAMILIES["sharing"].teacher_spec(experiment_config(w.experiment)["meta"]["teacher"]), sort_keys=True
+            FAMILIES["sharing"].teacher_spec(experiment_config(w.experiment)["meta"]["teacher"], CONFIG.datasets),
+            sort_keys=True,
         ),
         options=lambda w: json.dumps(experiment_config(w.experiment)["meta"], sort_keys=True),
     shell:

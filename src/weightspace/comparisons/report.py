@@ -111,7 +111,7 @@ def plot_comparisons(table: pd.DataFrame, title: str, out: str | Path) -> list[P
     Filled circle: significant after Holm; open circle: not; grey open square: cannot reach the level at
     its seed count.
     """
-    from weightspace.plots import plt, save_figure
+    from weightspace.plots import plt, save_figure  # deferred: matplotlib, for the figure only
 
     metrics = list(dict.fromkeys(table["metric"])) if len(table) else []
     n_rows = [int((table["metric"] == m).sum()) for m in metrics] or [1]

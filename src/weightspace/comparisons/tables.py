@@ -35,6 +35,7 @@ from weightspace.comparisons.declared import (
     resolve,
 )
 from weightspace.errors import WeightspaceError
+from weightspace.io import write_dataframe
 
 __all__ = ["COLUMNS", "AGGREGATE_COLUMNS", "paired_table", "pooled_table", "write_tables"]
 
@@ -153,6 +154,7 @@ def paired_table(final, tests: list[Test], options: dict, metrics: dict[str, str
     """
     import pandas as pd
 
+    # deferred: scipy, which validating a config (it checks the declared tests through this package) does not need
     from weightspace.stats import holm, holm_cannot_reach, paired_comparison, unpaired_comparison
 
     known = {**CORE_METRICS, **metrics}
@@ -232,7 +234,7 @@ def pooled_table(final, table, options: dict, auto=AUTO):
     """
     import pandas as pd
 
-    from weightspace.stats import mean_prob_improvement, stratified_iqm
+    from weightspace.stats import mean_prob_improvement, stratified_iqm  # deferred: scipy (config checks import this)
 
     rows = []
     if len(table):
@@ -264,8 +266,6 @@ def pooled_table(final, table, options: dict, auto=AUTO):
 def write_tables(final, data: dict, family, out_dir) -> list:
     """comparisons.csv and comparisons_aggregate.csv of one experiment into ``out_dir``."""
     from pathlib import Path
-
-    from weightspace.io import write_dataframe
 
     tests, options = from_spec(data)
     table = paired_table(final, tests, options, family.metrics, family.auto_metric, data.get("train"))

@@ -16,22 +16,23 @@ A family (``weightspace/families/<name>/``) is everything that only it knows:
 * its **headline**: the main result, in a line or two, read from its tables at
   the end of a run (:meth:`Family.headline`, ``weightspace summary``).
 
-The core (config validation, the trainer, the CLI, the common rules) loops
-over :data:`weightspace.families.FAMILIES` and never names a family. This
-module and every family's ``__init__`` import no torch: parsing the workflow
-and validating a config stay fast.
+A family's reparameterizations and architectures are :class:`~weightspace.registry.ReparamSpec` and
+:class:`~weightspace.registry.ArchSpec` records. Importing :mod:`weightspace.families` registers every
+family in :mod:`weightspace.registry`; the core (config validation, the trainer, the CLI, the common rules)
+looks names up there and never names a family. This module and every family's ``__init__`` import no torch:
+parsing the workflow and validating a config stay fast.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING
 
 import yaml
 
 from weightspace.headlines import read_table
+from weightspace.registry import DIRECT, ArchSpec, ReparamSpec  # the records a family lists
 
 if TYPE_CHECKING:  # pragma: no cover
     import argparse
@@ -41,76 +42,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from weightspace.artifacts import Artifact
 
     from weightspace.data import DatasetInfo
-    from weightspace.netspec import NetSpec
 
-__all__ = ["ReparamSpec", "ArchSpec", "Family", "DIRECT"]
-
-
-def _no_problems(variant: dict, cell: dict, net: "NetSpec", dataset: "DatasetInfo") -> list[tuple[str, str]]:
-    return []
-
-
-@dataclass(frozen=True)
-class ReparamSpec:
-    """A reparameterization as the config layer and the trainer see it (torch-free).
-
-    Attributes:
-        name: the value of ``reparam:`` in a variant.
-        build: ``"module:function"``; the function is called as
-            ``f(variant, net, seeds, device, context)`` and returns the
-            :class:`~weightspace.reparam.base.Reparam` (``context``:
-            ``structure``, the dataset's known structure or None, and
-            ``epochs``, the cell's training epochs).
-        memory: ``memory(variant, net_spec, n_seeds)``: bytes of its fixed
-            and trained tensors with Adam's moments, estimated before allocating.
-        check: ``check(variant, cell, net_spec, dataset_info)``: problems of a
-            cell, each ``(option, message)`` (``option`` "" for the variant as a
-            whole); the caller prefixes the variant's key path.
-        size_key: the option a training step's cost grows with (``plan`` interpolates over it).
-        memory_hint: what to change when a cell needs more than ``memory_limit_gib``.
-    """
-
-    name: str
-    build: str
-    memory: Callable[[dict, "NetSpec", int], int]
-    check: Callable[[dict, dict, "NetSpec", "DatasetInfo"], list[tuple[str, str]]] = _no_problems
-    size_key: str | None = None
-    memory_hint: str = ""
-
-    def make(self, variant: dict, net, seeds: list[int], device: Any = "cpu", **context) -> Any:
-        module, func = self.build.split(":")
-        return getattr(importlib.import_module(module), func)(variant, net, seeds, device, context)
-
-
-#: direct training: the core reparameterization every family compares against
-DIRECT = ReparamSpec(
-    "direct",
-    "weightspace.reparam.direct:build",
-    memory=lambda variant, net, n_seeds: 4 * net.n_params * n_seeds * 3,  # theta, Adam's two moments
-)
-
-
-@dataclass(frozen=True)
-class ArchSpec:
-    """A net architecture a family adds (torch-free), beside the core's fc, lenet and smallcnn.
-
-    Attributes:
-        name: the value of ``arch:`` in a net config.
-        spec: ``spec(input_shape, n_outputs, options)`` -> :class:`~weightspace.netspec.NetSpec`
-            (``options``: the net config's ``widths`` and the keys its family's ``schema.yaml`` declares
-            under ``nets.<name>``); raises ValueError, naming the sizes, for inputs it cannot take.
-        forward: ``"module:function"``; the function takes the NetSpec and returns
-            ``forward(weights, x) -> (S, B, n_outputs)``, seed-batched like the core's nets.
-    """
-
-    name: str
-    spec: Callable[[tuple, int, dict], "NetSpec"]
-    forward: str
+__all__ = ["Family"]
 
 
 @dataclass
 class Family:
-    """An experiment family. Subclass it in ``families/<name>/__init__.py`` and register the instance.
+    """An experiment family. Subclass it in ``families/<name>/__init__.py``; ``families/__init__.py`` registers
+    the instance.
 
     Attributes:
         name: the value of ``family:`` in an experiment.
@@ -127,7 +66,8 @@ class Family:
             each row (e.g. the hardened net's accuracy, else the net's own).
         dataset_kinds: datasets it defines from a description, ``{kind: "module:function"}``; the function
             is called as ``f(name, description)`` and returns a :class:`~weightspace.data.DatasetInfo`
-            whose ``spec`` is ``{kind: description}`` (see :meth:`datasets`).
+            whose ``spec`` is ``{kind: description}`` (see :meth:`datasets`); registered in
+            :data:`weightspace.registry.DATASET_KINDS`.
     """
 
     name: str
@@ -155,6 +95,11 @@ class Family:
             self._schema = (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
         return self._schema
 
+    def builtin_datasets(self) -> dict[str, "DatasetInfo"]:
+        """The datasets the family defines for every config, by name (registered with the family in
+        :data:`weightspace.registry.DATASETS`; a config may redefine them only through the family's own keys)."""
+        return {}
+
     def datasets(self, config: dict) -> dict[str, "DatasetInfo"]:
         """The datasets a config defines through this family's top-level keys (``config:`` in its schema.yaml),
         by name; descriptions too broken to make a record are left out (its checks report them)."""
@@ -166,11 +111,15 @@ class Family:
         return []
 
     def check_config(self, config: dict) -> list[str]:
-        """Problems of this family's top-level keys that the schema cannot express (one line each)."""
+        """Problems of this family's top-level keys that the schema cannot express (one line each).
+
+        ``config`` has its defaults filled in, and its ``datasets`` attribute (see
+        :class:`weightspace.config.Validated`) holds every dataset it can name, its own ones included."""
         return []
 
     def check_experiment(self, where: str, exp: dict, config: dict) -> list[str]:
-        """Problems of an experiment of this family that the schema cannot express (one line each)."""
+        """Problems of an experiment of this family that the schema cannot express (one line each); ``config`` as
+        in :meth:`check_config`."""
         return []
 
     def default_comparisons(self, exp: dict) -> list[dict]:

@@ -3,7 +3,7 @@
 The interface is :class:`~weightspace.reparam.base.Reparam`; direct training
 (:class:`~weightspace.reparam.direct.Direct`) is the core's, and every other
 reparameterization belongs to a family (``weightspace/families/<family>/``)
-and is registered by name in :data:`weightspace.families.REPARAMS`, which
+and is registered by name in :data:`weightspace.registry.REPARAMS`, which
 knows how to build each from a variant and how to estimate its memory.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from weightspace import registry
 from weightspace.reparam.base import Reparam
 from weightspace.reparam.direct import Direct
 
@@ -31,16 +32,12 @@ def build_reparam(
         structure: the dataset's known structure (a teacher's), or None.
         epochs: the cell's training epochs (schedules that switch phase after some of them).
     """
-    from weightspace.families import REPARAMS
-
     kind = variant["reparam"]
-    if kind not in REPARAMS:
-        raise ValueError(f"unknown reparam {kind!r}; choose one of: {', '.join(REPARAMS)}")
-    return REPARAMS[kind].make(variant, net, seeds, device, structure=structure, epochs=epochs)
+    if kind not in registry.REPARAMS:
+        raise ValueError(f"unknown reparam {kind!r}; choose one of: {', '.join(registry.REPARAMS)}")
+    return registry.REPARAMS[kind].make(variant, net, seeds, device, structure=structure, epochs=epochs)
 
 
 def estimate_bytes(variant: dict, net, n_seeds: int) -> int:
     """Memory (bytes) of a variant's fixed and trained tensors, with Adam's two moments."""
-    from weightspace.families import REPARAMS
-
-    return REPARAMS[variant["reparam"]].memory(variant, net, n_seeds)
+    return registry.REPARAMS[variant["reparam"]].memory(variant, net, n_seeds)

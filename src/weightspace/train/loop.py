@@ -133,8 +133,61 @@ class Trainer:
         """Wall time of the run so far, earlier (interrupted) sessions included."""
         return self.wall_offset + (time.perf_counter() - self.t_start)
 
+    def state_dict(self) -> dict[str, Any]:
+        """The loop state a checkpoint holds (:mod:`weightspace.train.checkpoint` writes and reads it)."""
+        return {
+            "reparam": self.reparam.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "gens": [g.get_state() for g in self.gens],
+            "results": [dict(vars(r)) for r in self.results],
+            "alive": self.alive.clone(),
+            "loss_acc": self.loss_acc.detach().cpu(),
+            "steps_since_eval": self.steps_since_eval,
+            "epoch": self.epoch,
+            "i": self.i,
+            "step": self.step,
+            "next_eval": self.next_eval,
+            "perms": None if self.perms is None else self.perms.cpu(),
+            "train_time": self.train_time,
+            "wall": self.wall(),
+        }
+
+    def load_state_dict(self, st: dict[str, Any]) -> None:
+        """Continue from a state :meth:`state_dict` gave (read back from a checkpoint)."""
+        self.reparam.load_state_dict(st["reparam"])
+        self.opt.load_state_dict(st["optimizer"])
+        for g, s in zip(self.gens, st["gens"]):
+            g.set_state(s)
+        self.results = [SeedResult(**r) for r in st["results"]]
+        self.alive = st["alive"].clone()
+        self.loss_acc = st["loss_acc"].to(self.device)
+        self.steps_since_eval = st["steps_since_eval"]
+        self.epoch, self.i, self.step, self.next_eval = st["epoch"], st["i"], st["step"], st["next_eval"]
+        self.perms = None if st["perms"] is None else st["perms"].to(self.device)
+        self.train_time = st["train_time"]
+        self.wall_offset = st["wall"]
+        self.resumed_from = self.step
+
     def save_checkpoint(self) -> None:
-        ckpt.save(self)
+        """Write the state to the checkpoint file (atomically, with its checksum), if the trainer has one."""
+        if self.checkpoint is None:
+            return
+        ckpt.save(self.checkpoint, self.fingerprint, self.state_dict())
+        self.last_save = time.perf_counter()
+
+    def _try_resume(self) -> bool:
+        """Continue from the checkpoint if there is one for this very cell, seeds and data, and it matches its
+        checksum; say so in the log."""
+        if self.checkpoint is None:
+            return False
+        st, why = ckpt.load(self.checkpoint, self.fingerprint)
+        if st is None:
+            if why:
+                self.log(f"[{self.name}] {why}")
+            return False
+        self.load_state_dict(st)
+        self.log(f"[{self.name}] resumed from checkpoint at step {self.step}/{self.total_steps}")
+        return True
 
     # ------------------------------------------------------------------------------------------
     # the loop
@@ -206,7 +259,7 @@ class Trainer:
         """
         self.t_start = self.last_save = time.perf_counter()
         S = len(self.seeds)
-        resumed = ckpt.try_resume(self)
+        resumed = self._try_resume()
         if not resumed:
             self.log(
                 f"[{self.name}] {S} seed(s) {self.seeds} on {self.device}: D={self.net.n_params:,} weights, "

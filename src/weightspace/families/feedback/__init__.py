@@ -22,9 +22,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from weightspace.families.base import Family, ReparamSpec
+from weightspace.errors import WeightspaceError
+from weightspace.families.base import Family
+from weightspace.families.feedback.artifacts import ARTIFACTS
 from weightspace.families.feedback.geometry import ARCH, ARCH_SPEC, LIVE, feedback_bytes
 from weightspace.headlines import read_table
+from weightspace.io import write_dataframe
+from weightspace.registry import ReparamSpec
 
 __all__ = ["FAMILY", "FeedbackFamily"]
 
@@ -67,8 +71,6 @@ class FeedbackFamily(Family):
                 if v["name"] != c and not (v.get("feedback") == "none" and c in controls)]
 
     def artifacts(self):
-        from weightspace.families.feedback.artifacts import ARTIFACTS
-
         return ARTIFACTS
 
     def examine(self, reparam, data) -> list[tuple[dict, dict]]:
@@ -83,9 +85,7 @@ class FeedbackFamily(Family):
         which ``weightspace analyze`` writes first."""
         import pandas as pd
 
-        from weightspace.errors import WeightspaceError
-        from weightspace.families.feedback.analysis import feedback_summary, paired_differences
-        from weightspace.io import write_dataframe
+        from weightspace.families.feedback.analysis import feedback_summary, paired_differences  # deferred: pandas
 
         if not (out_dir / "comparisons.csv").exists():
             raise WeightspaceError(f"{out_dir / 'comparisons.csv'} is missing: feedback_summary.csv takes its p-values "
@@ -99,7 +99,7 @@ class FeedbackFamily(Family):
 
     def headline(self, folder: Path) -> list[str]:
         """Per dataset and setting: the fed-back arm's largest paired gain over none, its p raw and Holm-adjusted."""
-        from weightspace.families.feedback.analysis import headline
+        from weightspace.families.feedback.analysis import headline  # deferred: pandas
 
         return headline(read_table(folder, "feedback_summary.csv"))
 

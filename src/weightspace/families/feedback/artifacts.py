@@ -13,6 +13,7 @@ __all__ = ["ARTIFACTS"]
 
 
 def _table(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.feedback.tables import feedback_latex
     from weightspace.tables import write_table
 
@@ -20,6 +21,7 @@ def _table(i: Instance):
 
 
 def _vs_baseline(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.feedback.plots import feedback_figure
 
     return feedback_figure(i.table("curves.csv"), i.table("feedback_summary.csv"), i.table("feedback_paired.csv"),

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from weightspace.families.base import ArchSpec
+from weightspace.registry import ArchSpec
 from weightspace.netspec import NetSpec, WeightSpec
 
 __all__ = [

@@ -25,9 +25,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from weightspace.families.base import Family, ReparamSpec
-from weightspace.families.sharing import memory
+from weightspace.data import RESERVED, known
+from weightspace.families.base import Family
+from weightspace.families.sharing.artifacts import ARTIFACTS
+from weightspace.families.sharing import memory, teachers
 from weightspace.headlines import read_table
+from weightspace.io import write_dataframe
+from weightspace.registry import ReparamSpec
 from weightspace.sizes import fmt_bytes, limit_bytes, over_limit
 
 __all__ = ["FAMILY", "SharingFamily"]
@@ -57,11 +61,10 @@ def _check_kmeans(variant: dict, cell: dict, net, dataset) -> list[tuple[str, st
 
 
 def _check_known(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str]]:
-    from weightspace.data import DATASETS
-
     if dataset.structure is None:
-        teachers = ", ".join(d.name for d in DATASETS.values() if d.structure)
-        return [("", f"reparam 'known' needs a dataset with a known structure ({teachers}), not {dataset.name}")]
+        names = ", ".join(d.name for d in known().values() if d.structure)
+        return [("", f"reparam 'known' needs a dataset with a known structure ({names}, or a config's teachers), "
+                     f"not {dataset.name}")]
     layer = net.spec.get(dataset.structure["layer"])
     if layer is None or len(net.spec) != 2 or layer.shape[0] != dataset.n_outputs:
         return [("", "reparam 'known' needs a single linear layer (an fc net with widths: [])")]
@@ -94,28 +97,22 @@ class SharingFamily(Family):
                 + [{**p, "metric": "ari_support"} for p in pairs])
 
     def artifacts(self):
-        from weightspace.families.sharing.artifacts import ARTIFACTS
-
         return ARTIFACTS
 
-    def teacher_spec(self, name: str) -> dict:
-        """The description of a registered teacher (built in, or from the config's teachers)."""
-        from weightspace.families.sharing import teachers
-        from weightspace.data import DATASETS
-
-        info = DATASETS[name]
+    def teacher_spec(self, name: str, datasets: dict) -> dict:
+        """The description of a teacher among ``datasets`` (a validated config's: built in, or its own teachers)."""
+        info = datasets[name]
         return info.spec["teacher"] if info.spec else teachers.DEFAULT_TEACHERS[name]
 
     def check_experiment(self, where: str, exp: dict, config: dict) -> list[str]:
-        from weightspace.data import DATASETS
-
+        datasets = config.datasets  # every dataset the config can name (weightspace.config.Validated)
         meta = exp.get("meta")
-        if meta and (meta["teacher"] not in DATASETS or DATASETS[meta["teacher"]].structure is None):
-            teachers = ", ".join(d.name for d in DATASETS.values() if d.structure)
-            return [f"{where}.meta.teacher: {meta['teacher']!r} is not a teacher; choose one of: {teachers} "
+        if meta and (meta["teacher"] not in datasets or datasets[meta["teacher"]].structure is None):
+            names = ", ".join(d.name for d in datasets.values() if d.structure)
+            return [f"{where}.meta.teacher: {meta['teacher']!r} is not a teacher; choose one of: {names} "
                     f"(or define it under teachers)"]
         if meta:  # checked before anything is drawn
-            info = DATASETS[meta["teacher"]]
+            info = datasets[meta["teacher"]]
             shape = info.n_outputs, math.prod(info.input_shape)
             need = memory.meta_bytes(meta, *shape)
             if need > limit_bytes(config["memory_limit_gib"]):  # name the size whose default would save the most
@@ -125,9 +122,11 @@ class SharingFamily(Family):
                         f"{over_limit(config['memory_limit_gib'])}; use a smaller {key}, or raise memory_limit_gib"]
         return []
 
-    def datasets(self, config: dict) -> dict:
-        from weightspace.families.sharing import teachers
+    def builtin_datasets(self) -> dict:
+        """The built-in teachers (:data:`~weightspace.families.sharing.teachers.DEFAULT_TEACHERS`)."""
+        return {name: teachers.info(name, spec) for name, spec in teachers.DEFAULT_TEACHERS.items()}
 
+    def datasets(self, config: dict) -> dict:
         out = {}
         specs = config.get("teachers") if isinstance(config, dict) else None
         limit = _memory_limit(config)
@@ -141,17 +140,12 @@ class SharingFamily(Family):
         return out
 
     def dataset_names(self, config: dict) -> list[str]:
-        from weightspace.families.sharing import teachers
-
         specs = config.get("teachers") if isinstance(config, dict) else None
         if not isinstance(specs, dict):
             return []
         return [d for name, spec in specs.items() for d in teachers.dataset_names(name, spec)]
 
     def check_config(self, config: dict) -> list[str]:
-        from weightspace.data import DATASETS, RESERVED
-        from weightspace.families.sharing import teachers
-
         problems = []
         made: dict[str, str] = {}  # dataset name -> what defines it
         for name, spec in (config.get("teachers") or {}).items():
@@ -167,7 +161,7 @@ class SharingFamily(Family):
                 by = f"the teacher teachers.{name}" if dname == name else f"the n_train sweep of teachers.{name}"
                 if dname in RESERVED:
                     what = f"the name {dname!r}" if dname == name else f"its n_train sweep's dataset {dname!r}"
-                    problems.append(f"teachers.{name}: {what} is a built-in dataset ({DATASETS[dname].about}), "
+                    problems.append(f"teachers.{name}: {what} is a built-in dataset ({known()[dname].about}), "
                                     f"which a teacher cannot replace (only {' and '.join(teachers.DEFAULT_TEACHERS)} "
                                     f"can be redefined); rename the teacher")
                 elif dname in made:
@@ -177,25 +171,24 @@ class SharingFamily(Family):
         return problems
 
     def examine(self, reparam, data) -> list[tuple[dict, dict]]:
-        from weightspace.families.sharing.structure import reparam_structure
+        from weightspace.families.sharing.structure import reparam_structure  # deferred: torch
 
         return [(metrics, {"structure.npz": arrays}) for metrics, arrays in reparam_structure(reparam, data)]
 
     def analyze(self, final, analysis: dict, out_dir: Path) -> list[Path]:
-        from weightspace.families.sharing.analysis import sharing_summary
-        from weightspace.io import write_dataframe
+        from weightspace.families.sharing.analysis import sharing_summary  # deferred: pandas
 
         write_dataframe(out_dir / "sharing_summary.csv", sharing_summary(final))
         return [out_dir / "sharing_summary.csv"]
 
     def headline(self, folder: Path) -> list[str]:
         """Per dataset: the sharing variant with the best structure score, and its test metric beside direct's."""
-        from weightspace.families.sharing.analysis import headline
+        from weightspace.families.sharing.analysis import headline  # deferred: pandas
 
         return headline(read_table(folder, "sharing_summary.csv"))
 
     def add_bench(self, bench) -> None:
-        from weightspace.families.sharing.bench import add
+        from weightspace.families.sharing.bench import add  # deferred: loaded only to build the CLI
 
         add(bench)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
+from weightspace import registry
 from weightspace.artifacts import Artifact, Instance
+from weightspace.data import cell_info
 
 __all__ = ["ARTIFACTS", "sweep_key"]
 
@@ -18,12 +20,11 @@ _ASSIGNING = ("sharing", "kmeans")
 
 
 def _teacher(cell: dict) -> bool:
-    from weightspace.data import DATASETS
-
-    return DATASETS[cell["dataset"]].structure is not None
+    return cell_info(cell).structure is not None
 
 
 def _table(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.sharing.tables import structure_latex
     from weightspace.tables import write_table
 
@@ -33,35 +34,35 @@ def _table(i: Instance):
 def _structure(i: Instance):
     import numpy as np
 
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.sharing.plots import structure_figure
 
     npz = i.run_file(i.cell, "structure.npz")
     with np.load(npz) as d:
         groups = d["groups"] if "groups" in d else None  # the truth, saved beside the run since issue 16
-    dataset = i.cells[i.cell]["dataset"]
     if groups is None:
-        from weightspace.data import teacher_weights
-
-        _, groups = teacher_weights(dataset)
+        groups = cell_info(i.cells[i.cell]).groups()
     return structure_figure(npz, groups, f"{i.cell} (seed {i.first_seed})", i.out)
 
 
 def _maps(i: Instance):
-    from weightspace.data import DATASETS
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.sharing.plots import assignment_maps_figure
 
-    return assignment_maps_figure(i.run_file(i.cell, "structure.npz"), DATASETS[i.cells[i.cell]["dataset"]].input_shape,
+    return assignment_maps_figure(i.run_file(i.cell, "structure.npz"), cell_info(i.cells[i.cell]).input_shape,
                                   f"{i.cell} (seed {i.first_seed}): value index of each input weight, per hidden unit",
                                   i.out)
 
 
 def _tradeoff(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.sharing.plots import tradeoff_figure
 
     return tradeoff_figure(i.table("sharing_summary.csv"), i.dataset, i.net, i.out)
 
 
 def _dynamics(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.sharing.plots import dynamics_figure
 
     return dynamics_figure(i.table("curves.csv"), i.dataset, i.net, i.variant, i.out)
@@ -70,15 +71,16 @@ def _dynamics(i: Instance):
 def _sweep(i: Instance):
     import math
 
-    from weightspace.data import DATASETS
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.sharing.sweep_plots import sweep_figure
 
     # inputs per output of the teacher (marked: below it, a directly trained row is underdetermined)
-    inputs = math.prod(DATASETS[next(iter(i.cells.values()))["dataset"]].input_shape)
+    inputs = math.prod(cell_info(next(iter(i.cells.values()))).input_shape)
     return sweep_figure(i.table("sharing_summary.csv"), i.teacher, i.net, i.out, inputs)
 
 
 def _meta(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.sharing.sweep_plots import meta_figure
 
     return meta_figure(i.table("meta_summary.csv"), i.out,
@@ -86,6 +88,7 @@ def _meta(i: Instance):
 
 
 def _budget(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.sharing.sweep_plots import budget_figure
 
     return budget_figure(i.table("sharing_summary.csv"), i.dataset, i.net, i.out)
@@ -103,11 +106,8 @@ def _swept(exp: dict, cells: dict) -> bool:
 
 
 def _structure_applies(exp: dict, cells: dict) -> bool:
-    from weightspace.families.sharing import FAMILY
-
     (c,) = cells.values()
-    return exp.get("structure_figures", True) and _teacher(c) and c["variant"]["reparam"] in {
-        r.name for r in FAMILY.reparams}
+    return exp.get("structure_figures", True) and _teacher(c) and registry.family_of(c["variant"]["reparam"]) == "sharing"
 
 
 def _maps_apply(exp: dict, cells: dict) -> bool:

@@ -6,6 +6,7 @@ __all__ = ["add"]
 
 
 def bench_meta(args) -> None:
+    # deferred: torch, loaded when the benchmark runs
     from weightspace.families.sharing.meta import main
 
     main(["--spec-json", args.spec_json, "--options-json", args.options_json, "--out", args.out,

@@ -30,8 +30,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from weightspace import cell_summary
 from weightspace.families.sharing import teachers
+from weightspace.families.sharing.reparam import kmeans_1d
 from weightspace.families.sharing.structure import score_structure
+from weightspace.io import write_dataframe
 
 __all__ = ["make_tasks", "fit_values", "task_losses", "meta_gradient", "train_assignment", "evaluate",
            "run_meta", "METHODS"]
@@ -124,8 +127,6 @@ def _ridge(X: torch.Tensor, Y: torch.Tensor, ridge: float) -> torch.Tensor:
 
 
 def _kmeans_assign(W: np.ndarray, k: int) -> np.ndarray:
-    from weightspace.families.sharing.reparam import kmeans_1d
-
     _, a = kmeans_1d(torch.as_tensor(W.reshape(1, -1), dtype=torch.float32), k)
     return a.reshape(W.shape).numpy()
 
@@ -196,11 +197,9 @@ def run_meta(spec: dict, n_per_task: list[int], seeds: list[int], k: int = 16, t
 def summarize(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     """Per method and examples per task: mean and t-interval over seeds (each seed: the mean over its held-out
     tasks) of ari_support, support_f1, partition_distance and test_mse (:mod:`weightspace.cell_summary`)."""
-    from weightspace.cell_summary import summarize
-
     metrics = ["ari_support", "support_f1", "partition_distance", "test_mse"]
     per_seed = df.groupby(["method", "n_per_task", "seed"], sort=False)[metrics].mean().reset_index()
-    return summarize(per_seed, ["method", "n_per_task"], metrics, confidence, count="n_seeds")
+    return cell_summary.summarize(per_seed, ["method", "n_per_task"], metrics, confidence, count="n_seeds")
 
 
 
@@ -211,8 +210,6 @@ def main(argv: list[str] | None = None) -> None:
     import json
     import sys
     import time
-
-    from weightspace.io import write_dataframe
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--spec-json", required=True, help="the teacher's description (teachers.<name> of a config)")

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from weightspace.families.sharing.memory import shared_names, sharing_bytes  # noqa: F401 (re-exported)
+from weightspace.families.sharing.memory import shared_names, sharing_bytes, tensor_ks  # noqa: F401 (re-exported)
 from weightspace.nets import Net, Weights
 from weightspace.reparam.base import Reparam
 from weightspace.seeding import generators
@@ -395,13 +395,11 @@ class KnownSharing(_Mixed):
 
 
 # ----------------------------------------------------------------------------------------------
-# the registry's builders (weightspace.families.REPARAMS)
+# the registry's builders (weightspace.registry.REPARAMS)
 
 
 def _variant_k(variant: dict, net: Net) -> int | dict[str, int]:
     """``k``, or the k per shared tensor of a ``budget``."""
-    from weightspace.families.sharing.memory import tensor_ks
-
     return int(variant["k"]) if variant.get("budget") is None else tensor_ks(variant, net)
 
 

@@ -209,7 +209,7 @@ def reparam_structure(reparam, data, zero_tol: float = 0.05) -> list[tuple[dict,
     """
     import torch
 
-    from weightspace.families.sharing.reparam import SharingForm
+    from weightspace.families.sharing.reparam import SharingForm  # deferred with torch: scoring needs neither
 
     with torch.no_grad():
         sharing = isinstance(reparam, SharingForm)  # direct training shares nothing: no assignment, no hard net

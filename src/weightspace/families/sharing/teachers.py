@@ -41,6 +41,7 @@ import math
 
 import numpy as np
 
+from weightspace.data import Dataset, DatasetInfo, _checksum
 from weightspace.sizes import fmt_bytes, limit_bytes, over_limit
 
 __all__ = ["DEFAULT_TEACHERS", "TEACHER_LAYER", "KINDS", "resolve", "teacher_arrays", "structure_groups",
@@ -309,8 +310,6 @@ def dataset_names(name: str, spec) -> list[str]:
 
 def info(name: str, spec: dict):
     """The :class:`~weightspace.data.DatasetInfo` of a teacher (torch-free; it loads through :func:`load`)."""
-    from weightspace.data import DatasetInfo
-
     s = resolve(spec)
     outputs, input_shape = shape(s)  # the matrix is built when the dataset is loaded, not here
     about = spec.get("about") or f"teacher {s['kind']}: {outputs} outputs, {math.prod(input_shape)} inputs"
@@ -318,7 +317,8 @@ def info(name: str, spec: dict):
     return DatasetInfo(name, tuple(input_shape), int(outputs), int(s["epoch_size"]), int(s["n_test"]),
                        "regression", lambda root, dl, v: load(name, clean),
                        {"layer": TEACHER_LAYER, "input": tuple(input_shape), "kind": s["kind"]}, about,
-                       spec=None if _is_default(name, clean) else {"teacher": clean})
+                       spec=None if _is_default(name, clean) else {"teacher": clean},
+                       groups=lambda: teacher_arrays(s)["groups"])
 
 
 def _is_default(name: str, spec: dict) -> bool:
@@ -332,8 +332,6 @@ def _is_default(name: str, spec: dict) -> bool:
 def load(name: str, spec: dict):
     """The teacher's :class:`~weightspace.data.Dataset`: y = W x + noise, x ~ N(0, 1), not rescaled."""
     import torch
-
-    from weightspace.data import Dataset, _checksum
 
     s = resolve(spec)
     t = teacher_arrays(s)

@@ -21,9 +21,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from weightspace.families.base import Family, ReparamSpec
+from weightspace.config.grid import variant_sweeps
+from weightspace.families.base import Family
+from weightspace.families.subspace.artifacts import ARTIFACTS
 from weightspace.families.subspace.memory import subspace_bytes
+from weightspace.families.subspace.dint import bootstrap_bytes
 from weightspace.headlines import read_table
+from weightspace.io import write_dataframe
+from weightspace.registry import ReparamSpec
 from weightspace.sizes import fmt_bytes, limit_bytes, over_limit
 
 __all__ = ["FAMILY", "SubspaceFamily"]
@@ -32,8 +37,6 @@ __all__ = ["FAMILY", "SubspaceFamily"]
 def _check_bootstrap(where: str, exp: dict, config: dict) -> list[str]:
     """The d_int bootstrap's memory (analysis.n_boot x seeds and dimensions) against memory_limit_gib, before
     analyze allocates it."""
-    from weightspace.families.subspace.dint import bootstrap_bytes
-
     n_boot, seeds = exp["analysis"].get("n_boot", 2000), exp.get("seeds", config["seeds"])
     n_seeds = seeds if isinstance(seeds, int) else len(seeds)
     n_dims = max(len(v["d"]) if isinstance(v.get("d"), list) else 1 for v in exp["variants"])
@@ -79,13 +82,10 @@ class SubspaceFamily(Family):
                  "match": ["d"]}] if len(subspace) > 1 else []
 
     def artifacts(self):
-        from weightspace.families.subspace.artifacts import ARTIFACTS
-
         return ARTIFACTS
 
     def analyze(self, final, analysis: dict, out_dir: Path) -> list[Path]:
-        from weightspace.families.subspace.analysis import by_dim, dint90
-        from weightspace.io import write_dataframe
+        from weightspace.families.subspace.analysis import by_dim, dint90  # deferred: pandas
 
         write_dataframe(out_dir / "by_dim.csv", by_dim(final))
         write_dataframe(out_dir / "dint90.csv", dint90(
@@ -96,20 +96,18 @@ class SubspaceFamily(Family):
 
     def headline(self, folder: Path) -> list[str]:
         """d_int90 per (dataset, net) and projection, with its bootstrap interval (``dint90.csv``)."""
-        from weightspace.families.subspace.analysis import headline
+        from weightspace.families.subspace.analysis import headline  # deferred: pandas
 
         return headline(read_table(folder, "dint90.csv"))
 
     def add_bench(self, bench) -> None:
-        from weightspace.families.subspace.bench import add
+        from weightspace.families.subspace.bench import add  # deferred: loaded only to build the CLI
 
         add(bench)
 
 
 def _check_baseline(where: str, exp: dict, config: dict) -> list[str]:
     """d_int90 needs one baseline per subspace variant and setting: refuse a grid that leaves it ambiguous."""
-    from weightspace.config import variant_sweeps
-
     analysis = exp["analysis"]
     variants = {v["name"]: v for v in exp["variants"]}
     name = analysis.get("baseline")

@@ -20,6 +20,7 @@ def published(exp: dict) -> dict[tuple[str, str], tuple[float, str, str]]:
 
 
 def _dint(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.subspace.tables import dint_latex
     from weightspace.tables import write_table
 
@@ -27,6 +28,7 @@ def _dint(i: Instance):
 
 
 def _accuracy(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.subspace.tables import accuracy_latex
     from weightspace.tables import write_table
 
@@ -34,18 +36,21 @@ def _accuracy(i: Instance):
 
 
 def _curves(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.subspace.plots import curves_figure
 
     return curves_figure(i.table("curves.csv"), i.dataset, i.net, i.variant, i.out)
 
 
 def _accuracy_vs_d(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.subspace.plots import accuracy_vs_d_figure
 
     return accuracy_vs_d_figure(i.table("by_dim.csv"), i.table("dint90.csv"), i.dataset, i.net, i.out)
 
 
 def _cost(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.subspace.plots import cost_figure
     from weightspace.io import read_json
 

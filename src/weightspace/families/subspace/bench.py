@@ -13,6 +13,8 @@ def bench_cost(args) -> None:
     import pandas as pd
     import torch
 
+    # deferred: torch, loaded when the benchmark runs
+    # deferred: torch, loaded when the benchmark runs
     from weightspace.families.subspace.cost import cost_sweep
     from weightspace.io import write_dataframe, write_json
     from weightspace.runner import resolve_device

@@ -9,7 +9,7 @@ import torch
 from weightspace.bench import step_cost
 from weightspace.io import provenance
 from weightspace.netspec import net_spec_for
-from weightspace.data import DATASETS
+from weightspace.data import info as dataset_info
 from weightspace.reparam import estimate_bytes
 
 __all__ = ["cost_sweep"]
@@ -37,7 +37,7 @@ def cost_sweep(
         (records, provenance of the machine).
     """
     device = torch.device(device)
-    info = DATASETS[dataset]
+    info = dataset_info(dataset)
     net = net_spec_for(net_cfg, info.input_shape, info.n_outputs)
     variants = [{"name": "direct", "reparam": "direct"}]
     for p in projections:

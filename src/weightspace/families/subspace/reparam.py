@@ -73,5 +73,5 @@ class Subspace(Reparam):
 
 
 def build(variant: dict, net: Net, seeds: list[int], device, context: dict) -> Subspace:
-    """The registry's builder (``subspace`` in :data:`weightspace.families.REPARAMS`)."""
+    """The registry's builder (``subspace`` in :data:`weightspace.registry.REPARAMS`)."""
     return Subspace(net, seeds, int(variant["d"]), variant["projection"], device)

@@ -23,10 +23,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from weightspace.families.base import ArchSpec, Family, ReparamSpec
+from weightspace.families.base import Family
+from weightspace.families.tying.artifacts import ARTIFACTS
 from weightspace.families.tying import ties
 from weightspace.families.tying.nets import autoencoder_spec
 from weightspace.headlines import read_table
+from weightspace.io import write_dataframe
+from weightspace.registry import ArchSpec, ReparamSpec
 
 __all__ = ["FAMILY", "TyingFamily"]
 
@@ -48,25 +51,22 @@ class TyingFamily(Family):
         return super().default_comparisons(exp) + [{"a": t, "b": n} for t in tied for n in narrow]
 
     def artifacts(self):
-        from weightspace.families.tying.artifacts import ARTIFACTS
-
         return ARTIFACTS
 
     def examine(self, reparam, data) -> list[tuple[dict, dict]]:
-        from weightspace.families.tying.analysis import examine_run
+        from weightspace.families.tying.analysis import examine_run  # deferred: pandas
 
         return examine_run(reparam, data, N_IMAGES)
 
     def analyze(self, final, analysis: dict, out_dir: Path) -> list[Path]:
-        from weightspace.families.tying.analysis import tying_summary
-        from weightspace.io import write_dataframe
+        from weightspace.families.tying.analysis import tying_summary  # deferred: pandas
 
         write_dataframe(out_dir / "tying_summary.csv", tying_summary(final))
         return [out_dir / "tying_summary.csv"]
 
     def headline(self, folder: Path) -> list[str]:
         """Tied vs untied (and the narrower untied net), each at its fewest trainable weights (``tying_summary.csv``)."""
-        from weightspace.families.tying.analysis import headline
+        from weightspace.families.tying.analysis import headline  # deferred: pandas
 
         return headline(read_table(folder, "tying_summary.csv"))
 

@@ -24,6 +24,7 @@ def recon_inputs(instance: Instance) -> dict[str, str]:
 
 
 def _table(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.tying.tables import tying_latex
     from weightspace.tables import write_table
 
@@ -31,24 +32,28 @@ def _table(i: Instance):
 
 
 def _params(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.tying.plots import params_figure
 
     return params_figure(i.table("tying_summary.csv"), i.dataset, i.net, i.out)
 
 
 def _curves(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.tying.plots import curves_figure
 
     return curves_figure(i.table("curves.csv"), i.dataset, i.net, i.out)
 
 
 def _mse(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.tying.plots import mse_figure
 
     return mse_figure(i.table("curves.csv"), i.dataset, i.net, i.out)
 
 
 def _recon(i: Instance):
+    # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.tying.plots import recon_figure
 
     return recon_figure(recon_inputs(i), f"{i.dataset} · {i.net}: test images and reconstructions "

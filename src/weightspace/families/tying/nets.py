@@ -57,7 +57,7 @@ def autoencoder_forward(ns: NetSpec):
     """``forward(weights, x) -> (S, B, in)``: the reconstruction of x's pixels, in [0, 1]."""
     import torch
 
-    from weightspace.nets import linear
+    from weightspace.nets import linear  # deferred with torch: the family's __init__ reads autoencoder_spec without it
 
     depth, n_feat = ns.geometry["depth"], len(ns.input_shape)
 

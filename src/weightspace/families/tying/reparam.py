@@ -218,7 +218,7 @@ class Narrow(Reparam):
 
 
 # ----------------------------------------------------------------------------------------------
-# the registry's builders (weightspace.families.REPARAMS)
+# the registry's builders (weightspace.registry.REPARAMS)
 
 
 def build_tying(variant: dict, net: Net, seeds: list[int], device, context: dict) -> Tying:
