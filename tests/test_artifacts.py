@@ -13,7 +13,7 @@ from conftest import REPO
 from weightspace import artifacts
 from weightspace.artifacts import Artifact, of_family
 from weightspace.config import expand, load_config, validate
-from weightspace.families import FAMILIES
+from weightspace.registry import FAMILIES
 
 
 def _quick():
@@ -30,7 +30,7 @@ def test_every_artifact_has_its_caption_and_every_caption_an_artifact():
 
 def test_the_artifact_lists_import_no_torch_matplotlib_or_pandas():
     """The workflow parses them for every run: importing every family's list stays light."""
-    code = ("import sys; import weightspace.artifacts; from weightspace.families import FAMILIES; "
+    code = ("import sys; import weightspace.artifacts, weightspace.families; from weightspace.registry import FAMILIES; "
             "[f.artifacts() for f in FAMILIES.values()]; "
             "print(' '.join(m for m in ('torch', 'matplotlib', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
