@@ -24,8 +24,7 @@ from pathlib import Path
 from weightspace.config.grid import variant_sweeps
 from weightspace.families.base import Family
 from weightspace.families.subspace.artifacts import ARTIFACTS
-from weightspace.families.subspace.memory import subspace_bytes
-from weightspace.families.subspace.dint import bootstrap_bytes
+from weightspace.families.subspace.memory import bootstrap_bytes, subspace_bytes
 from weightspace.headlines import read_table
 from weightspace.io import write_dataframe
 from weightspace.registry import ReparamSpec

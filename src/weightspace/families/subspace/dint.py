@@ -22,7 +22,7 @@ import numpy as np
 
 from weightspace.stats import mean_ci, percentile_interval
 
-__all__ = ["dint", "bootstrap_dint", "bootstrap_bytes", "DintResult", "interpolate_dint", "dint_table"]
+__all__ = ["dint", "bootstrap_dint", "DintResult", "interpolate_dint", "dint_table"]
 #: accuracies are ratios of counts: a mean equal to the threshold up to float rounding reaches it
 _TOL = 1e-9
 
@@ -98,12 +98,6 @@ def bootstrap_dint(
         idx = rng.integers(0, len(a), size=(n_boot, len(a)))
         means[:, k] = a[idx].mean(axis=1)
     return dint(np.asarray(dims, dtype=float), means, threshold)
-
-
-def bootstrap_bytes(n_boot: int, n_seeds: int, n_dims: int) -> int:
-    """Peak memory of :func:`bootstrap_dint` (float64 / int64): the resampled seeds (indices and values) and the
-    (n_boot, n_dims) means, with the thresholds and replicates."""
-    return 8 * n_boot * (2 * n_seeds + n_dims + 4)
 
 
 @dataclass

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["PROJECTIONS", "next_pow2", "projection_bytes", "subspace_bytes"]
-
+__all__ = ["PROJECTIONS", "next_pow2", "projection_bytes", "subspace_bytes", "bootstrap_bytes"]
 
 
 PROJECTIONS = ("dense", "sparse", "fastfood", "qr")
@@ -32,3 +31,9 @@ def subspace_bytes(variant: dict, net, n_seeds: int) -> int:
     """theta_0 (D), omega (d) with Adam's two moments, and the projection's buffers; bytes."""
     D, d = net.n_params, int(variant["d"])
     return 4 * D * n_seeds + 4 * d * n_seeds * 3 + projection_bytes(variant["projection"], D, d, n_seeds)
+
+
+def bootstrap_bytes(n_boot: int, n_seeds: int, n_dims: int) -> int:
+    """Peak memory of :func:`weightspace.families.subspace.dint.bootstrap_dint` (float64 / int64): the resampled seeds (indices and values) and the
+    (n_boot, n_dims) means, with the thresholds and replicates."""
+    return 8 * n_boot * (2 * n_seeds + n_dims + 4)
