@@ -69,6 +69,7 @@ def main() -> int:
 
     import pandas as pd
 
+    import weightspace.families  # noqa: F401 - a script is an entry point: this loads the families into the registry
     from weightspace.config import expand, load_config, validate
     from weightspace.estimate import plan
     from weightspace.plan import train_jobs
