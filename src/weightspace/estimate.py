@@ -28,7 +28,7 @@ from weightspace import registry
 from weightspace.config import expand, experiment_seeds
 from weightspace.data import _cache_root, cell_info, load
 from weightspace.errors import WeightspaceError
-from weightspace.io import write_json
+from weightspace.io import cpu_name, write_json
 from weightspace.netspec import net_spec_for
 from weightspace.plan import count_jobs, train_jobs
 
@@ -160,21 +160,12 @@ def cache_path() -> Path:
 
 
 def device_name(device: str) -> str:
-    """The device as a cache key: a GPU's model, else the CPU's model name (``/proc/cpuinfo``)."""
-    import platform
-
+    """The device as a cache key: a GPU's model, else the CPU's model name (:func:`weightspace.io.cpu_name`)."""
     if device.startswith("cuda"):
         import torch
 
         return torch.cuda.get_device_name(torch.device(device))
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return cpu_name()
 
 
 class Measurements:
