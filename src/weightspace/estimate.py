@@ -31,6 +31,7 @@ from weightspace.errors import WeightspaceError
 from weightspace.io import cpu_name, write_json
 from weightspace.netspec import net_spec_for
 from weightspace.plan import count_jobs, train_jobs
+from weightspace.sizes import seeds_that_fit
 
 __all__ = ["plan", "cell_steps", "job_startup_s", "job_resources", "cell_seconds", "step_shape", "Measurements",
            "cache_path"]
@@ -103,7 +104,7 @@ def job_resources(job_cells: list[dict], n_seeds: int, config: dict) -> dict[str
         net = net_spec_for(c["net"], info.input_shape, info.n_outputs)
         spec = registry.REPARAMS[c["variant"]["reparam"]]
         per_seed = spec.memory(c["variant"], net, 1)
-        fits = max(1, min(n_seeds, int(limit * 2**30 // max(1, per_seed))))
+        fits = min(n_seeds, seeds_that_fit(per_seed, limit))
         tensors = max(tensors, 4 * per_seed * fits)
         data = max(data, 4 * (info.n_train + info.n_test) * math.prod(info.input_shape))
     mem_mb = 1024 + (2048 if gpu else 0) + (data + tensors) / 2**20

@@ -42,6 +42,7 @@ from weightspace.errors import Interrupted, ResourceError, WeightspaceError
 from weightspace.io import atomic_write, checksum_problem, file_lock, provenance, write_dataframe, write_json
 from weightspace.nets import build_net_for
 from weightspace.reparam import estimate_bytes
+from weightspace.sizes import limit_bytes, seeds_that_fit
 from weightspace.train import Trainer, summary_of
 from weightspace.train.checkpoint import cell_fingerprint
 
@@ -98,12 +99,11 @@ def seed_batches(cell: dict, input_shape, n_outputs: int, seeds: list[int], memo
     net_cfg = cell["net"]
     net = build_net_for(net_cfg, tuple(input_shape), n_outputs)
     per_seed = estimate_bytes(cell["variant"], net, 1)
-    limit = memory_limit_gib * 2**30
-    if per_seed > limit:
+    if per_seed > limit_bytes(memory_limit_gib):
         raise ResourceError(
             f"cell {cell.get('cell')}: one seed needs ~{per_seed / 2**30:.1f} GiB, over memory_limit_gib={memory_limit_gib}"
         )
-    k = max(1, int(limit // per_seed))
+    k = seeds_that_fit(per_seed, memory_limit_gib)
     return [seeds[i : i + k] for i in range(0, len(seeds), k)]
 
 

@@ -7,7 +7,7 @@ comparisons' resampling, the d_int bootstrap) says the size it needs with :func:
 
 from __future__ import annotations
 
-__all__ = ["fmt_bytes", "limit_bytes", "over_limit"]
+__all__ = ["fmt_bytes", "limit_bytes", "over_limit", "seeds_that_fit"]
 
 
 def fmt_bytes(n: float) -> str:
@@ -24,6 +24,12 @@ def fmt_bytes(n: float) -> str:
 def limit_bytes(memory_limit_gib: float) -> float:
     """``memory_limit_gib`` (the config key) in bytes."""
     return memory_limit_gib * 2**30
+
+
+def seeds_that_fit(per_seed_bytes: int, memory_limit_gib: float) -> int:
+    """How many seeds of ``per_seed_bytes`` each one batch may hold within ``memory_limit_gib`` (at least one):
+    the runner splits a cell's seeds into batches of this many, and a job's memory request counts as many."""
+    return max(1, int(limit_bytes(memory_limit_gib) // max(1, per_seed_bytes)))
 
 
 def over_limit(memory_limit_gib: float) -> str:

@@ -11,6 +11,7 @@ from weightspace.io import provenance
 from weightspace.netspec import net_spec_for
 from weightspace.data import info as dataset_info
 from weightspace.reparam import estimate_bytes
+from weightspace.sizes import limit_bytes
 
 __all__ = ["cost_sweep"]
 
@@ -47,7 +48,7 @@ def cost_sweep(
     records = []
     for v in variants:
         need = estimate_bytes(v, net, seeds)
-        if need > memory_limit_gib * 2**30:
+        if need > limit_bytes(memory_limit_gib):
             log(f"skip {v['name']} d={v.get('d')}: needs ~{need / 2**30:.1f} GiB > memory_limit_gib={memory_limit_gib}")
             records.append({"variant": v["name"], "reparam": v["reparam"], "projection": v.get("projection", "none"),
                             "D": net.n_params, "d": v.get("d", net.n_params), "seeds": seeds, "skipped": True})
