@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import weightspace.families  # noqa: F401 - the CLI is an entry point: this loads every family into the registry
-from weightspace import __version__, comparisons, data, registry
+from weightspace import __version__, data, registry
 from weightspace.artifacts import of_family, qualified
 from weightspace.config import expand, experiment_seeds, load_config, validate, validate_files
 from weightspace.errors import DataError, Interrupted, WeightspaceError
@@ -177,10 +177,8 @@ def cmd_analyze(args) -> None:
     analysis = json.loads(args.analysis_json) if args.analysis_json else {}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    if args.comparisons_json:  # first: a family's tables may read comparisons.csv (feedback's p-values)
-        written += comparisons.write_tables(final, json.loads(args.comparisons_json), registry.FAMILIES[family], out)
-    written += registry.FAMILIES[family].analyze(final, analysis, out)
+    spec = json.loads(args.comparisons_json) if args.comparisons_json else None
+    written = registry.FAMILIES[family].tables(final, analysis, spec, out)
     print("wrote " + ", ".join(map(str, written)), file=sys.stderr)
 
 

@@ -43,11 +43,8 @@ def write_tables(config: dict, experiment: str) -> list[Path]:
     final = pd.read_csv(out / "final.csv")  # read back, as a separate analyze job reads it
     # the analysis key and the comparisons as JSON gives them (the form `weightspace analyze` is given)
     analysis = json.loads(json.dumps(exp.get("analysis") or {}))
-    # the comparisons first: a family's tables may read comparisons.csv (feedback's p-values)
-    spec = comparisons.spec(exp, family.default_comparisons(exp), cells)
-    written += comparisons.write_tables(final, json.loads(json.dumps(spec, sort_keys=True)), family, out)
-    written += family.analyze(final, analysis, out)
-    return written
+    spec = json.loads(json.dumps(comparisons.spec(exp, family.default_comparisons(exp), cells), sort_keys=True))
+    return written + family.tables(final, analysis, spec, out)
 
 
 def _instances(config: dict, experiment: str, only: Artifact | None = None, keys: dict | None = None

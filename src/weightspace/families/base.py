@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from weightspace import comparisons
 from weightspace.headlines import read_table
 from weightspace.registry import DIRECT, ArchSpec, ReparamSpec  # the records a family lists
 
@@ -159,6 +160,14 @@ class Family:
     def analyze(self, final: "pd.DataFrame", analysis: dict, out_dir: Path) -> list[Path]:
         """Write :attr:`analysis_files` from ``final.csv``'s rows; ``analysis`` is the experiment's ``analysis`` key."""
         return []
+
+    def tables(self, final: "pd.DataFrame", analysis: dict, comparisons_spec: dict | None, out_dir: Path) -> list[Path]:
+        """Every table made from ``final.csv``: the comparisons (``comparisons_spec``, resolved; none without it),
+        then :meth:`analyze`'s, which may read ``comparisons.csv`` (feedback's p-values). The render job and
+        ``weightspace analyze`` both write them through here."""
+        if comparisons_spec is None:
+            return self.analyze(final, analysis, out_dir)
+        return comparisons.write_tables(final, comparisons_spec, self, out_dir) + self.analyze(final, analysis, out_dir)
 
     # -- the end of a run ------------------------------------------------------------------------
 
