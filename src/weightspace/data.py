@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover - torch is imported where tensors are made
     import torch
 
 __all__ = ["Dataset", "DatasetInfo", "DATASETS", "load", "resolve_data_dir", "known", "from_spec", "info",
-           "cell_info", "RESERVED"]
+           "cell_info", "RESERVED", "cache_root"]
 
 
 @dataclass(frozen=True)
@@ -340,8 +340,9 @@ def _missing_message(name: str, root: Path, expected: list[Path], cause: str) ->
     )
 
 
-def _cache_root() -> Path:
-    """``$WEIGHTSPACE_CACHE``, else ``$XDG_CACHE_HOME/weightspace`` (``~/.cache/weightspace``)."""
+def cache_root() -> Path:
+    """The user cache folder (decompressed datasets, the planner's measurements): ``$WEIGHTSPACE_CACHE``, else
+    ``$XDG_CACHE_HOME/weightspace`` (``~/.cache/weightspace``)."""
     base = os.environ.get("WEIGHTSPACE_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "weightspace"
     )
@@ -356,7 +357,7 @@ def _cache_dir(raw: Path) -> Path:
     reached through different links does. The files go to ``<cache>/<key>/<folder>/raw/``, as torchvision expects.
     """
     key = hashlib.sha256(os.fsencode(raw.resolve())).hexdigest()[:16]
-    return _cache_root() / key
+    return cache_root() / key
 
 
 def _record_path(dst: Path) -> Path:

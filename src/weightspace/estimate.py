@@ -26,7 +26,7 @@ import pandas as pd
 
 from weightspace import registry
 from weightspace.config import expand, experiment_seeds
-from weightspace.data import _cache_root, cell_info, load
+from weightspace.data import cache_root, cell_info, load
 from weightspace.errors import WeightspaceError
 from weightspace.io import cpu_name, write_json
 from weightspace.netspec import net_spec_for
@@ -157,7 +157,7 @@ def cache_path() -> Path:
     (``$WEIGHTSPACE_CACHE``, else ``$XDG_CACHE_HOME/weightspace``, else ``~/.cache/weightspace``). A timing
     belongs to the machine and its software, not to a config or a results folder: it carries over between
     presets, configs and results folders, and survives deleting a results folder."""
-    return _cache_root() / "plan-measurements.json"
+    return cache_root() / "plan-measurements.json"
 
 
 def device_name(device: str) -> str:
