@@ -33,7 +33,7 @@ def cell_fingerprint(cell: dict, seeds: list[int], dataset_checksum: str) -> str
 def save(path: Path, fingerprint: str, state: dict[str, Any]) -> None:
     """Write a trainer's ``state`` (:meth:`~weightspace.train.loop.Trainer.state_dict`) to ``path``, atomically and
     with its checksum, marked with the format version and the cell's ``fingerprint``."""
-    with atomic_write(path, "wb", checksum=True) as f:
+    with atomic_write(path, "wb", checksum=True, sync=True) as f:  # resumed from after any crash
         torch.save({"version": CHECKPOINT_VERSION, "fingerprint": fingerprint, **state}, f)
 
 
