@@ -6,6 +6,8 @@ schedule hook, forward, loss, its penalty, backward, optimizer step).
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -23,14 +25,37 @@ __all__ = ["make_optimizer", "per_seed_loss", "train_step"]
 torch.set_flush_denormal(True)
 
 
+def _without_dynamo(cls: type) -> type:
+    """``cls`` (a torch.optim optimizer) with the wrappers that import torch._dynamo taken off its methods.
+
+    torch.optim wraps ``add_param_group``, ``zero_grad``, ``state_dict`` and ``load_state_dict`` in
+    ``torch._disable_dynamo`` and ``step`` in ``_use_grad_for_differentiable``; each imports torch._dynamo on its
+    first call (1.1 s in every training process: more than the training of a small job's cells) only to keep
+    torch.compile out of them, and this package does not compile. The unwrapped methods are the same code, so
+    the arithmetic is identical (tests/test_train.py compares parameters and state bit for bit); ``step`` runs
+    under ``torch.no_grad()``, as the wrapper runs it for an optimizer that is not ``differentiable``.
+    """
+    step = inspect.unwrap(cls.step)
+
+    def plain_step(self, closure=None):
+        with torch.no_grad():
+            return step(self, closure)
+
+    methods = {name: inspect.unwrap(getattr(cls, name))
+               for name in ("add_param_group", "zero_grad", "state_dict", "load_state_dict")}
+    return type(cls.__name__, (cls,), {**methods, "step": plain_step, "__doc__": cls.__doc__})
+
+
+_ADAM = _without_dynamo(torch.optim.Adam)
+_SGD = _without_dynamo(torch.optim.SGD)
+
+
 def make_optimizer(params, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
     fused = device.type == "cuda"
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused or None)
+        return _ADAM(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused or None)
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(
-            params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, fused=fused or None
-        )
+        return _SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, fused=fused or None)
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
 
 
