@@ -144,10 +144,20 @@ stop_ours() {  # name
 }
 
 down() {
-    [ -d "$STATE" ] || { say "nothing started by this script"; return; }
-    stop_ours slurmd
-    stop_ours slurmctld
-    stop_ours munged
+    if [ -d "$STATE" ]; then
+        stop_ours slurmd
+        stop_ours slurmctld
+        stop_ours munged
+    else
+        say "no daemon started by this script"
+    fi
+    # A slurm.conf naming a controller that no longer runs makes every SLURM client wait for it: scontrol takes
+    # ~2 s per call to give up, and Snakemake's SLURM plugin calls it 4 times when it is imported, i.e. in every
+    # snakemake run, local ones too (9 s each). Ours goes with the daemons (`up` writes it again).
+    if [ -f "$CONF" ] && grep -qF "$MARK" "$CONF" && ! pgrep -x slurmctld >/dev/null; then
+        rm -f "$CONF"
+        say "removed $CONF (written by this script)"
+    fi
 }
 
 status() {

@@ -28,7 +28,7 @@ def test_parts_are_as_equal_as_they_can_be(n, k, sizes):
 
 
 @pytest.mark.parametrize("k", [1, 3, 8, 1000])
-def test_every_cell_is_in_one_job_of_its_experiment_dataset_and_net(k):
+def test_every_cell_is_in_one_job_of_its_experiment(k):
     cfg = quick(cells_per_job=k)
     cells = expand(cfg)
     jobs = train_jobs(cfg, cells)
@@ -36,8 +36,13 @@ def test_every_cell_is_in_one_job_of_its_experiment_dataset_and_net(k):
         (e, c) for e, cs in cells.items() for c in cs)
     for j in jobs:
         assert 1 <= len(j.cells) <= k
-        assert {(cells[j.experiment][c]["dataset"], cells[j.experiment][c]["net"]["name"]) for c in j.cells} == {
-            tuple(j.prefix.split("__")[:2])}
+        groups = {(cells[j.experiment][c]["dataset"], cells[j.experiment][c]["net"]["name"]) for c in j.cells}
+        if j.prefix:  # one dataset and net
+            assert groups == {tuple(j.prefix.split("__")[:2])}
+        else:  # packed: several whole groups, each in no other job
+            assert len(groups) > 1 and j.name.startswith("packed")
+            others = {c for o in jobs if o is not j and o.experiment == j.experiment for c in o.cells}
+            assert not any(c.startswith(f"{d}__{n}__") for d, n in groups for c in others)
     # a rule's jobs have the same experiment and cells' suffixes (its output patterns), differing in the prefix
     by_rule = {}
     for j in jobs:
@@ -46,8 +51,24 @@ def test_every_cell_is_in_one_job_of_its_experiment_dataset_and_net(k):
         assert re.fullmatch(r"train_[a-z]+(_\d+)?", rule)
         assert len({(j.experiment, j.suffixes, j.part) for j in js}) == 1
         assert len({j.prefix for j in js}) == len(js)
+        assert all(j.prefix for j in js) or len(js) == 1  # a packed job is its rule's only one
     if k == 1:
         assert len(jobs) == sum(len(c) for c in cells.values())
+
+
+def test_small_groups_are_packed_into_one_job_and_large_ones_split():
+    """Consecutive (dataset, net) groups that fit in cells_per_job together are one job (one process start instead
+    of one per group); a group over cells_per_job is split as before; the packed jobs' names are unique."""
+    cfg = quick(cells_per_job=32)
+    jobs = {(j.experiment, j.name): j for j in train_jobs(cfg)}
+    kinds = jobs[("sharing-kinds", "packed1")]  # four teachers, one cell each
+    assert kinds.prefix == "" and len(kinds.cells) == 4 and len({c.split("__")[0] for c in kinds.cells}) == 4
+    assert [n for e, n in jobs if e == "sharing-kinds"] == ["packed1"]
+    # subspace: 23 cells on each of two datasets do not fit 32 together: a job each, as before
+    assert sorted(n for e, n in jobs if e == "subspace") == ["digits__small__part1", "mnist1d__small__part1"]
+    small = train_jobs(quick(cells_per_job=3))
+    assert all(len(j.cells) <= 3 for j in small)
+    assert not [j for j in small if j.experiment == "subspace" and not j.prefix]  # its groups are larger than 3
 
 
 def test_resources_follow_the_cells_and_the_device():

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -42,6 +43,10 @@ def local_slurm():
     if not was_up:
         down = _script("down")
         assert down.returncode == 0, down.stderr
+        # no slurm.conf of ours left naming a stopped controller: SLURM clients (and so every later snakemake run,
+        # through its SLURM plugin's scontrol calls) would wait seconds for it
+        conf = Path("/etc/slurm/slurm.conf")
+        assert not (conf.exists() and "written by weightspace scripts/local-slurm.sh" in conf.read_text())
 
 
 def tiny_config(results: str) -> dict:

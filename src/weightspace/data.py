@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
 import os
 import zlib
 from dataclasses import dataclass
@@ -77,6 +78,11 @@ class DatasetInfo:
             :func:`from_spec` makes this record again in another process (a training job); else None.
         groups: for a dataset with a known structure, ``groups() -> (out, in) int array``: the partition of the
             structured layer's weights (tap index, -1 outside the support), computed without drawing the data.
+        files: whether loading it reads files of the data folder (downloaded, placed by hand or generated once
+            and cached there): the workflow then fetches and verifies it in a job of its own before any training
+            job (on the submitting machine, which has the network). False for data made in memory from nothing
+            but code (scikit-learn's bundled digits, a teacher's draws): each training job makes it itself, and a
+            job of its own would only add a process start (~2 s) per dataset.
     """
 
     name: str
@@ -90,6 +96,7 @@ class DatasetInfo:
     about: str = ""
     spec: dict | None = None
     groups: Callable[[], np.ndarray] | None = None
+    files: bool = True
 
 
 #: the core's datasets, by name (families add theirs to :data:`weightspace.registry.DATASETS`, a config its own:
@@ -108,7 +115,7 @@ DATASETS: dict[str, DatasetInfo] = {
                     "CIFAR-10 (torchvision python batches)"),
         DatasetInfo("digits", (1, 8, 8), 10, 1437, 360, "classification",
                     lambda root, dl, v: _finish("digits", *_load_digits()), None,
-                    "scikit-learn's 8x8 digits, fixed 80/20 split (offline)"),
+                    "scikit-learn's 8x8 digits, fixed 80/20 split (offline)", files=False),
         DatasetInfo("mnist1d", (1, 40), 10, 4000, 1000, "classification",
                     lambda root, dl, v: _finish("mnist1d", *_load_mnist1d(root, shuffled=False)), None,
                     "MNIST-1D, generated (offline)"),
@@ -426,7 +433,7 @@ def _extract(src: Path, dst: Path) -> None:
     """
     with (gzip.open(src, "rb") if src.suffix == ".gz" else open(src, "rb")) as fin:
         try:
-            with atomic_write(dst, "wb") as fout:
+            with atomic_write(dst, "wb", sync=True) as fout:  # a cache read by every later run
                 while True:
                     try:
                         block = fin.read(1 << 20)
@@ -562,12 +569,27 @@ def _load_cifar10(root: Path, download: bool, verify: bool):
 # bundled / generated datasets
 
 
-def _load_digits():
-    from sklearn.datasets import load_digits
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8x8 digits as ``load_digits`` gives them: (1797, 8, 8) float images in 0..16 and their labels,
+    read from the file scikit-learn ships (``sklearn/datasets/data/digits.csv.gz``) as ``load_digits`` reads it,
+    without importing ``sklearn.datasets`` (0.7 s of every job that trains on digits; tests/test_data.py checks the
+    arrays are ``load_digits``'s)."""
+    spec = importlib.util.find_spec("sklearn")  # the package's folder, without running its __init__
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz" if spec and spec.origin else None
+    if path is None or not path.is_file():  # another layout: scikit-learn's own loader
+        from sklearn.datasets import load_digits
 
-    d = load_digits()
-    x = (d.images * (255.0 / 16.0)).round().astype(np.uint8)[:, None]  # (1797, 1, 8, 8)
-    y = d.target.astype(np.int64)
+        d = load_digits()
+        return d.images, d.target
+    with gzip.open(path, "rt") as f:
+        data = np.loadtxt(f, delimiter=",")
+    return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(int, copy=False)
+
+
+def _load_digits():
+    images, target = _digits_arrays()
+    x = (images * (255.0 / 16.0)).round().astype(np.uint8)[:, None]  # (1797, 1, 8, 8)
+    y = target.astype(np.int64)
     perm = np.random.RandomState(0).permutation(len(y))
     n_test = 360
     te, tr = perm[:n_test], perm[n_test:]
@@ -593,7 +615,7 @@ def _load_mnist1d(root: Path, shuffled: bool):
                     d = make_dataset(args)
                 finally:
                     np.random.set_state(state)
-                with atomic_write(path, "wb") as f:
+                with atomic_write(path, "wb", sync=True) as f:  # a cache read by every later run
                     np.savez(f, x=d["x"], y=d["y"], x_test=d["x_test"], y_test=d["y_test"])
     with np.load(path) as d:
         x, y, xt, yt = d["x"], d["y"], d["x_test"], d["y_test"]

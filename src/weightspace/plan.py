@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from weightspace import registry
 from weightspace.artifacts import experiment_tables, external_inputs, outputs
 from weightspace.config import expand, experiment_seeds
+from weightspace.data import cell_info
 
 __all__ = ["count_jobs", "TrainJob", "train_jobs", "run_files", "targets"]
 
@@ -23,17 +24,18 @@ __all__ = ["count_jobs", "TrainJob", "train_jobs", "run_files", "targets"]
 class TrainJob:
     """The cells one training job trains, one after another in one process.
 
-    The cells of a job share an experiment, a dataset and a net (loaded and built once); their ids are
-    ``prefix + suffix`` with ``prefix`` = ``<dataset>__<net>__``. ``rule`` is the workflow rule that runs it:
-    jobs with the same experiment, position and suffixes (e.g. the same variants on another dataset) share one
-    rule, so a cluster gets them as one job array.
+    The cells of a job belong to one experiment; their ids are ``prefix + suffix``. A job of one dataset and net
+    has ``prefix`` = ``<dataset>__<net>__`` (that dataset loaded and that net built once); a job that packs the
+    cells of several small (dataset, net) groups has ``prefix`` = ``""`` and the cell ids as suffixes (each
+    dataset loaded once). ``rule`` is the workflow rule that runs it: jobs with the same experiment, position and
+    suffixes (e.g. the same variants on another dataset) share one rule, so a cluster gets them as one job array.
     """
 
     experiment: str
     family: str
     prefix: str
     suffixes: tuple[str, ...]
-    part: int  # 1, 2, ...: the position of this job among those of its experiment, dataset and net
+    part: int  # 1, 2, ...: the position of this job among those of its experiment, dataset and net (or packed jobs)
     seeds: tuple[int, ...]
     rule: str = ""
 
@@ -43,8 +45,9 @@ class TrainJob:
 
     @property
     def name(self) -> str:
-        """Unique within the experiment: ``<dataset>__<net>__part<N>`` (its log file's name)."""
-        return f"{self.prefix}part{self.part}"
+        """Unique within the experiment: ``<dataset>__<net>__part<N>``, or ``packed<N>`` for a job of several
+        groups (its log file's name)."""
+        return f"{self.prefix}part{self.part}" if self.prefix else f"packed{self.part}"
 
 
 def _split(items: list, k: int) -> list[list]:
@@ -59,9 +62,29 @@ def _split(items: list, k: int) -> list[list]:
     return out
 
 
+def _pack(groups: list[tuple[str, list[str]]], k: int) -> list[list[tuple[str, list[str]]]]:
+    """Consecutive (prefix, suffixes) groups of at most ``k`` cells packed into bins of at most ``k`` cells, in
+    order (a group of more than ``k`` cells is a bin of its own, split later)."""
+    bins: list[list[tuple[str, list[str]]]] = []
+    size = 0
+    for group in groups:
+        n = len(group[1])
+        if bins and n <= k and size + n <= k:
+            bins[-1].append(group)
+            size += n
+        else:
+            bins.append([group])
+            size = n
+    return bins
+
+
 def train_jobs(config: dict, cells: dict | None = None) -> list[TrainJob]:
-    """The workflow's training jobs: per experiment and (dataset, net), its cells in config order, in parts of at
-    most ``cells_per_job`` cells (sizes as equal as they can be), each part one job; ``rule`` names the rule
+    """The workflow's training jobs: per experiment, its cells in config order, at most ``cells_per_job`` per job.
+
+    The cells of one (dataset, net) are one group: a group larger than ``cells_per_job`` is split into parts of
+    (nearly) equal size; consecutive groups that together fit in ``cells_per_job`` cells are packed into one job
+    (an experiment's small groups, e.g. one variant on each of several teachers, then start one process, not one
+    each: a process start costs seconds, as much as such a cell's training). ``rule`` names the rule
     (``train_<family>``, ``train_<family>_2``, ...) shared by the jobs with the same experiment, part and
     suffixes."""
     cells = expand(config) if cells is None else cells
@@ -69,6 +92,15 @@ def train_jobs(config: dict, cells: dict | None = None) -> list[TrainJob]:
     jobs: list[TrainJob] = []
     rules: dict[tuple, str] = {}
     per_family: dict[str, int] = defaultdict(int)
+
+    def add(exp, family, seeds, prefix, chunk, part):
+        key = (family, seeds, exp, part, bool(prefix), tuple(chunk))
+        if key not in rules:
+            per_family[family] += 1
+            n = per_family[family]
+            rules[key] = f"train_{family}" + (f"_{n}" if n > 1 else "")
+        jobs.append(TrainJob(exp, family, prefix, tuple(chunk), part, seeds, rules[key]))
+
     for exp, exp_cells in cells.items():
         family = config["experiments"][exp]["family"]
         seeds = tuple(experiment_seeds(config, exp))
@@ -78,14 +110,15 @@ def train_jobs(config: dict, cells: dict | None = None) -> list[TrainJob]:
             if not cid.startswith(prefix):  # cell ids are <dataset>__<net>__<variant>[__<swept>] (config.cell_id)
                 raise ValueError(f"cell id {cid!r} does not start with {prefix!r}")
             groups.setdefault(prefix, []).append(cid[len(prefix) :])
-        for prefix, suffixes in groups.items():
+        packed = 0
+        for bin_ in _pack(list(groups.items()), k):
+            if len(bin_) > 1:  # several groups in one job: its cells by their whole ids
+                packed += 1
+                add(exp, family, seeds, "", [prefix + s for prefix, suffixes in bin_ for s in suffixes], packed)
+                continue
+            (prefix, suffixes), = bin_
             for part, chunk in enumerate(_split(suffixes, k), start=1):
-                key = (family, seeds, exp, part, tuple(chunk))
-                if key not in rules:
-                    per_family[family] += 1
-                    n = per_family[family]
-                    rules[key] = f"train_{family}" + (f"_{n}" if n > 1 else "")
-                jobs.append(TrainJob(exp, family, prefix, tuple(chunk), part, seeds, rules[key]))
+                add(exp, family, seeds, prefix, chunk, part)
     return jobs
 
 
@@ -93,8 +126,9 @@ def count_jobs(config: dict) -> dict[str, int]:
     """Jobs per experiment the workflow runs: its training jobs (:func:`train_jobs`: ``cells_per_job`` cells
     each), its render job (tables, figures and LaTeX tables: :mod:`weightspace.render`), and one job per input of
     its artifacts that another job makes (:func:`weightspace.artifacts.external_inputs`: the cost benchmark, the
-    meta-learning comparison); each dataset is prepared once, by a job of its own (``"(data)"``: one per
-    dataset, so that adding a dataset to the config re-runs no training job of the others)."""
+    meta-learning comparison); each dataset with files to fetch (:attr:`weightspace.data.DatasetInfo.files`) is
+    prepared once, by a job of its own (``"(data)"``: one per dataset, so that adding a dataset to the config
+    re-runs no training job of the others); data made in memory is made by the training jobs themselves."""
 
     jobs: dict[str, int] = {}
     datasets = set()
@@ -105,7 +139,7 @@ def count_jobs(config: dict) -> dict[str, int]:
     for exp, cells in all_cells.items():
         e = config["experiments"][exp]
         jobs[exp] = n_train[exp] + 1 + len(external_inputs(registry.FAMILIES[e["family"]], e, cells))
-        datasets |= {c["dataset"] for c in cells.values()}
+        datasets |= {c["dataset"] for c in cells.values() if cell_info(c).files}
     jobs["(data)"] = len(datasets)
     return jobs
 

@@ -187,7 +187,7 @@ def train_rules():
 
 
 def train_job(rule, wildcards):
-    return TRAIN_JOB[(rule, wildcards.experiment, wildcards.prefix)]
+    return TRAIN_JOB[(rule, wildcards.experiment, wildcards.get("prefix", ""))]
 
 
 def train_cells(rule, wildcards):
@@ -199,9 +199,28 @@ def train_param(rule, what):
     """A params/input function of a training rule (made per rule, so it names that rule's jobs)."""
     if what == "cells":
         return lambda wildcards: json.dumps(train_cells(rule, wildcards), sort_keys=True)
-    if what == "data":
-        return lambda wildcards: RESULTS / "data" / f"{train_cells(rule, wildcards)[0]['dataset']}.json"
+    if what == "data":  # the stamps of the job's datasets that have files to fetch (data.DatasetInfo.files)
+        return lambda wildcards: sorted(
+            {
+                str(RESULTS / "data" / f"{c['dataset']}.json")
+                for c in train_cells(rule, wildcards)
+                if CONFIG.datasets[c["dataset"]].files
+            }
+        )
     raise ValueError(what)
+
+
+def train_priority(rule):
+    """The rule's priority: its longest job's estimated seconds (weightspace.estimate.cell_seconds, no
+    measurement), so that among the jobs ready to run the longest starts first (longest-processing-time-first:
+    the cores finish together instead of one waiting for a long job started last)."""
+    jobs = train_rules()[rule]
+    seeds = len(jobs[0].seeds)
+    device = "cuda" if CONFIG["device"].startswith("cuda") else "cpu"
+    return max(
+        round(sum(weightspace.estimate.cell_seconds(CELLS[j.experiment][cid], seeds, device) for cid in j.cells))
+        for j in jobs
+    )
 
 
 _RESOURCES = {}
@@ -212,7 +231,7 @@ def train_resource(rule, key):
     with the attempt (a job that hit its time limit is resubmitted with more)."""
 
     def get(wildcards, attempt):
-        k = (rule, wildcards.experiment, wildcards.prefix)
+        k = (rule, wildcards.experiment, wildcards.get("prefix", ""))
         if k not in _RESOURCES:
             job = train_job(rule, wildcards)
             _RESOURCES[k] = weightspace.estimate.job_resources(train_cells(rule, wildcards), len(job.seeds), CONFIG)

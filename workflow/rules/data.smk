@@ -11,6 +11,7 @@ rule prepare_data:
         RESULTS / "data" / "{dataset}.json",
     log:
         RESULTS / "logs" / "data" / "{dataset}.log",
+    priority: 1000000  # before the training jobs (whose priority is their estimated seconds): they wait for it
     conda:
         ENV
     params:

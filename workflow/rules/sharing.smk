@@ -11,6 +11,7 @@ rule meta_sharing:
         RESULTS / "logs" / "meta" / "{experiment}.log",
     wildcard_constraints:
         experiment=experiments_regex("sharing", [e for e in CELLS if experiment_config(e).get("meta")]),
+    priority: 1000000  # early (as the data jobs): its render job waits for it; training jobs have their estimated seconds
     conda:
         ENV
     threads: 1

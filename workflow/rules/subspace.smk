@@ -5,7 +5,8 @@
 from weightspace.families import subspace
 
 # The cost benchmark (time per step, memory) on the machine that runs the workflow.
-# It takes all cores so that no training job shares the machine while it is timed.
+# It takes all cores so that no training job shares the machine while it is timed, and starts first (the highest
+# priority): all cores are free only at the start, and the render job waits for it.
 
 
 rule bench_cost:
@@ -16,6 +17,7 @@ rule bench_cost:
         RESULTS / "logs" / "bench" / "{experiment}.log",
     wildcard_constraints:
         experiment=experiments_regex("subspace", [e for e in CELLS if experiment_config(e).get("cost")]),
+    priority: 2000000
     conda:
         ENV
     threads: workflow.cores

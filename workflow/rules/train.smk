@@ -12,7 +12,10 @@
 for rule_name, jobs in train_rules().items():
     job = jobs[0]
     family = FAMILIES[job.family]
-    cell_dirs = [RESULTS / "{experiment}" / "runs" / f"{{prefix}}{suffix}" for suffix in job.suffixes]
+    # a job of one dataset and net: the prefix <dataset>__<net>__ is a wildcard (one rule for the same variants on
+    # each dataset); a packed job (several small groups, prefix ""): its cells' whole ids, no prefix wildcard
+    prefix = "{prefix}" if job.prefix else ""
+    cell_dirs = [RESULTS / "{experiment}" / "runs" / f"{prefix}{suffix}" for suffix in job.suffixes]
 
     rule:
         name:
@@ -27,10 +30,11 @@ for rule_name, jobs in train_rules().items():
             summaries=[d / f"seed-{s}" / "summary.json" for d in cell_dirs for s in job.seeds],
             metrics=[d / f"seed-{s}" / "metrics.csv" for d in cell_dirs for s in job.seeds],
         log:
-            RESULTS / "logs" / "train" / "{experiment}" / f"{{prefix}}part{job.part}.log",
+            RESULTS / "logs" / "train" / "{experiment}" / f"{prefix}{job.name[len(job.prefix):]}.log",
         wildcard_constraints:
             experiment=re.escape(job.experiment),
-            prefix="|".join(re.escape(j.prefix) for j in jobs),
+            prefix="|".join(re.escape(j.prefix) for j in jobs) or "(?!)",
+        priority: train_priority(rule_name)
         conda:
             ENV
         threads: 1

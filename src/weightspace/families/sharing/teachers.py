@@ -318,7 +318,7 @@ def info(name: str, spec: dict):
                        "regression", lambda root, dl, v: load(name, clean),
                        {"layer": TEACHER_LAYER, "input": tuple(input_shape), "kind": s["kind"]}, about,
                        spec=None if _is_default(name, clean) else {"teacher": clean},
-                       groups=lambda: teacher_arrays(s)["groups"])
+                       groups=lambda: teacher_arrays(s)["groups"], files=False)
 
 
 def _is_default(name: str, spec: dict) -> bool:
