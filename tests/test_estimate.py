@@ -196,3 +196,26 @@ def test_plan_vs_actual_compares_each_finished_job_with_its_estimate(probes, tmp
     jobs, measured = int(row[1]), float(row[2])
     assert jobs == 1 and measured == pytest.approx(30 + 2.0)  # the log's span + the start-up (the stand-in's 2 s)
     assert float(row[4]) == pytest.approx(12.0)  # the cell's trainer wall time (one cell: its seeds together)
+
+
+def test_a_packed_job_counts_the_loading_of_each_of_its_datasets(probes, monkeypatch):
+    """A job that packs the cells of several datasets loads each once: its estimate adds every dataset's
+    measured loading time, not only its first cell's."""
+    import weightspace.estimate
+    from weightspace.estimate import plan
+
+    loads = {"digits": 0.5, "mnist1d": 7.0}
+    now = [0.0]  # process time: loading a dataset "takes" loads[name]
+
+    def fake_load(name, *a, **k):
+        now[0] += loads[name]
+
+    monkeypatch.setattr(weightspace.estimate, "load", fake_load)
+    monkeypatch.setattr(weightspace.estimate.time, "process_time", lambda: now[0])
+    cfg = config(cells_per_job=8, experiments={
+        "both": {"family": "subspace", "datasets": ["digits", "mnist1d"], "nets": ["s"],
+                 "variants": [{"name": "direct", "reparam": "direct"}]}})
+    df = plan(cfg, measure=True, log=lambda m: None)
+    (job,) = df.attrs["train_jobs"]
+    assert job["job"] == "packed1" and job["cells"] == 2
+    assert job["est_s"] == pytest.approx(2.0 + 0.5 + 7.0 + df["est_s"].sum())

@@ -119,12 +119,15 @@ def job_resources(job_cells: list[dict], n_seeds: int, config: dict) -> dict[str
 
 def job_startup_s(repeats: int = 2, training: bool = True) -> float:
     """Seconds a fresh job process takes before its work: Python, torch, pandas, matplotlib and the package
-    imported (an aggregate, analysis, table or figure job); with ``training``, also the families and the
-    provenance every run records (it imports torchvision), as a training job. The median of ``repeats``, in
-    CPU time (what a quiet core takes, whatever else loads this machine)."""
+    imported (a render job); with ``training``, also the families, the provenance every run records and an
+    optimizer's first step, as a training job. The median of ``repeats``, in CPU time (what a quiet core takes,
+    whatever else loads this machine)."""
     code = "import torch, pandas, matplotlib; import weightspace.runner, weightspace.train.loop, weightspace.cli"
     if training:
-        code += "; import weightspace.families; from weightspace.io import provenance; provenance(torch.device('cpu'))"
+        code += ("; import weightspace.families; from weightspace.io import provenance; provenance(torch.device('cpu'))"
+                 "; from weightspace.train.step import make_optimizer; from weightspace.train.config import TrainConfig"
+                 "; p = torch.nn.Parameter(torch.ones(2)); o = make_optimizer([p], TrainConfig(), torch.device('cpu'))"
+                 "; p.sum().backward(); o.step()")
     times = []
     for _ in range(repeats):
         t = _children_cpu_s()
@@ -149,7 +152,7 @@ def _children_cpu_s() -> float:
 #: extrapolated linearly from the two sizes the probe times
 PROBE_BYTES = 128 * 2**20
 #: a change to how probes are measured makes older cache entries stale
-_PROBE_VERSION = 3
+_PROBE_VERSION = 4
 
 
 def cache_path() -> Path:
@@ -407,7 +410,9 @@ def _job_estimates(df: pd.DataFrame, config: dict, all_cells: dict, device: str,
     rows = []
     for j in train_jobs(config, all_cells):
         cells = [all_cells[j.experiment][c] for c in j.cells]
-        seconds = startup["s"] + (load_s[cells[0]["dataset"]] or 0.0) + sum(est[(j.experiment, c)] for c in j.cells)
+        datasets = {c["dataset"] for c in cells}  # a packed job loads each of its datasets once
+        seconds = (startup["s"] + sum(load_s[d] or 0.0 for d in datasets)
+                   + sum(est[(j.experiment, c)] for c in j.cells))
         requested = job_resources(cells, len(j.seeds), config)["runtime"]
         rows.append({"rule": j.rule, "experiment": j.experiment, "job": j.name, "cells": len(j.cells),
                      "est_s": seconds, "runtime_min": requested, "short": seconds > 60 * requested})
