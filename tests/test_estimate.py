@@ -27,6 +27,7 @@ def probes(monkeypatch, tmp_path):
 
     monkeypatch.setattr(weightspace.bench, "step_cost", step_cost)
     monkeypatch.setattr(weightspace.estimate, "job_startup_s", lambda *a, **k: 2.0)
+    monkeypatch.setattr(weightspace.estimate, "probe_workers", lambda device: 1)  # the stand-in in this process
     monkeypatch.setenv("WEIGHTSPACE_CACHE", str(tmp_path / "cache"))
     return calls
 
@@ -219,3 +220,25 @@ def test_a_packed_job_counts_the_loading_of_each_of_its_datasets(probes, monkeyp
     (job,) = df.attrs["train_jobs"]
     assert job["job"] == "packed1" and job["cells"] == 2
     assert job["est_s"] == pytest.approx(2.0 + 0.5 + 7.0 + df["est_s"].sum())
+
+
+def test_probes_run_in_worker_processes_one_per_core(monkeypatch, tmp_path):
+    """On the CPU the probes run in spawned worker processes, as many at a time as the workflow runs jobs (one per
+    core): real probes of two step shapes in two workers give the same cache entries a later plan reads back."""
+    import weightspace.estimate
+    from weightspace.estimate import Measurements, plan, probe_workers
+
+    monkeypatch.setenv("WEIGHTSPACE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(weightspace.estimate, "job_startup_s", lambda *a, **k: 2.0)
+    monkeypatch.setattr(weightspace.estimate, "probe_workers", lambda device: 2)
+    cfg = config(experiments={"e": {"family": "subspace", "datasets": ["digits"], "nets": ["s"], "variants": [
+        {"name": "direct", "reparam": "direct"},
+        {"name": "dense", "reparam": "subspace", "projection": "dense", "d": 10}]}})
+    lines = []
+    df = plan(cfg, measure=True, log=lines.append)
+    assert (df["est_s"] > 0).all()
+    assert any("2 at a time" in line for line in lines) and sum("measured;" in line for line in lines) == 2
+    again = []
+    assert plan(cfg, measure=True, log=again.append)["est_s"].tolist() == df["est_s"].tolist()
+    assert sum("cached;" in line for line in again) == 2
+    assert probe_workers("cuda:0") == 1 and Measurements("cpu").prefix.count("at a time") == 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 import time
@@ -182,7 +183,8 @@ class Measurements:
         import torch
 
         self.path = path or cache_path()
-        self.prefix = f"v{_PROBE_VERSION} | {device_name(device)} | torch {torch.__version__} | 1 thread | "
+        self.prefix = (f"v{_PROBE_VERSION} | {device_name(device)} | torch {torch.__version__} | 1 thread, "
+                       f"{probe_workers(device)} at a time | ")
         self.entries: dict[str, dict] = {}
         if self.path.exists() and not fresh:
             try:
@@ -319,6 +321,46 @@ def plan(config: dict, measure: bool = False, device: str = "cpu", log: Callable
     return df.drop(columns=["_cell"]) if not df.empty else df
 
 
+def probe_workers(device: str) -> int:
+    """How many probes run at a time: as many as the workflow runs training jobs at a time on this machine, one
+    per core (each on one thread, as a job trains), so that each probe is timed under the load the jobs will
+    share (two jobs on the two hyperthreads of a core are each ~1.3x slower than one alone) and a cold
+    ``plan --measure`` takes 1/cores of the time; one on a GPU (the jobs take one GPU each)."""
+    if device.startswith("cuda"):
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 16))
+
+
+def _run_probes(tasks: list[tuple[str, dict, Any, int]], device: str, workers: int, done: Callable) -> None:
+    """Run ``(key, cell, size, seeds)`` probes, ``workers`` at a time (forked processes); ``done(key, result)``
+    as each finishes (in this process: the cache and the progress lines)."""
+    if workers <= 1 or len(tasks) <= 1:
+        for key, cell, size, seeds in tasks:
+            done(key, _probe(cell, size, seeds, device))
+        return
+    import concurrent.futures
+    import multiprocessing
+
+    # spawned, not forked (a fork of a process that has run torch's OpenMP threads can hang); each worker loads
+    # the families, as every entry point does (a cell names its config-defined dataset by its description)
+    ctx = multiprocessing.get_context("spawn")
+    loaders = tuple(sorted({type(f).__module__ for f in registry.families().values()}))
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_probe_worker,
+                                                initargs=(loaders,)) as pool:
+        futures = {pool.submit(_probe, cell, size, seeds, device): key for key, cell, size, seeds in tasks}
+        for f in concurrent.futures.as_completed(futures):
+            done(futures[f], f.result())
+
+
+def _probe_worker(loaders: tuple[str, ...]) -> None:
+    """A probe worker's registry as its parent's: the modules of the parent's families imported again (which
+    registers them, their reparameterizations and dataset kinds, as the parent's entry point did)."""
+    import importlib
+
+    for module in loaders:
+        importlib.import_module(module)
+
+
 def _estimate(df: pd.DataFrame, config: dict, device: str, cache: Measurements, log) -> pd.Series:
     """Seconds each cell trains: its seed batches (as the runner splits them to fit ``memory_limit_gib``), each
     building its reparameterization, taking its steps and evaluating the test set at its evaluation points."""
@@ -328,28 +370,51 @@ def _estimate(df: pd.DataFrame, config: dict, device: str, cache: Measurements, 
     for i, c in enumerate(df["_cell"]):
         groups[step_shape(c)].append(i)
     est = pd.Series(0.0, index=df.index)
-    spent, measured, started = 0.0, 0, time.perf_counter()
     todo = []
-    for n, (shape, idx) in enumerate(groups.items(), start=1):
+    for shape, idx in groups.items():
         cell = df.loc[idx[0], "_cell"]
         key = _size_key(cell)
         sizes = sorted({df.loc[i, "_cell"]["variant"].get(key) for i in idx}, key=lambda x: x or 0) if key else [None]
         probes = _probes(cell, sizes, {int(df.loc[i, "runs"]) for i in idx})
         todo.append((shape, idx, cell, sizes, probes))
-    n_new = sum(any(cache.get(f"{s} | {p}") is None for p in probes) for s, _, _, _, probes in todo)
-    for n, (shape, idx, cell, sizes, probes) in enumerate(todo, start=1):
-        t0 = time.perf_counter()
-        timed, new = {}, False
-        for size, seeds in probes:
-            k = f"{shape} | {(size, seeds)}"
-            timed[(size, seeds)] = cache.get(k)
-            if timed[(size, seeds)] is None:
-                timed[(size, seeds)] = _probe(cell, size, seeds, device)
-                cache.put(k, timed[(size, seeds)])
-                new = True
-        if new:
-            spent += time.perf_counter() - t0
-            measured += 1
+    # the probes not in the cache, run `workers` at a time; a line per step shape as its last probe finishes
+    missing = {f"{shape} | {p}": (shape, cell, p) for shape, _, cell, _, probes in todo for p in probes
+               if cache.get(f"{shape} | {p}") is None}
+    left = {shape: sum(k.startswith(f"{shape} | ") for k in missing) for shape, *_ in todo}
+    shapes = {shape: (n, idx, cell, sizes, probes) for n, (shape, idx, cell, sizes, probes) in enumerate(todo, 1)}
+    n_new, started, finished = sum(1 for v in left.values() if v), time.perf_counter(), [0]
+
+    def line(shape: str, new: bool) -> None:
+        n, idx, cell, sizes, probes = shapes[shape]
+        runs = sorted({int(df.loc[i, "runs"]) for i in idx})
+        one = cache.get(f"{shape} | {probes[0]}")["step_s"]
+        spent = time.perf_counter() - started
+        rest = n_new - finished[0]
+        eta = f", ETA {_clock(spent / finished[0] * rest)}" if new and finished[0] and rest else ""
+        where = f"{len(idx)} cell(s) of {', '.join(sorted(set(df.loc[idx, 'experiment'])))}"
+        span = f" {_size_key(cell)}={sizes[0]}..{sizes[-1]}" if len(sizes) > 1 else (
+            f" {_size_key(cell)}={sizes[0]}" if sizes[0] is not None else "")
+        log(f"[{n}/{len(todo)}] {_label(cell)}{span} ({where}; {'/'.join(map(str, runs))} seeds): "
+            f"{1e3 * one:.2f} ms per step at one seed, {'measured' if new else 'cached'}; "
+            f"{rest if new else n_new - finished[0]} to measure{eta} ({_clock(spent)} so far)")
+
+    def done(key: str, result: dict) -> None:
+        shape = missing[key][0]
+        cache.put(key, result)
+        left[shape] -= 1
+        if not left[shape]:
+            finished[0] += 1
+            line(shape, True)
+
+    for shape in shapes:
+        if not left[shape]:
+            line(shape, False)
+    workers = probe_workers(device)
+    if missing:
+        log(f"measuring {n_new} step shape(s) ({len(missing)} probes), {workers} at a time")
+    _run_probes([(k, cell, *p) for k, (_, cell, p) in missing.items()], device, workers, done)
+    for shape, (n, idx, cell, sizes, probes) in shapes.items():
+        timed = {p: cache.get(f"{shape} | {p}") for p in probes}
         for i in idx:
             c = df.loc[i, "_cell"]
             size = c["variant"].get(_size_key(c)) if _size_key(c) else None
@@ -362,16 +427,6 @@ def _estimate(df: pd.DataFrame, config: dict, device: str, cache: Measurements, 
                           + df.loc[i, "evals"] * info.n_test * _model(timed, size, s, "eval_s_per_example")
                           + _model(timed, size, s, "build_s"))
             est[i] = total
-        runs = sorted({int(df.loc[i, "runs"]) for i in idx})
-        one = timed[probes[0]]["step_s"]
-        left = n_new - measured
-        eta = f", ETA {_clock(spent / measured * left)}" if measured and left else ""
-        where = f"{len(idx)} cell(s) of {', '.join(sorted(set(df.loc[idx, 'experiment'])))}"
-        span = f" {_size_key(cell)}={sizes[0]}..{sizes[-1]}" if len(sizes) > 1 else (
-            f" {_size_key(cell)}={sizes[0]}" if sizes[0] is not None else "")
-        log(f"[{n}/{len(todo)}] {_label(cell)}{span} ({where}; {'/'.join(map(str, runs))} seeds): "
-            f"{1e3 * one:.2f} ms per step at one seed, {'measured' if new else 'cached'}; "
-            f"{left} to measure{eta} ({_clock(time.perf_counter() - started)} so far)")
     return est
 
 
