@@ -229,7 +229,6 @@ def test_probes_run_in_worker_processes_one_per_core(monkeypatch, tmp_path):
     from weightspace.estimate import Measurements, plan, probe_workers
 
     monkeypatch.setenv("WEIGHTSPACE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(weightspace.estimate, "job_startup_s", lambda *a, **k: 2.0)
     monkeypatch.setattr(weightspace.estimate, "probe_workers", lambda device: 2)
     cfg = config(experiments={"e": {"family": "subspace", "datasets": ["digits"], "nets": ["s"], "variants": [
         {"name": "direct", "reparam": "direct"},
@@ -237,8 +236,30 @@ def test_probes_run_in_worker_processes_one_per_core(monkeypatch, tmp_path):
     lines = []
     df = plan(cfg, measure=True, log=lines.append)
     assert (df["est_s"] > 0).all()
+    assert 0 < df.attrs["other_startup_s"] and 0 < df.attrs["startup_s"]  # measured in the workers too, as real
     assert any("2 at a time" in line for line in lines) and sum("measured;" in line for line in lines) == 2
     again = []
     assert plan(cfg, measure=True, log=again.append)["est_s"].tolist() == df["est_s"].tolist()
     assert sum("cached;" in line for line in again) == 2
     assert probe_workers("cuda:0") == 1 and Measurements("cpu").prefix.count("at a time") == 1
+
+
+def test_a_probe_over_probe_bytes_runs_alone(probes, monkeypatch):
+    """Probes whose tensors exceed PROBE_BYTES (a shape with no size to shrink) run one at a time after the
+    others, so that the planner's peak memory is one such probe's, not one per worker."""
+    import weightspace.estimate
+
+    calls = []
+    real = weightspace.estimate._run_probes
+    monkeypatch.setattr(weightspace.estimate, "probe_workers", lambda device: 2)
+    monkeypatch.setattr(weightspace.estimate, "_run_probes",
+                        lambda tasks, workers, done: (calls.append((len(tasks), workers)), real(tasks, 1, done)))
+    cfg = config(experiments={"e": {"family": "subspace", "datasets": ["digits"], "nets": ["s"], "variants": [
+        {"name": "direct", "reparam": "direct"},
+        {"name": "dense", "reparam": "subspace", "projection": "dense", "d": [10, 20]}]}})
+    weightspace.estimate.plan(cfg, measure=True, log=lambda m: None)
+    assert calls == [(2 + 3 + 2, 2), (0, 1)]  # direct (1, 2 seeds), dense d=10 (1, 2 seeds) and d=20; 2 start-ups
+    calls.clear()
+    monkeypatch.setattr(weightspace.estimate, "PROBE_BYTES", 1)  # every probe over it: all alone
+    weightspace.estimate.plan(cfg, measure=True, log=lambda m: None, fresh=True)
+    assert calls[1][1] == 1 and calls[1][0] >= 2 and calls[0][0] == 2  # only the two start-up measurements in the pool

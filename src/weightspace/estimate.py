@@ -129,20 +129,19 @@ def job_startup_s(repeats: int = 2, training: bool = True) -> float:
                  "; from weightspace.train.step import make_optimizer; from weightspace.train.config import TrainConfig"
                  "; p = torch.nn.Parameter(torch.ones(2)); o = make_optimizer([p], TrainConfig(), torch.device('cpu'))"
                  "; p.sum().backward(); o.step()")
-    times = []
-    for _ in range(repeats):
-        t = _children_cpu_s()
-        subprocess.run([sys.executable, "-c", code], check=True)
-        times.append(_children_cpu_s() - t)
+    times = [_child_cpu_s([sys.executable, "-c", code]) for _ in range(repeats)]
     return sorted(times)[len(times) // 2]
 
 
-def _children_cpu_s() -> float:
-    """CPU seconds (user and system) of this process's finished children: a start-up as a quiet core gives it."""
-    import resource
-
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
+def _child_cpu_s(cmd: list[str]) -> float:
+    """CPU seconds (user and system) that the process ``cmd`` took: a start-up as a quiet core gives it, whatever
+    else this process runs meanwhile (its own rusage, from ``wait4``; the probe workers' are not in it)."""
+    proc = subprocess.Popen(cmd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    return usage.ru_utime + usage.ru_stime
 
 
 # ---- measuring: each step shape at one or two seeds, cached per device ----
@@ -227,15 +226,8 @@ def _probes(cell: dict, sizes: list, seed_counts: set[int]) -> list[tuple[Any, i
     """(size, seeds) to time for one step shape: the smallest size at one seed and (where a cell trains more
     than one and two seeds fit :data:`PROBE_BYTES`) at two, for the cost of each further seed; and the largest
     size whose tensors fit :data:`PROBE_BYTES`, at one seed."""
-    info = cell_info(cell)
-    net = net_spec_for(cell["net"], info.input_shape, info.n_outputs)
-    spec = registry.REPARAMS[cell["variant"]["reparam"]]
-
-    def per_seed(size) -> int:
-        return spec.memory(dict(cell["variant"], **({spec.size_key: size} if size is not None else {})), net, 1)
-
-    fitting = [x for x in sizes if per_seed(x) <= PROBE_BYTES] or sizes[:1]
-    two = max(seed_counts) > 1 and 2 * per_seed(sizes[0]) <= PROBE_BYTES
+    fitting = [x for x in sizes if _probe_bytes(cell, x, 1) <= PROBE_BYTES] or sizes[:1]
+    two = max(seed_counts) > 1 and 2 * _probe_bytes(cell, sizes[0], 1) <= PROBE_BYTES
     probes = [(sizes[0], 1)] + ([(sizes[0], 2)] if two else [])
     return probes + ([(fitting[-1], 1)] if fitting[-1] != sizes[0] else [])
 
@@ -331,12 +323,12 @@ def probe_workers(device: str) -> int:
     return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 16))
 
 
-def _run_probes(tasks: list[tuple[str, dict, Any, int]], device: str, workers: int, done: Callable) -> None:
-    """Run ``(key, cell, size, seeds)`` probes, ``workers`` at a time (forked processes); ``done(key, result)``
-    as each finishes (in this process: the cache and the progress lines)."""
+def _run_probes(tasks: list[tuple[str, Callable, tuple]], workers: int, done: Callable) -> None:
+    """Run the measurements ``(key, function, args)``, ``workers`` at a time (spawned processes); ``done(key,
+    result)`` as each finishes (in this process: the cache and the progress lines)."""
     if workers <= 1 or len(tasks) <= 1:
-        for key, cell, size, seeds in tasks:
-            done(key, _probe(cell, size, seeds, device))
+        for key, fn, args in tasks:
+            done(key, fn(*args))
         return
     import concurrent.futures
     import multiprocessing
@@ -347,9 +339,17 @@ def _run_probes(tasks: list[tuple[str, dict, Any, int]], device: str, workers: i
     loaders = tuple(sorted({type(f).__module__ for f in registry.families().values()}))
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_probe_worker,
                                                 initargs=(loaders,)) as pool:
-        futures = {pool.submit(_probe, cell, size, seeds, device): key for key, cell, size, seeds in tasks}
+        futures = {pool.submit(fn, *args): key for key, fn, args in tasks}
         for f in concurrent.futures.as_completed(futures):
             done(futures[f], f.result())
+
+
+def _probe_bytes(cell: dict, size, seeds: int) -> int:
+    """The tensors a probe of ``cell`` at ``size`` and ``seeds`` holds, as its family counts them."""
+    info = cell_info(cell)
+    net = net_spec_for(cell["net"], info.input_shape, info.n_outputs)
+    spec = registry.REPARAMS[cell["variant"]["reparam"]]
+    return spec.memory(dict(cell["variant"], **({spec.size_key: size} if size is not None else {})), net, seeds)
 
 
 def _probe_worker(loaders: tuple[str, ...]) -> None:
@@ -398,7 +398,14 @@ def _estimate(df: pd.DataFrame, config: dict, device: str, cache: Measurements, 
             f"{1e3 * one:.2f} ms per step at one seed, {'measured' if new else 'cached'}; "
             f"{rest if new else n_new - finished[0]} to measure{eta} ({_clock(spent)} so far)")
 
-    def done(key: str, result: dict) -> None:
+    startup: dict[str, float] = {}
+
+    def done(key: str, result) -> None:
+        if key in ("s", "other_s"):  # a job's start-up, measured beside the probes (the workers' idle time)
+            startup[key] = result
+            if len(startup) == 2:
+                cache.put("job start-up", startup)
+            return
         shape = missing[key][0]
         cache.put(key, result)
         left[shape] -= 1
@@ -412,7 +419,15 @@ def _estimate(df: pd.DataFrame, config: dict, device: str, cache: Measurements, 
     workers = probe_workers(device)
     if missing:
         log(f"measuring {n_new} step shape(s) ({len(missing)} probes), {workers} at a time")
-    _run_probes([(k, cell, *p) for k, (_, cell, p) in missing.items()], device, workers, done)
+    # a probe whose tensors exceed PROBE_BYTES (a shape with no size to shrink, e.g. CIFAR-10's 1.6 GB projection
+    # feedback matrix) runs alone, after the others: two at once would double the planner's peak memory
+    light, heavy = [], []
+    for k, (_, cell, p) in missing.items():
+        (light if _probe_bytes(cell, *p) <= PROBE_BYTES else heavy).append((k, _probe, (cell, *p, device)))
+    if cache.get("job start-up") is None:  # measured among the probes, not after them
+        light[1:1] = [("s", job_startup_s, (1,)), ("other_s", job_startup_s, (1, False))]
+    _run_probes(light, workers, done)
+    _run_probes(heavy, 1, done)
     for shape, (n, idx, cell, sizes, probes) in shapes.items():
         timed = {p: cache.get(f"{shape} | {p}") for p in probes}
         for i in idx:
