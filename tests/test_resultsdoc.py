@@ -1,0 +1,153 @@
+"""docs/results.md and docs/results-numbers.tex are generated from the committed results archive
+(``weightspace results-doc``), and ``weightspace archive`` puts a finished run into it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from weightspace.archive import archive_run
+from weightspace.cli import main
+from weightspace.errors import WeightspaceError
+from weightspace.resultsdoc import render_docs
+
+ROOT = Path(__file__).resolve().parents[1]
+ARCHIVE = ROOT / "results-archive"
+TEMPLATE = ROOT / "docs" / "results.md.in"
+FIX = "docs/results.md or docs/results-numbers.tex differs from what the archive gives: run `weightspace results-doc`"
+
+
+def _regenerate(tmp_path: Path, archive: Path = ARCHIVE) -> tuple[bytes, bytes]:
+    doc, tex = tmp_path / "results.md", tmp_path / "results-numbers.tex"
+    assert main(["results-doc", "--archive", str(archive), "--template", str(TEMPLATE), "--out", str(doc),
+                 "--tex", str(tex)]) == 0
+    return doc.read_bytes(), tex.read_bytes()
+
+
+def _macros(tex: bytes) -> dict[str, str]:
+    return dict(re.findall(r"\\csname wsnum:(\S+)\\endcsname\{(.*)\}", tex.decode()))
+
+
+def test_committed_docs_are_what_the_archive_gives(tmp_path):
+    doc, tex = _regenerate(tmp_path)
+    assert doc == (ROOT / "docs" / "results.md").read_bytes(), FIX
+    assert tex == (ROOT / "docs" / "results-numbers.tex").read_bytes(), FIX
+    again = tmp_path / "again"
+    again.mkdir()
+    assert _regenerate(again) == (doc, tex)  # byte-identical on a rerun
+    assert "{{" not in doc.decode()  # every placeholder filled
+
+
+def test_a_changed_archived_value_changes_the_docs(tmp_path):
+    """Fault injection: one seed's spatial excess in the archived images run moves, and so do the table, the prose
+    and the LaTeX macro that quote its mean (and nothing is left as it was committed)."""
+    archive = tmp_path / "archive"
+    shutil.copytree(ARCHIVE, archive)
+    final = archive / "images" / "sharing-images" / "final.csv"
+    rows = pd.read_csv(final)
+    seed0 = (rows["dataset"] == "mnist1d") & (rows["variant"] == "learned") & (rows["k"] == 4) & (rows["seed"] == 0)
+    assert seed0.sum() == 1
+    rows.loc[seed0, "spatial_excess"] += 0.05
+    rows.to_csv(final, index=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    doc, tex = _regenerate(out, archive)
+    committed_doc = (ROOT / "docs" / "results.md").read_bytes()
+    committed_tex = (ROOT / "docs" / "results-numbers.tex").read_bytes()
+    assert doc != committed_doc and tex != committed_tex
+    name = "images.mnist1d.learned.k4.excess"
+    old, new = _macros(committed_tex)[name], _macros(tex)[name]
+    assert float(new) == pytest.approx(float(old) + 0.05 / 5, abs=1.5e-3)  # the mean over 5 seeds moves by 0.01
+    assert doc.decode().count(new) >= committed_doc.decode().count(old) > 0  # quoted where the old value was
+
+
+def test_an_unknown_placeholder_is_one_line_naming_it():
+    with pytest.raises(WeightspaceError, match=r"line 2: no number 'images\.nonsense'"):
+        render_docs(ARCHIVE, "# title\n{{images.nonsense}}\n")
+    with pytest.raises(WeightspaceError, match=r"line 1: no table 'nonsense'"):
+        render_docs(ARCHIVE, "{{table nonsense}}\n")
+
+
+def test_a_missing_run_names_it(tmp_path):
+    with pytest.raises(WeightspaceError, match=r"images: not in the archive; archive the run"):
+        render_docs(tmp_path, "")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# weightspace archive
+
+
+def _run_folder(tmp_path: Path, with_summary: bool = True) -> Path:
+    """A finished run's results folder: the archived images run's tables, one seed's summary.json."""
+    results = tmp_path / "results" / "images"
+    exp = results / "sharing-images"
+    exp.mkdir(parents=True)
+    for f in ("final.csv", "timings.csv"):
+        shutil.copyfile(ARCHIVE / "images" / "sharing-images" / f, exp / f)
+    (exp / "curves.csv").write_text("step\n1\n")
+    (exp / "sharing_summary.csv").write_text("derived,not archived\n")
+    if with_summary:
+        seed = exp / "runs" / "digits__mlp__direct" / "seed-0"
+        seed.mkdir(parents=True)
+        prov = {"code_version": "0.1.0+git.abc1234", "torch": "2.14.1", "device": "cuda", "device_name": "H200"}
+        (seed / "summary.json").write_text(json.dumps({"provenance": prov}))
+    (results / "logs").mkdir()  # a folder without tables is no experiment
+    return results
+
+
+def _archive(results: Path, root: Path, *extra: str) -> int:
+    return main(["archive", str(results), "--name", "run1", "--configfile", str(ROOT / "config.yaml"),
+                 str(ROOT / "config" / "images.yaml"), "--command", "snakemake --cores 1 --configfile "
+                 "config/images.yaml", "--wall-time-s", "61.5", "--archive", str(root), *extra])
+
+
+def test_archive_copies_the_per_seed_tables_configs_and_provenance(tmp_path):
+    results, root = _run_folder(tmp_path), tmp_path / "archive"
+    assert _archive(results, root, "--curves") == 0
+    run = root / "run1"
+    assert sorted(p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file()) == [
+        "config/1-config.yaml", "config/2-images.yaml", "provenance.json", "sharing-images/curves.csv",
+        "sharing-images/final.csv", "sharing-images/timings.csv"]
+    assert (run / "config" / "2-images.yaml").read_bytes() == (ROOT / "config" / "images.yaml").read_bytes()
+    prov = json.loads((run / "provenance.json").read_text())
+    assert prov["runs"]["device"] == ["cuda"] and prov["runs"]["device_name"] == ["H200"]
+    assert prov["runs"]["code_version"] == ["0.1.0+git.abc1234"] and prov["runs"]["torch"] == ["2.14.1"]
+    assert prov["wall_time_s"] == 61.5 and prov["command"].startswith("snakemake --cores 1")
+    assert prov["experiments"] == {"sharing-images": ["final.csv", "curves.csv", "timings.csv"]}
+    assert _archive(results, root, "--force") == 0  # without --curves: the tables the docs' numbers come from
+    assert json.loads((run / "provenance.json").read_text())["experiments"] == {
+        "sharing-images": ["final.csv", "timings.csv"]}
+
+
+def test_archive_refuses_an_existing_run_unless_forced(tmp_path, capsys):
+    results, root = _run_folder(tmp_path), tmp_path / "archive"
+    assert _archive(results, root) == 0
+    (root / "run1" / "marker").write_text("old")
+    capsys.readouterr()
+    assert _archive(results, root) == 2
+    err = capsys.readouterr().err
+    assert "run1 exists; choose another --name, or pass --force" in err and err.count("\n") == 1
+    assert (root / "run1" / "marker").exists()
+    assert _archive(results, root, "--force") == 0
+    assert not (root / "run1" / "marker").exists()
+
+
+def test_archive_refuses_what_it_cannot_archive(tmp_path):
+    results, root = _run_folder(tmp_path, with_summary=False), tmp_path / "archive"
+    with pytest.raises(WeightspaceError, match="no run's summary.json to read the machine and device from; say"):
+        archive_run(results, "r", [str(ROOT / "config.yaml")], "cmd", 1.0, root=root)
+    assert archive_run(results, "r", [str(ROOT / "config.yaml")], "cmd", 1.0, machine="laptop", root=root)
+    with pytest.raises(WeightspaceError, match="nope.yaml: no such config file"):
+        archive_run(results, "r2", ["nope.yaml"], "cmd", 1.0, machine="laptop", root=root)
+    empty = tmp_path / "empty"
+    (empty / "sharing-images").mkdir(parents=True)
+    with pytest.raises(WeightspaceError, match="no experiment folder with a final.csv or meta.csv"):
+        archive_run(empty, "r3", [str(ROOT / "config.yaml")], "cmd", 1.0, machine="laptop", root=root)
+    with pytest.raises(WeightspaceError, match="--name 'a/b'"):
+        archive_run(results, "a/b", [str(ROOT / "config.yaml")], "cmd", 1.0, machine="laptop", root=root)
+    assert sorted(p.name for p in root.iterdir()) == ["r"]  # nothing half-archived
