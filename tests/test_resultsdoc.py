@@ -151,3 +151,21 @@ def test_archive_refuses_what_it_cannot_archive(tmp_path):
     with pytest.raises(WeightspaceError, match="--name 'a/b'"):
         archive_run(results, "a/b", [str(ROOT / "config.yaml")], "cmd", 1.0, machine="laptop", root=root)
     assert sorted(p.name for p in root.iterdir()) == ["r"]  # nothing half-archived
+
+
+def test_a_number_is_one_value_in_markdown_and_latex():
+    from weightspace.resultsdoc import Numbers, count
+
+    n = Numbers()
+    n.add("a", -0.0123, 3)
+    n.add("b", 1.04e-4, None, sig=2)
+    n.add("c", -0.000004, 5)  # rounds to zero: no minus sign
+    n.add("d", 0.0734, None, sig=2)
+    count(n, "e", 120710.0)
+    assert n.md == {"a": "\u22120.012", "b": "1.0e-4", "c": "0.00000", "d": "0.073", "e": "120,710"}
+    assert n.tex == {"a": r"\ensuremath{-0.012}", "b": r"\ensuremath{1.0\times10^{-4}}", "c": "0.00000",
+                     "d": "0.073", "e": "120{,}710"}
+    with pytest.raises(WeightspaceError, match="'a' is defined twice"):
+        n.add("a", 1.0, 1)
+    with pytest.raises(WeightspaceError, match="the number 'f' is nan"):
+        n.add("f", float("nan"), 1)

@@ -38,9 +38,23 @@ _PLACEHOLDER = re.compile(r"\{\{\s*(table\s+)?([A-Za-z0-9_.:-]+)\s*\}\}")
 _MINUS = "\u2212"
 
 
-def _fmt(x: float, digits: int) -> str:
+def _fmt(x: float, digits: int | None, sig: int | None = None) -> str:
+    """``x`` with ``digits`` decimals, or with ``sig`` significant digits (scientific below 1e-3: 1.0e-4)."""
+    if sig is not None:
+        if x != 0 and abs(x) < 1e-3:
+            mantissa, exponent = f"{x:.{sig - 1}e}".split("e")
+            return f"{mantissa}e{int(exponent)}"
+        digits = max(0, sig - 1 - math.floor(math.log10(abs(x)))) if x else sig - 1
     text = f"{x:.{digits}f}"
     return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.000"
+
+
+def count(n: "Numbers", name: str, value: float) -> str:
+    """A whole number (a parameter count) with thousands separators: 120,710 (LaTeX: 120{,}710)."""
+    text = n.add(name, value, 0)
+    grouped = f"{int(text):,}"
+    n.md[name], n.tex[name] = grouped, grouped.replace(",", "{,}")
+    return grouped
 
 
 @dataclass
@@ -50,16 +64,19 @@ class Numbers:
     md: dict[str, str] = field(default_factory=dict)
     tex: dict[str, str] = field(default_factory=dict)
 
-    def add(self, name: str, value: float, digits: int, scale: float = 1.0) -> str:
-        """Name ``value * scale`` with ``digits`` decimals; returns its Markdown text."""
+    def add(self, name: str, value: float, digits: int | None, scale: float = 1.0, sig: int | None = None) -> str:
+        """Name ``value * scale`` with ``digits`` decimals (or ``sig`` significant digits); returns its Markdown."""
         if name in self.md:
             raise WeightspaceError(f"results-doc: the number {name!r} is defined twice (a section's names collide)")
         if value is None or not math.isfinite(float(value)):
             raise WeightspaceError(f"results-doc: the number {name!r} is {value} (no finished seed, or one seed "
                                    f"where an interval needs two); check its run's final.csv in the archive")
-        text = _fmt(float(value) * scale, digits)
-        self.md[name] = text.replace("-", _MINUS)
-        self.tex[name] = text.replace("-", r"\ensuremath{-}")
+        text = _fmt(float(value) * scale, digits, sig)
+        sign, body = ("-", text[1:]) if text.startswith("-") else ("", text)
+        self.md[name] = sign.replace("-", _MINUS) + body  # 1.0e-4 keeps its exponent's hyphen
+        mantissa, _, exponent = body.partition("e")
+        tex = rf"{mantissa}\times10^{{{exponent}}}" if exponent else body
+        self.tex[name] = rf"\ensuremath{{{sign}{tex}}}" if sign or exponent else body
         return self.md[name]
 
     def ci(self, name: str, row: pd.Series, metric: str, digits: int, scale: float = 1.0, unit: str = "") -> str:
@@ -127,12 +144,12 @@ def provenance_text(run: Run, archive: Path) -> str:
         return " / ".join(runs.get(key, [])) or "not recorded"
 
     configs = ", ".join(f"`{c['path']}`" for c in p["configs"])
-    where = (f"{values('device')} ({values('device_name')}, {values('cpu_threads')} CPU thread(s) per job) on host "
-             f"{values('hostname')}" if runs else "")
-    machine = "; ".join(x for x in (where, p.get("machine")) if x)
+    where = (f"code {values('code_version')}, torch {values('torch')}; {values('device')} ({values('device_name')}, "
+             f"{values('cpu_threads')} CPU thread(s) per job) on host {values('hostname')}" if runs else "")
+    machine = "; ".join(x for x in (where, p.get("machine")) if x)  # a run without summary.json: the given words
     return (f"Archived run `{Path(archive).name}/{run.folder.name}/` (per-seed tables, the config files, "
             f"`provenance.json`): `{p['command']}` with {configs}, {_duration(p['wall_time_s'])} wall, finished "
-            f"{p['finished_utc'][:10]}; code {values('code_version')}, torch {values('torch')}; {machine}.")
+            f"{p['finished_utc'][:10]}; {machine}.")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -171,9 +188,144 @@ def images(run: Run, n: Numbers) -> dict[str, str]:
     return {"images": table}
 
 
+_META_METHODS = ("meta", "single", "kmeans", "direct")
+#: "recovers the structure": a mean ARI on the support of at least this
+_RECOVERED = 0.9
+
+
+def meta(run: Run, n: Numbers) -> dict[str, str]:
+    """Meta-learned vs single-task sharing (config/meta.yaml): recovery and test MSE per examples per task."""
+    from weightspace.families.sharing.meta import summarize  # deferred: the comparison's own summary (torch)
+
+    summary = summarize(run.table("sharing-sweep", "meta.csv"))
+    where = f"{run.folder}/sharing-sweep/meta.csv"
+    sizes = sorted(summary["n_per_task"].unique())
+    first = None
+    for size in sizes:
+        if _row(summary, where, method="meta", n_per_task=size)["ari_support_mean"] >= _RECOVERED:
+            first = size
+            break
+    if first is None:
+        raise WeightspaceError(f"{where}: meta-learned sharing recovers the structure (ARI >= {_RECOVERED}) at no "
+                               f"size; the docs' prose says it does: rewrite the section")
+    n.add("meta.recovered_ari", _RECOVERED, 1)
+    n.add("meta.recovers_from_n", first, 0)
+    rows = []
+    for size in sizes:
+        cells = {m: _row(summary, where, method=m, n_per_task=size) for m in _META_METHODS}
+        ari = [n.ci(f"meta.n{size}.{m}.ari", cells[m], "ari_support", 3) for m in _META_METHODS[:3]]
+        mse = [n.add(f"meta.n{size}.{m}.mse", cells[m]["test_mse_mean"], None, sig=2) for m in _META_METHODS]
+        if size == first:  # the smallest size at which meta-learning recovers it
+            ari[0], mse[0] = f"**{ari[0]}**", f"**{mse[0]}**"
+        rows.append([str(size), *ari, *mse])
+    known = summary[summary["method"] == "known"]
+    for metric, digits, sig in (("ari_support", 3, None), ("test_mse", None, 2)):
+        short = "ari" if metric == "ari_support" else "mse"
+        n.add(f"meta.known.{short}_min", known[f"{metric}_mean"].min(), digits, sig=sig)
+        n.add(f"meta.known.{short}_max", known[f"{metric}_mean"].max(), digits, sig=sig)
+    # below 32 examples a single task's 32 inputs per output are underdetermined: the single-task methods there
+    single = summary[summary["method"].isin(["single", "kmeans"]) & (summary["n_per_task"] < 32)]
+    n.add("meta.underdetermined.single_ari_max", single["ari_support_mean"].max(), 2)
+    n.add("meta.underdetermined.single_mse_min", single["test_mse_mean"].min(), None, sig=2)
+    n.add("meta.underdetermined.single_mse_max", single["test_mse_mean"].max(), None, sig=2)
+    header = ["examples per task", "meta ARI", "single ARI", "k-means ARI", "meta test MSE", "single test MSE",
+              "k-means test MSE", "direct test MSE"]
+    return {"meta": md_table(header, "rlllllll", rows)}
+
+
+_OPTIMIZERS = {"adam": "Adam", "sgd": "SGD"}
+
+
+def _tying_cell(summary: pd.DataFrame, where: str, method: str, optimizer: str | None = None, g=None,
+                grad: str | None = None) -> pd.Series:
+    rows = summary[summary["method"] == method]
+    if optimizer is not None:
+        rows = rows[rows["setting"].str.contains(f"optimizer={optimizer}", regex=False)]
+    if g is not None:
+        rows = rows[rows["g"] == g]
+    if grad is not None:
+        rows = rows[rows["grad"] == grad]
+    if len(rows) != 1:
+        raise WeightspaceError(f"{where}: {len(rows)} cells of {method} {optimizer or ''} g={g} grad={grad} "
+                               f"(expected one); the archived run is not the grid the docs describe")
+    return rows.iloc[0]
+
+
+def tying(run: Run, n: Numbers) -> dict[str, str]:
+    """Tying on MNIST (config/mnist-tying.yaml): tied rows, cross-layer tying, the tied autoencoder."""
+    from weightspace.families.tying.analysis import tying_summary  # deferred: the families' analysis code
+
+    tables = {}
+    # tied rows: accuracy per g, optimizer and method; the final training loss; the narrower nets' widths
+    where = f"{run.folder}/tying"
+    rows_summary = tying_summary(run.table("tying"))
+    untied = {opt: _tying_cell(rows_summary, where, "untied", opt) for opt in _OPTIMIZERS}
+    methods = (("sum", "tied rows", "sum"), ("mean", "tied rows", "mean"), ("narrower", "narrower untied", None))
+    first = [f"{n.ci(f'tying.rows.{opt}.untied.acc', untied[opt], 'final_test_acc', 2, 100)}" for opt in _OPTIMIZERS]
+    table = [["untied", count(n, "tying.rows.untied.trainable", untied["adam"]["n_trainable"]), first[0], "", "",
+              first[1], "", ""]]
+    for g in (2, 4, 8):
+        cells = {(opt, short): _tying_cell(rows_summary, where, method, opt, g, grad)
+                 for opt in _OPTIMIZERS for short, method, grad in methods}
+        tied = count(n, f"tying.rows.g{g}.trainable", cells["adam", "sum"]["n_trainable"])
+        narrow = count(n, f"tying.rows.g{g}.narrower.trainable", cells["adam", "narrower"]["n_trainable"])
+        n.add(f"tying.rows.g{g}.narrower.width", cells["adam", "narrower"]["narrow_width_mean"], 0)
+        accs = []
+        for (opt, short), r in cells.items():
+            accs.append(n.ci(f"tying.rows.{opt}.{short}.g{g}.acc", r, "final_test_acc", 2, 100))
+            n.add(f"tying.rows.{opt}.{short}.g{g}.train_loss", r["final_train_loss_mean"], 3)
+        table.append([str(g), f"{tied} (narrower {narrow})", *accs])
+    header = ["g", "trainable", *(f"{_OPTIMIZERS[opt]}, {label}" for opt in _OPTIMIZERS
+                                  for label in ("grad sum", "grad mean", "narrower untied"))]
+    tables["tying.rows"] = md_table(header, "rrrrrrrr", table)
+    # cross-layer tying
+    where = f"{run.folder}/tying-crosslayer"
+    cross = tying_summary(run.table("tying-crosslayer"))
+    table = []
+    for label, short, method, grad in (("untied", "untied", "untied", None),
+                                       ("tied, grad sum", "sum", "tied tensors", "sum"),
+                                       ("tied, grad mean", "mean", "tied tensors", "mean"),
+                                       ("narrower untied", "narrower", "narrower untied", None)):
+        r = _tying_cell(cross, where, method, grad=grad)
+        if short == "narrower":
+            label += f" (width {n.add('tying.cross.narrower.width', r['narrow_width_mean'], 0)})"
+        table.append([label, count(n, f"tying.cross.{short}.trainable", r["n_trainable"]),
+                      n.ci(f"tying.cross.{short}.acc", r, "final_test_acc", 2, 100)])
+    tables["tying.cross"] = md_table(["", "trainable", "test accuracy (%)"], "lrr", table)
+    # the tied autoencoder: test MSE per pixel, per seed too
+    where = f"{run.folder}/tying-autoencoder"
+    final = run.table("tying-autoencoder")
+    ae = tying_summary(final)
+    final = final[final["status"] == "ok"]
+    table, per_seed, means = [], {}, {}
+    for label, short, method in (("untied", "untied", "untied"), ("tied (decoder = encoderᵀ)", "tied",
+                                                                   "tied transpose")):
+        r = _tying_cell(ae, where, method)
+        seeds = final[final["cell"] == r["cell"]].set_index("seed")["final_test_loss"].sort_index()
+        per_seed[short], means[short] = seeds, r["final_test_loss_mean"]
+        values = " / ".join(n.add(f"tying.ae.{short}.seed{s}.mse", v, 5) for s, v in seeds.items())
+        table.append([label, count(n, f"tying.ae.{short}.trainable", r["n_trainable"]),
+                      n.ci(f"tying.ae.{short}.mse", r, "final_test_loss", 5), values])
+    seeds = " / ".join(str(s) for s in per_seed["untied"].index)
+    tables["tying.ae"] = md_table(["", "trainable", "test MSE at 20 epochs", f"seeds {seeds}"], "lrrr", table)
+    diff = per_seed["untied"] - per_seed["tied"]
+    n.add("tying.ae.tied_better_seeds", int((diff > 0).sum()), 0)
+    n.add("tying.ae.seeds", len(diff), 0)
+    n.add("tying.ae.untied_minus_tied", means["untied"] - means["tied"], 5)
+    n.add("tying.ae.untied_minus_tied.percent", (means["untied"] - means["tied"]) / means["untied"], 0, 100)
+    # training time per cell (timings.csv: a cell's seeds train as one batch, each row the batch's time)
+    times = {short: pd.concat([run.table(exp, "timings.csv").groupby("cell")["train_time_s"].max() for exp in exps])
+             for short, exps in (("classifier", ("tying", "tying-crosslayer")), ("ae", ("tying-autoencoder",)))}
+    for short, t in times.items():
+        n.add(f"tying.time.{short}_min", t.min(), 0)
+        n.add(f"tying.time.{short}_max", t.max(), 0)
+    return tables
+
+
 #: (archived run name, its section): what the docs quote from the archive
 SECTIONS: list[tuple[str, Callable[[Run, Numbers], dict[str, str]]]] = [
     ("images", images),
+    ("meta", meta),
 ]
 
 
