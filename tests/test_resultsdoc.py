@@ -169,3 +169,23 @@ def test_a_number_is_one_value_in_markdown_and_latex():
         n.add("a", 1.0, 1)
     with pytest.raises(WeightspaceError, match="the number 'f' is nan"):
         n.add("f", float("nan"), 1)
+
+
+def test_every_archived_runs_preset_is_committed():
+    """A reader regenerates an archived run from the repository: each config file it was made with exists here."""
+    for provenance in ARCHIVE.glob("*/provenance.json"):
+        for config in json.loads(provenance.read_text())["configs"]:
+            assert (ROOT / config["path"]).is_file(), f"{provenance.parent.name}: {config['path']} is not committed"
+
+
+def test_mnist_dint_preset_is_the_docs_grid():
+    """config/mnist-dint.yaml (over config/mnist.yaml): sparse and Fastfood at d 400-1000 and direct, 5 seeds, no
+    cost benchmark (docs/results.md, both threshold conventions)."""
+    from weightspace.config import expand, experiment_seeds, validate_files
+
+    config = validate_files(ROOT / "config.yaml", ROOT / "config" / "mnist.yaml", ROOT / "config" / "mnist-dint.yaml")
+    cells = expand(config)
+    assert set(cells) == {"subspace"} and len(experiment_seeds(config, "subspace")) == 5
+    grid = sorted((c["variant"]["name"], c["variant"].get("d")) for c in cells["subspace"].values())
+    assert grid == [("direct", None)] + [(p, d) for p in ("fastfood", "sparse") for d in (400, 500, 600, 750, 1000)]
+    assert config["experiments"]["subspace"]["cost"] is False

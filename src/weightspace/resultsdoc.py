@@ -64,25 +64,28 @@ class Numbers:
     md: dict[str, str] = field(default_factory=dict)
     tex: dict[str, str] = field(default_factory=dict)
 
-    def add(self, name: str, value: float, digits: int | None, scale: float = 1.0, sig: int | None = None) -> str:
-        """Name ``value * scale`` with ``digits`` decimals (or ``sig`` significant digits); returns its Markdown."""
+    def add(self, name: str, value: float, digits: int | None, scale: float = 1.0, sig: int | None = None,
+            signed: bool = False) -> str:
+        """Name ``value * scale`` with ``digits`` decimals (or ``sig`` significant digits; ``signed``: a difference,
+        + before a positive one); returns its Markdown."""
         if name in self.md:
             raise WeightspaceError(f"results-doc: the number {name!r} is defined twice (a section's names collide)")
         if value is None or not math.isfinite(float(value)):
             raise WeightspaceError(f"results-doc: the number {name!r} is {value} (no finished seed, or one seed "
                                    f"where an interval needs two); check its run's final.csv in the archive")
         text = _fmt(float(value) * scale, digits, sig)
-        sign, body = ("-", text[1:]) if text.startswith("-") else ("", text)
+        sign, body = ("-", text[1:]) if text.startswith("-") else ("+" if signed else "", text)
         self.md[name] = sign.replace("-", _MINUS) + body  # 1.0e-4 keeps its exponent's hyphen
         mantissa, _, exponent = body.partition("e")
         tex = rf"{mantissa}\times10^{{{exponent}}}" if exponent else body
         self.tex[name] = rf"\ensuremath{{{sign}{tex}}}" if sign or exponent else body
         return self.md[name]
 
-    def ci(self, name: str, row: pd.Series, metric: str, digits: int, scale: float = 1.0, unit: str = "") -> str:
+    def ci(self, name: str, row: pd.Series, metric: str, digits: int, scale: float = 1.0, unit: str = "",
+           signed: bool = False) -> str:
         """A summary row's ``<metric>_mean`` and interval as ``name``, ``name.lo``, ``name.hi``: "m<unit> [lo, hi]"."""
-        mean = self.add(name, row[f"{metric}_mean"], digits, scale)
-        lo, hi = (self.add(f"{name}.{b}", row[f"{metric}_{b}"], digits, scale) for b in ("lo", "hi"))
+        mean = self.add(name, row[f"{metric}_mean"], digits, scale, signed=signed)
+        lo, hi = (self.add(f"{name}.{b}", row[f"{metric}_{b}"], digits, scale, signed=signed) for b in ("lo", "hi"))
         return f"{mean}{unit} [{lo}, {hi}]"
 
     def latex(self, header: str) -> str:
@@ -116,6 +119,27 @@ class Run:
             raise WeightspaceError(f"{path}: missing; re-archive the run with its {experiment} experiment "
                                    f"(weightspace archive ... --force)")
         return pd.read_csv(path)
+
+
+def analysed(run: Run, experiment: str) -> dict[str, pd.DataFrame]:
+    """Every table the workflow's render job writes from an experiment's final.csv (its family's analysis and its
+    comparisons), computed by the family's own code with the run's archived config (its analysis key and its
+    comparisons, resolved as the workflow resolves them)."""
+    import json
+    import tempfile
+
+    import weightspace.families  # noqa: F401 - loads every family into the registry
+    from weightspace import comparisons, registry
+    from weightspace.config import expand, load_config, validate
+
+    config = validate(load_config(*(run.folder / c["copy"] for c in run.provenance["configs"])))
+    exp, cells = config["experiments"][experiment], expand(config)[experiment]
+    family = registry.FAMILIES[exp["family"]]
+    analysis = json.loads(json.dumps(exp.get("analysis") or {}))
+    spec = json.loads(json.dumps(comparisons.spec(exp, family.default_comparisons(exp), cells), sort_keys=True))
+    with tempfile.TemporaryDirectory() as tmp:
+        written = family.tables(run.table(experiment), analysis, spec, Path(tmp))
+        return {Path(p).name: pd.read_csv(p) for p in written if str(p).endswith(".csv")}
 
 
 def _row(summary: pd.DataFrame, where: str, **keys) -> pd.Series:
@@ -320,6 +344,63 @@ def tying(run: Run, n: Numbers) -> dict[str, str]:
         n.add(f"tying.time.{short}_min", t.min(), 0)
         n.add(f"tying.time.{short}_max", t.max(), 0)
     return tables
+
+
+def _fed(mode: str, gradient: str, features: int) -> str:
+    """What an arm feeds into its extra inputs, in words."""
+    flow = gradient == "flow"
+    return {"none": "nothing (fc1 on the conv features only)", "ones": f"{features} ones",
+            "frozen": "the initial weights' max-pooled features",
+            "maxpool": "the same, gradient flowing through" if flow else
+            "current fc weights max-pooled (detached, the note's)",
+            "projection": "the same, gradient flowing through" if flow else
+            "current fc weights × fixed Xavier matrix (detached)"}[mode]
+
+
+def feedback(run: Run, n: Numbers) -> dict[str, str]:
+    """Weight feedback on MNIST (config/mnist-feedback.yaml): each arm against none and ones, paired by seed; the
+    note's own pair of nets."""
+    tables = analysed(run, "feedback")
+    summary, comparisons = tables["feedback_summary.csv"], tables["comparisons.csv"]
+    if summary[["dataset", "setting"]].drop_duplicates().shape[0] != 1:
+        raise WeightspaceError(f"{run.folder}/feedback: more than one dataset or setting; the docs describe one")
+    rows = []
+    for _, r in summary.iterrows():
+        arm = r["arm"]
+        acc = n.ci(f"feedback.{arm}.acc", r, "acc", 2, 100)
+        cells = []
+        for ref in ("none", "ones"):
+            if pd.isna(r[f"vs_{ref}_mean"]):
+                cells.append("")
+                continue
+            diff = n.ci(f"feedback.{arm}.vs_{ref}", r, f"vs_{ref}", 2, 100, signed=True)
+            p = n.add(f"feedback.{arm}.vs_{ref}.p", r[f"vs_{ref}_p"], None, sig=2)
+            holm = n.add(f"feedback.{arm}.vs_{ref}.p_holm", r[f"vs_{ref}_p_holm"], None, sig=2)
+            cells.append(f"{diff}, {p} ({holm})")
+        rows.append([arm, _fed(r["mode"], r["gradient"], int(r["features"])), acc, *cells])
+    n.add("feedback.seeds", summary["n_ok"].min(), 0)
+    n.add("feedback.comparisons", int((comparisons["metric"] == "final_test_acc").sum()), 0)
+    n.add("feedback.smallest_p", 2 / 2 ** int(summary["n_ok"].min()), None, sig=1)
+    final = run.table("feedback")
+    drift = final[(final["variant"] == "maxpool-sgd") & (final["status"] == "ok")]["final_feedback_drift"]
+    n.add("feedback.maxpool.drift_max", drift.max(), 1)
+    header = ["variant", f"fed into the {int(summary['features'].max())} extra inputs",
+              "final test acc. (%), mean [95% t]", "− none (pp), mean [95% t], p (Holm)",
+              "− ones (pp), mean [95% t], p (Holm)"]
+    out = {"feedback": md_table(header, "llrrr", rows)}
+    # the note's own pair: its baseline net against its feedback net (feedback-published)
+    pair = analysed(run, "feedback-published")["feedback_summary.csv"]
+    base = pair[pair["features"] == 0]
+    fed = pair[pair["features"] > 0]
+    if len(base) != 1 or len(fed) != 1:
+        raise WeightspaceError(f"{run.folder}/feedback-published: expected the note's two nets, one without extra "
+                               f"inputs; found {len(pair)} arms")
+    base, fed = base.iloc[0], fed.iloc[0]
+    n.ci("feedback.pair.baseline.acc", base, "acc", 2, 100)
+    n.ci("feedback.pair.feedback.acc", fed, "acc", 2, 100)
+    n.ci("feedback.pair.diff", fed, "vs_none", 2, 100, signed=True)
+    n.add("feedback.pair.diff.p", fed["vs_none_p"], None, sig=2)
+    return out
 
 
 #: (archived run name, its section): what the docs quote from the archive
