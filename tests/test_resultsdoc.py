@@ -14,7 +14,7 @@ import pytest
 from weightspace.archive import archive_run
 from weightspace.cli import main
 from weightspace.errors import WeightspaceError
-from weightspace.resultsdoc import render_docs
+from weightspace.resultsdoc import provenance_text, render_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE = ROOT / "results-archive"
@@ -189,3 +189,37 @@ def test_mnist_dint_preset_is_the_docs_grid():
     grid = sorted((c["variant"]["name"], c["variant"].get("d")) for c in cells["subspace"].values())
     assert grid == [("direct", None)] + [(p, d) for p in ("fastfood", "sparse") for d in (400, 500, 600, 750, 1000)]
     assert config["experiments"]["subspace"]["cost"] is False
+
+
+def test_subspace_section_from_a_run_on_any_device(tmp_path):
+    """The section for the MNIST subspace runs (archived later, e.g. from a GPU): accuracy per d and d_int90 under
+    both conventions, by the family's analysis with the run's archived config; the provenance names the device."""
+    from weightspace.config import expand, validate_files
+    from weightspace.resultsdoc import Numbers, Run, subspace
+
+    preset = tmp_path / "tiny.yaml"
+    preset.write_text("experiments:\n  subspace:\n    datasets: [digits]\n    variants:\n"
+                      "      - {name: direct, reparam: direct}\n"
+                      "      - {name: sparse, reparam: subspace, projection: sparse, d: [10, 100, 1000]}\n")
+    configs = [ROOT / "config.yaml", ROOT / "config" / "quick.yaml", preset]
+    cells = expand(validate_files(*configs))["subspace"]
+    acc = {None: 0.96, 10: 0.40, 100: 0.88, 1000: 0.93}  # means +0.01: 90% of 97% (87.3%) at 100, 90% at 1000
+    rows = [{"experiment": "subspace", "family": "subspace", "cell": cid, "dataset": c["dataset"],
+             "net": c["net"]["name"], "variant": c["variant"]["name"], "reparam": c["variant"]["reparam"],
+             "projection": c["variant"].get("projection"), "d": c["variant"].get("d"),
+             "dim": c["variant"].get("d") or 4810, "swept": "d" if c["variant"].get("d") else "", "seed": s,
+             "status": "ok", "n_weights": 4810, "final_test_acc": acc[c["variant"].get("d")] + 0.01 * s,
+             "final_train_loss": 0.1} for cid, c in cells.items() for s in range(3)]
+    results = tmp_path / "results"
+    (results / "subspace").mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(results / "subspace" / "final.csv", index=False)
+    seed = results / "subspace" / "runs" / "x" / "seed-0"
+    seed.mkdir(parents=True)
+    (seed / "summary.json").write_text(json.dumps({"provenance": {"device": "cuda", "device_name": "H200"}}))
+    run = archive_run(results, "tiny", [str(c) for c in configs], "snakemake ...", 10.0, root=tmp_path / "archive")
+    n = Numbers()
+    tables = subspace(Run(run, json.loads((run / "provenance.json").read_text())), n)
+    assert n.md["tiny.sparse.d100.acc"] == "89.00" and n.md["tiny.direct.acc"] == "97.00"
+    assert n.md["tiny.dint.sparse.relative"] == "100" and n.md["tiny.dint.sparse.absolute"] == "1000"
+    assert "| relative | 87.30% | 100 [" in tables["tiny.dint"]
+    assert "cuda (H200" in provenance_text(Run(run, json.loads((run / "provenance.json").read_text())), tmp_path)

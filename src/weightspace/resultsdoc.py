@@ -403,6 +403,51 @@ def feedback(run: Run, n: Numbers) -> dict[str, str]:
     return out
 
 
+_PROJECTIONS = {"dense": "dense", "sparse": "sparse", "fastfood": "Fastfood", "qr": "QR"}
+
+
+def subspace(run: Run, n: Numbers) -> dict[str, str]:
+    """Random subspace training (config/mnist.yaml, or it with config/mnist-dint.yaml): final test accuracy per d
+    and projection, and d_int90 per projection under both threshold conventions (relative: 90% of the measured
+    baseline; absolute: 90% test accuracy, Li et al.'s), with its seed-bootstrap interval, from the run's own
+    analysis settings. Names: ``<run>.<projection>.d<d>.acc``, ``<run>.dint.<projection>.<convention>``."""
+    tables = analysed(run, "subspace")
+    acc, dint = tables["by_dim.csv"], tables["dint90.csv"]
+    name = run.folder.name
+    if acc[["dataset", "net"]].drop_duplicates().shape[0] != 1:
+        raise WeightspaceError(f"{run.folder}/subspace: more than one dataset or net; the docs describe one")
+    sub = acc[acc["reparam"] == "subspace"]
+    projections = [p for p in _PROJECTIONS if p in set(sub["projection"])]
+    rows = []
+    for d in sorted(sub["dim"].unique()):
+        cells = []
+        for p in projections:
+            r = sub[(sub["projection"] == p) & (sub["dim"] == d)]
+            cells.append(n.ci(f"{name}.{p}.d{int(d)}.acc", r.iloc[0], "acc", 2, 100) if len(r) else "")
+        rows.append([str(int(d)), *cells])
+    direct = acc[acc["reparam"] == "direct"].iloc[0]
+    rows.append([f"full space (direct, D = {count(n, f'{name}.D', direct['n_weights'])})",
+                 n.ci(f"{name}.direct.acc", direct, "acc", 2, 100), *[""] * (len(projections) - 1)])
+    out = {f"{name}.by_dim": md_table(["d", *(_PROJECTIONS[p] for p in projections)], "r" * (len(projections) + 1),
+                                      rows)}
+    rows = []
+    for convention in ("relative", "absolute"):
+        first = dint.iloc[0]
+        threshold = n.add(f"{name}.threshold.{convention}", first[f"threshold_{convention}"], 2, 100)
+        cells = []
+        for p in projections:
+            r = dint[dint["projection"] == p].iloc[0]
+            key = f"{name}.dint.{p}.{convention}"
+            value = n.add(key, r[f"dint_{convention}"], 0)
+            lo, hi = (n.add(f"{key}.{b}", r[f"ci_{c}_{convention}"], 0) for b, c in (("lo", "low"), ("hi", "high")))
+            interp = n.add(f"{key}.interp", r[f"dint_interp_{convention}"], 0)
+            cells.append(f"{value} [{lo}, {hi}] (interpolated {interp})")
+        rows.append([convention, f"{threshold}%", *cells])
+    header = ["convention", "threshold", *(f"{_PROJECTIONS[p]} d_int90 [95% bootstrap]" for p in projections)]
+    out[f"{name}.dint"] = md_table(header, "lr" + "l" * len(projections), rows)
+    return out
+
+
 #: (archived run name, its section): what the docs quote from the archive
 SECTIONS: list[tuple[str, Callable[[Run, Numbers], dict[str, str]]]] = [
     ("images", images),
