@@ -14,6 +14,7 @@ from pathlib import Path
 
 import weightspace.families  # noqa: F401 - the CLI is an entry point: this loads every family into the registry
 from weightspace import __version__, data, registry
+from weightspace.archive import archive_run
 from weightspace.artifacts import of_family, qualified
 from weightspace.config import expand, experiment_seeds, load_config, validate, validate_files
 from weightspace.errors import DataError, Interrupted, WeightspaceError
@@ -223,15 +224,13 @@ def cmd_compare(args) -> int:
 
 
 def cmd_archive(args) -> None:
-    from weightspace.archive import archive_run
-
     folder = archive_run(args.results, args.name, args.configfile, args.command_line, args.wall_time_s,
                          machine=args.machine, root=args.archive, force=args.force, curves=args.curves)
     print(f"archived {args.results} as {folder}", file=sys.stderr)
 
 
 def cmd_results_doc(args) -> None:
-    from weightspace.resultsdoc import write_docs  # deferred: pandas
+    from weightspace.resultsdoc import write_docs  # deferred: pandas and the families' analysis
 
     written = write_docs(Path(args.archive), Path(args.template), Path(args.out), Path(args.tex))
     print("wrote " + " and ".join(map(str, written)), file=sys.stderr)

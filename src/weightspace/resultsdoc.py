@@ -18,15 +18,20 @@ reads (:data:`SECTIONS`); a section of the docs whose run is not archived stays 
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 
+import weightspace.families  # noqa: F401 - an entry point (like the CLI): this loads every family into the registry
+from weightspace import comparisons, registry
 from weightspace.archive import ARCHIVE, read_provenance
+from weightspace.config import expand, load_config, validate
 from weightspace.errors import WeightspaceError
 
 __all__ = ["Numbers", "SECTIONS", "render_docs", "write_docs"]
@@ -121,24 +126,17 @@ class Run:
         return pd.read_csv(path)
 
 
-def analysed(run: Run, experiment: str) -> dict[str, pd.DataFrame]:
-    """Every table the workflow's render job writes from an experiment's final.csv (its family's analysis and its
-    comparisons), computed by the family's own code with the run's archived config (its analysis key and its
-    comparisons, resolved as the workflow resolves them)."""
-    import json
-    import tempfile
-
-    import weightspace.families  # noqa: F401 - loads every family into the registry
-    from weightspace import comparisons, registry
-    from weightspace.config import expand, load_config, validate
-
+def analysed(run: Run, experiment: str, with_comparisons: bool = False) -> dict[str, pd.DataFrame]:
+    """The tables the workflow's render job writes from an experiment's final.csv (its family's analysis, and with
+    ``with_comparisons`` its comparisons), computed by the family's own code with the run's archived config (its
+    analysis key and its comparisons, resolved as the workflow resolves them)."""
     config = validate(load_config(*(run.folder / c["copy"] for c in run.provenance["configs"])))
     exp, cells = config["experiments"][experiment], expand(config)[experiment]
     family = registry.FAMILIES[exp["family"]]
     analysis = json.loads(json.dumps(exp.get("analysis") or {}))
     spec = json.loads(json.dumps(comparisons.spec(exp, family.default_comparisons(exp), cells), sort_keys=True))
     with tempfile.TemporaryDirectory() as tmp:
-        written = family.tables(run.table(experiment), analysis, spec, Path(tmp))
+        written = family.tables(run.table(experiment), analysis, spec if with_comparisons else None, Path(tmp))
         return {Path(p).name: pd.read_csv(p) for p in written if str(p).endswith(".csv")}
 
 
@@ -190,9 +188,7 @@ _IMAGE_ROWS = [("mnist1d", "learned", 4), ("mnist1d_shuffled", "learned", 4), ("
 
 def images(run: Run, n: Numbers) -> dict[str, str]:
     """Learned sharing on image data (config/images.yaml): hard-net accuracy and spatial excess per method."""
-    from weightspace.families.sharing.analysis import sharing_summary  # deferred: the families' analysis code
-
-    summary = sharing_summary(run.table("sharing-images"))
+    summary = analysed(run, "sharing-images")["sharing_summary.csv"]
     where = f"{run.folder}/sharing-images"
     rows = []
     for dataset, variant, k in _IMAGE_ROWS:
@@ -277,12 +273,13 @@ def _tying_cell(summary: pd.DataFrame, where: str, method: str, optimizer: str |
 
 def tying(run: Run, n: Numbers) -> dict[str, str]:
     """Tying on MNIST (config/mnist-tying.yaml): tied rows, cross-layer tying, the tied autoencoder."""
-    from weightspace.families.tying.analysis import tying_summary  # deferred: the families' analysis code
+    def tying_summary(experiment: str) -> pd.DataFrame:
+        return analysed(run, experiment)["tying_summary.csv"]
 
     tables = {}
     # tied rows: accuracy per g, optimizer and method; the final training loss; the narrower nets' widths
     where = f"{run.folder}/tying"
-    rows_summary = tying_summary(run.table("tying"))
+    rows_summary = tying_summary("tying")
     untied = {opt: _tying_cell(rows_summary, where, "untied", opt) for opt in _OPTIMIZERS}
     methods = (("sum", "tied rows", "sum"), ("mean", "tied rows", "mean"), ("narrower", "narrower untied", None))
     first = [f"{n.ci(f'tying.rows.{opt}.untied.acc', untied[opt], 'final_test_acc', 2, 100)}" for opt in _OPTIMIZERS]
@@ -304,7 +301,7 @@ def tying(run: Run, n: Numbers) -> dict[str, str]:
     tables["tying.rows"] = md_table(header, "rrrrrrrr", table)
     # cross-layer tying
     where = f"{run.folder}/tying-crosslayer"
-    cross = tying_summary(run.table("tying-crosslayer"))
+    cross = tying_summary("tying-crosslayer")
     table = []
     for label, short, method, grad in (("untied", "untied", "untied", None),
                                        ("tied, grad sum", "sum", "tied tensors", "sum"),
@@ -319,7 +316,7 @@ def tying(run: Run, n: Numbers) -> dict[str, str]:
     # the tied autoencoder: test MSE per pixel, per seed too
     where = f"{run.folder}/tying-autoencoder"
     final = run.table("tying-autoencoder")
-    ae = tying_summary(final)
+    ae = tying_summary("tying-autoencoder")
     final = final[final["status"] == "ok"]
     table, per_seed, means = [], {}, {}
     for label, short, method in (("untied", "untied", "untied"), ("tied (decoder = encoderᵀ)", "tied",
@@ -360,8 +357,8 @@ def _fed(mode: str, gradient: str, features: int) -> str:
 def feedback(run: Run, n: Numbers) -> dict[str, str]:
     """Weight feedback on MNIST (config/mnist-feedback.yaml): each arm against none and ones, paired by seed; the
     note's own pair of nets."""
-    tables = analysed(run, "feedback")
-    summary, comparisons = tables["feedback_summary.csv"], tables["comparisons.csv"]
+    tables = analysed(run, "feedback", with_comparisons=True)  # its p-values are the comparisons'
+    summary, tests = tables["feedback_summary.csv"], tables["comparisons.csv"]
     if summary[["dataset", "setting"]].drop_duplicates().shape[0] != 1:
         raise WeightspaceError(f"{run.folder}/feedback: more than one dataset or setting; the docs describe one")
     rows = []
@@ -379,7 +376,7 @@ def feedback(run: Run, n: Numbers) -> dict[str, str]:
             cells.append(f"{diff}, {p} ({holm})")
         rows.append([arm, _fed(r["mode"], r["gradient"], int(r["features"])), acc, *cells])
     n.add("feedback.seeds", summary["n_ok"].min(), 0)
-    n.add("feedback.comparisons", int((comparisons["metric"] == "final_test_acc").sum()), 0)
+    n.add("feedback.comparisons", int((tests["metric"] == "final_test_acc").sum()), 0)
     n.add("feedback.smallest_p", 2 / 2 ** int(summary["n_ok"].min()), None, sig=1)
     final = run.table("feedback")
     drift = final[(final["variant"] == "maxpool-sgd") & (final["status"] == "ok")]["final_feedback_drift"]
@@ -389,7 +386,7 @@ def feedback(run: Run, n: Numbers) -> dict[str, str]:
               "− ones (pp), mean [95% t], p (Holm)"]
     out = {"feedback": md_table(header, "llrrr", rows)}
     # the note's own pair: its baseline net against its feedback net (feedback-published)
-    pair = analysed(run, "feedback-published")["feedback_summary.csv"]
+    pair = analysed(run, "feedback-published", with_comparisons=True)["feedback_summary.csv"]
     base = pair[pair["features"] == 0]
     fed = pair[pair["features"] > 0]
     if len(base) != 1 or len(fed) != 1:
