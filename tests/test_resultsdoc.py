@@ -74,8 +74,10 @@ def test_an_unknown_placeholder_is_one_line_naming_it():
 
 
 def test_a_missing_run_names_it(tmp_path):
-    with pytest.raises(WeightspaceError, match=r"images: not in the archive; archive the run"):
-        render_docs(tmp_path, "")
+    assert render_docs(tmp_path, "no numbers\n")[0] == "no numbers\n"  # runs not archived yet are skipped
+    with pytest.raises(WeightspaceError, match=r"line 1: 'mnist-tying.ae.tied.mse' needs the run 'mnist-tying', "
+                                               r"which is not in .*; archive it \(weightspace archive"):
+        render_docs(tmp_path, "{{mnist-tying.ae.tied.mse}}\n")
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -223,3 +225,71 @@ def test_subspace_section_from_a_run_on_any_device(tmp_path):
     assert n.md["tiny.dint.sparse.relative"] == "100" and n.md["tiny.dint.sparse.absolute"] == "1000"
     assert "| relative | 87.30% | 100 [" in tables["tiny.dint"]
     assert "cuda (H200" in provenance_text(Run(run, json.loads((run / "provenance.json").read_text())), tmp_path)
+
+
+def _synthetic_run(tmp_path: Path, preset: str, metrics) -> tuple:
+    """A run of a committed preset archived from synthetic per-seed tables: one final.csv row per cell and seed
+    (the columns the workflow's aggregate writes that the analysis reads; ``metrics(cell, seed)`` the numbers) and
+    timings.csv. Returns the archived run and the run's cells."""
+    from weightspace.config import expand, experiment_seeds, validate_files
+    from weightspace.resultsdoc import Run
+
+    configs = [ROOT / "config.yaml", ROOT / "config" / preset]
+    config = validate_files(*configs)
+    results = tmp_path / "results"
+    for exp, cells in expand(config).items():
+        rows = []
+        for cid, c in cells.items():
+            for s in experiment_seeds(config, exp):
+                rows.append({"experiment": exp, "family": c["family"], "cell": cid, "dataset": c["dataset"],
+                             "net": c["net"]["name"], "variant": c["variant"]["name"],
+                             **{k: v for k, v in c["variant"].items() if k != "name"}, **c["swept"],
+                             "swept": " ".join(c["swept"]), "seed": s, "status": "ok",
+                             "feedback_features": c["net"].get("features"), **metrics(c, s)})
+        (results / exp).mkdir(parents=True)
+        pd.DataFrame(rows).to_csv(results / exp / "final.csv", index=False)
+        pd.DataFrame([{"experiment": exp, "cell": r["cell"], "seed": r["seed"], "train_time_s": 20.0,
+                       "wall_time_s": 21.0, "device": "cpu"} for r in rows]).to_csv(results / exp / "timings.csv",
+                                                                                   index=False)
+    folder = archive_run(results, Path(preset).stem, [str(c) for c in configs], "snakemake ...", 1.0, machine="test",
+                         root=tmp_path / "archive")
+    return Run(folder, json.loads((folder / "provenance.json").read_text())), expand(config)
+
+
+def test_tying_section_of_a_run_of_its_preset(tmp_path):
+    from weightspace.resultsdoc import Numbers, tying
+
+    def metrics(c, s):
+        v = c["variant"]
+        acc = 0.97 - 0.002 * (v.get("g") or 0) - (0.003 if v["reparam"] == "narrow" else 0) + 0.001 * s
+        return {"final_test_acc": acc, "final_train_loss": 0.03, "final_test_loss": 0.004 - 0.0002 * (
+            v["reparam"] == "tying") + 0.0001 * s, "n_trainable": 1000 * (v.get("g") or 1), "n_weights": 199210,
+            "narrow_width": 120 if v["reparam"] == "narrow" else None, "tie_max_dev": 0.0}
+
+    run, _ = _synthetic_run(tmp_path, "mnist-tying.yaml", metrics)
+    n = Numbers()
+    tables = tying(run, n)
+    assert n.md["mnist-tying.rows.adam.narrower.g8.acc"] == "95.20"  # 0.97 - 0.016 - 0.003 + mean(0, 1, 2) / 1000
+    assert n.md["mnist-tying.ae.tied_better_seeds"] == "3" and n.md["mnist-tying.ae.untied_minus_tied"] == "0.00020"
+    assert "| 8 | 8,000 (narrower 8,000) | 95.50 [" in tables["mnist-tying.rows"]
+    assert n.md["mnist-tying.time.classifier_max"] == "20"
+
+
+def test_feedback_section_of_a_run_of_its_preset(tmp_path):
+    """The arms against none and ones, paired by seed, with the core comparisons' p; the note's pair."""
+    from weightspace.resultsdoc import Numbers, feedback
+
+    gain = {"none": 0.0, "ones": 0.001, "frozen": 0.0, "maxpool": 0.0005, "projection": -0.0005}
+
+    def metrics(c, s):
+        extra = 0.0 if c["net"].get("features") == 0 else gain[c["variant"]["feedback"]]
+        return {"final_test_acc": 0.975 + extra + 0.0003 * s + (0.0001 * (s % 3) if extra else 0),
+                "final_feedback_drift": 1.2, "n_trainable": 11660, "n_weights": 13220}
+
+    run, _ = _synthetic_run(tmp_path, "mnist-feedback.yaml", metrics)
+    n = Numbers()
+    table = feedback(run, n)["mnist-feedback"]
+    assert "| ones | 26 ones | 97.74 [" in table  # 0.975 + 0.001 + 0.0003 · 4.5 + 0.0001 · 0.9
+    assert n.md["mnist-feedback.seeds"] == "10" and n.md["mnist-feedback.smallest_p"] == "0.002"
+    assert n.md["mnist-feedback.ones.vs_none.p"] == "0.0020"  # every seed better: the smallest exact p
+    assert n.md["mnist-feedback.pair.diff"] == "+0.06"  # maxpool's +0.05 pp, and seeds s % 3 add 0.01 pp on average

@@ -282,23 +282,23 @@ def tying(run: Run, n: Numbers) -> dict[str, str]:
     rows_summary = tying_summary("tying")
     untied = {opt: _tying_cell(rows_summary, where, "untied", opt) for opt in _OPTIMIZERS}
     methods = (("sum", "tied rows", "sum"), ("mean", "tied rows", "mean"), ("narrower", "narrower untied", None))
-    first = [f"{n.ci(f'tying.rows.{opt}.untied.acc', untied[opt], 'final_test_acc', 2, 100)}" for opt in _OPTIMIZERS]
-    table = [["untied", count(n, "tying.rows.untied.trainable", untied["adam"]["n_trainable"]), first[0], "", "",
+    first = [f"{n.ci(f'mnist-tying.rows.{opt}.untied.acc', untied[opt], 'final_test_acc', 2, 100)}" for opt in _OPTIMIZERS]
+    table = [["untied", count(n, "mnist-tying.rows.untied.trainable", untied["adam"]["n_trainable"]), first[0], "", "",
               first[1], "", ""]]
     for g in (2, 4, 8):
         cells = {(opt, short): _tying_cell(rows_summary, where, method, opt, g, grad)
                  for opt in _OPTIMIZERS for short, method, grad in methods}
-        tied = count(n, f"tying.rows.g{g}.trainable", cells["adam", "sum"]["n_trainable"])
-        narrow = count(n, f"tying.rows.g{g}.narrower.trainable", cells["adam", "narrower"]["n_trainable"])
-        n.add(f"tying.rows.g{g}.narrower.width", cells["adam", "narrower"]["narrow_width_mean"], 0)
+        tied = count(n, f"mnist-tying.rows.g{g}.trainable", cells["adam", "sum"]["n_trainable"])
+        narrow = count(n, f"mnist-tying.rows.g{g}.narrower.trainable", cells["adam", "narrower"]["n_trainable"])
+        n.add(f"mnist-tying.rows.g{g}.narrower.width", cells["adam", "narrower"]["narrow_width_mean"], 0)
         accs = []
         for (opt, short), r in cells.items():
-            accs.append(n.ci(f"tying.rows.{opt}.{short}.g{g}.acc", r, "final_test_acc", 2, 100))
-            n.add(f"tying.rows.{opt}.{short}.g{g}.train_loss", r["final_train_loss_mean"], 3)
+            accs.append(n.ci(f"mnist-tying.rows.{opt}.{short}.g{g}.acc", r, "final_test_acc", 2, 100))
+            n.add(f"mnist-tying.rows.{opt}.{short}.g{g}.train_loss", r["final_train_loss_mean"], 3)
         table.append([str(g), f"{tied} (narrower {narrow})", *accs])
     header = ["g", "trainable", *(f"{_OPTIMIZERS[opt]}, {label}" for opt in _OPTIMIZERS
                                   for label in ("grad sum", "grad mean", "narrower untied"))]
-    tables["tying.rows"] = md_table(header, "rrrrrrrr", table)
+    tables["mnist-tying.rows"] = md_table(header, "rrrrrrrr", table)
     # cross-layer tying
     where = f"{run.folder}/tying-crosslayer"
     cross = tying_summary("tying-crosslayer")
@@ -309,10 +309,10 @@ def tying(run: Run, n: Numbers) -> dict[str, str]:
                                        ("narrower untied", "narrower", "narrower untied", None)):
         r = _tying_cell(cross, where, method, grad=grad)
         if short == "narrower":
-            label += f" (width {n.add('tying.cross.narrower.width', r['narrow_width_mean'], 0)})"
-        table.append([label, count(n, f"tying.cross.{short}.trainable", r["n_trainable"]),
-                      n.ci(f"tying.cross.{short}.acc", r, "final_test_acc", 2, 100)])
-    tables["tying.cross"] = md_table(["", "trainable", "test accuracy (%)"], "lrr", table)
+            label += f" (width {n.add('mnist-tying.cross.narrower.width', r['narrow_width_mean'], 0)})"
+        table.append([label, count(n, f"mnist-tying.cross.{short}.trainable", r["n_trainable"]),
+                      n.ci(f"mnist-tying.cross.{short}.acc", r, "final_test_acc", 2, 100)])
+    tables["mnist-tying.cross"] = md_table(["", "trainable", "test accuracy (%)"], "lrr", table)
     # the tied autoencoder: test MSE per pixel, per seed too
     where = f"{run.folder}/tying-autoencoder"
     final = run.table("tying-autoencoder")
@@ -324,22 +324,22 @@ def tying(run: Run, n: Numbers) -> dict[str, str]:
         r = _tying_cell(ae, where, method)
         seeds = final[final["cell"] == r["cell"]].set_index("seed")["final_test_loss"].sort_index()
         per_seed[short], means[short] = seeds, r["final_test_loss_mean"]
-        values = " / ".join(n.add(f"tying.ae.{short}.seed{s}.mse", v, 5) for s, v in seeds.items())
-        table.append([label, count(n, f"tying.ae.{short}.trainable", r["n_trainable"]),
-                      n.ci(f"tying.ae.{short}.mse", r, "final_test_loss", 5), values])
+        values = " / ".join(n.add(f"mnist-tying.ae.{short}.seed{s}.mse", v, 5) for s, v in seeds.items())
+        table.append([label, count(n, f"mnist-tying.ae.{short}.trainable", r["n_trainable"]),
+                      n.ci(f"mnist-tying.ae.{short}.mse", r, "final_test_loss", 5), values])
     seeds = " / ".join(str(s) for s in per_seed["untied"].index)
-    tables["tying.ae"] = md_table(["", "trainable", "test MSE at 20 epochs", f"seeds {seeds}"], "lrrr", table)
+    tables["mnist-tying.ae"] = md_table(["", "trainable", "test MSE at 20 epochs", f"seeds {seeds}"], "lrrr", table)
     diff = per_seed["untied"] - per_seed["tied"]
-    n.add("tying.ae.tied_better_seeds", int((diff > 0).sum()), 0)
-    n.add("tying.ae.seeds", len(diff), 0)
-    n.add("tying.ae.untied_minus_tied", means["untied"] - means["tied"], 5)
-    n.add("tying.ae.untied_minus_tied.percent", (means["untied"] - means["tied"]) / means["untied"], 0, 100)
+    n.add("mnist-tying.ae.tied_better_seeds", int((diff > 0).sum()), 0)
+    n.add("mnist-tying.ae.seeds", len(diff), 0)
+    n.add("mnist-tying.ae.untied_minus_tied", means["untied"] - means["tied"], 5)
+    n.add("mnist-tying.ae.untied_minus_tied.percent", (means["untied"] - means["tied"]) / means["untied"], 0, 100)
     # training time per cell (timings.csv: a cell's seeds train as one batch, each row the batch's time)
     times = {short: pd.concat([run.table(exp, "timings.csv").groupby("cell")["train_time_s"].max() for exp in exps])
              for short, exps in (("classifier", ("tying", "tying-crosslayer")), ("ae", ("tying-autoencoder",)))}
     for short, t in times.items():
-        n.add(f"tying.time.{short}_min", t.min(), 0)
-        n.add(f"tying.time.{short}_max", t.max(), 0)
+        n.add(f"mnist-tying.time.{short}_min", t.min(), 0)
+        n.add(f"mnist-tying.time.{short}_max", t.max(), 0)
     return tables
 
 
@@ -364,27 +364,27 @@ def feedback(run: Run, n: Numbers) -> dict[str, str]:
     rows = []
     for _, r in summary.iterrows():
         arm = r["arm"]
-        acc = n.ci(f"feedback.{arm}.acc", r, "acc", 2, 100)
+        acc = n.ci(f"mnist-feedback.{arm}.acc", r, "acc", 2, 100)
         cells = []
         for ref in ("none", "ones"):
             if pd.isna(r[f"vs_{ref}_mean"]):
                 cells.append("")
                 continue
-            diff = n.ci(f"feedback.{arm}.vs_{ref}", r, f"vs_{ref}", 2, 100, signed=True)
-            p = n.add(f"feedback.{arm}.vs_{ref}.p", r[f"vs_{ref}_p"], None, sig=2)
-            holm = n.add(f"feedback.{arm}.vs_{ref}.p_holm", r[f"vs_{ref}_p_holm"], None, sig=2)
+            diff = n.ci(f"mnist-feedback.{arm}.vs_{ref}", r, f"vs_{ref}", 2, 100, signed=True)
+            p = n.add(f"mnist-feedback.{arm}.vs_{ref}.p", r[f"vs_{ref}_p"], None, sig=2)
+            holm = n.add(f"mnist-feedback.{arm}.vs_{ref}.p_holm", r[f"vs_{ref}_p_holm"], None, sig=2)
             cells.append(f"{diff}, {p} ({holm})")
         rows.append([arm, _fed(r["mode"], r["gradient"], int(r["features"])), acc, *cells])
-    n.add("feedback.seeds", summary["n_ok"].min(), 0)
-    n.add("feedback.comparisons", int((tests["metric"] == "final_test_acc").sum()), 0)
-    n.add("feedback.smallest_p", 2 / 2 ** int(summary["n_ok"].min()), None, sig=1)
+    n.add("mnist-feedback.seeds", summary["n_ok"].min(), 0)
+    n.add("mnist-feedback.comparisons", int((tests["metric"] == "final_test_acc").sum()), 0)
+    n.add("mnist-feedback.smallest_p", 2 / 2 ** int(summary["n_ok"].min()), None, sig=1)
     final = run.table("feedback")
     drift = final[(final["variant"] == "maxpool-sgd") & (final["status"] == "ok")]["final_feedback_drift"]
-    n.add("feedback.maxpool.drift_max", drift.max(), 1)
+    n.add("mnist-feedback.maxpool.drift_max", drift.max(), 1)
     header = ["variant", f"fed into the {int(summary['features'].max())} extra inputs",
               "final test acc. (%), mean [95% t]", "− none (pp), mean [95% t], p (Holm)",
               "− ones (pp), mean [95% t], p (Holm)"]
-    out = {"feedback": md_table(header, "llrrr", rows)}
+    out = {"mnist-feedback": md_table(header, "llrrr", rows)}
     # the note's own pair: its baseline net against its feedback net (feedback-published)
     pair = analysed(run, "feedback-published", with_comparisons=True)["feedback_summary.csv"]
     base = pair[pair["features"] == 0]
@@ -393,10 +393,10 @@ def feedback(run: Run, n: Numbers) -> dict[str, str]:
         raise WeightspaceError(f"{run.folder}/feedback-published: expected the note's two nets, one without extra "
                                f"inputs; found {len(pair)} arms")
     base, fed = base.iloc[0], fed.iloc[0]
-    n.ci("feedback.pair.baseline.acc", base, "acc", 2, 100)
-    n.ci("feedback.pair.feedback.acc", fed, "acc", 2, 100)
-    n.ci("feedback.pair.diff", fed, "vs_none", 2, 100, signed=True)
-    n.add("feedback.pair.diff.p", fed["vs_none_p"], None, sig=2)
+    n.ci("mnist-feedback.pair.baseline.acc", base, "acc", 2, 100)
+    n.ci("mnist-feedback.pair.feedback.acc", fed, "acc", 2, 100)
+    n.ci("mnist-feedback.pair.diff", fed, "vs_none", 2, 100, signed=True)
+    n.add("mnist-feedback.pair.diff.p", fed["vs_none_p"], None, sig=2)
     return out
 
 
@@ -445,10 +445,16 @@ def subspace(run: Run, n: Numbers) -> dict[str, str]:
     return out
 
 
-#: (archived run name, its section): what the docs quote from the archive
+#: (archived run name, its section): what the docs quote from the archive. Every name a section makes begins with
+#: its run's name; a run not in the archive is skipped, and a placeholder of the template that needs it is an error
+#: naming the run (the long runs are archived later: docs/results.md says how each is made)
 SECTIONS: list[tuple[str, Callable[[Run, Numbers], dict[str, str]]]] = [
     ("images", images),
     ("meta", meta),
+    ("mnist-tying", tying),
+    ("mnist-feedback", feedback),
+    ("mnist", subspace),
+    ("mnist-dint", subspace),
 ]
 
 
@@ -457,12 +463,12 @@ SECTIONS: list[tuple[str, Callable[[Run, Numbers], dict[str, str]]]] = [
 
 def render_docs(archive: Path, template: str) -> tuple[str, str]:
     """The docs' Markdown and LaTeX text from ``archive`` and the template text."""
-    numbers, tables, runs = Numbers(), {}, []
+    numbers, tables, runs, missing = Numbers(), {}, [], []
     for name, section in SECTIONS:
         folder = Path(archive) / name
         if not folder.is_dir():
-            raise WeightspaceError(f"{folder}: not in the archive; archive the run (weightspace archive ... --name "
-                                   f"{name}) or take its section out of {__name__}.SECTIONS")
+            missing.append(name)
+            continue
         run = Run(folder, read_provenance(folder))
         runs.append(run)
         made = {f"{name}.provenance": provenance_text(run, Path(archive)), **section(run, numbers)}
@@ -474,6 +480,10 @@ def render_docs(archive: Path, template: str) -> tuple[str, str]:
     def fill(m: re.Match, line: int) -> str:
         is_table, key = bool(m.group(1)), m.group(2)
         found = tables if is_table else numbers.md
+        needs = [r for r in missing if key.startswith(f"{r}.")]
+        if key not in found and needs:
+            raise WeightspaceError(f"{TEMPLATE} line {line}: {key!r} needs the run {needs[0]!r}, which is not in "
+                                   f"{archive}; archive it (weightspace archive <results_dir> --name {needs[0]} ...)")
         if key not in found:
             kind = "table" if is_table else "number"
             raise WeightspaceError(f"{TEMPLATE} line {line}: no {kind} {key!r}; the archive's {kind}s are named in "
