@@ -256,6 +256,13 @@ def _synthetic_run(tmp_path: Path, preset: str, metrics) -> tuple:
     return Run(folder, json.loads((folder / "provenance.json").read_text())), expand(config)
 
 
+def _names_the_pending_text_uses_exist(run: str, n, tables: dict) -> None:
+    """docs/results-pending.md.in (the template text of runs archived later) names only what the section makes."""
+    text = (ROOT / "docs" / "results-pending.md.in").read_text()
+    used = set(re.findall(r"\{\{\s*(?:table\s+)?(" + re.escape(run) + r"\.[A-Za-z0-9_.:-]+)\s*\}\}", text))
+    assert used and used - {f"{run}.provenance"} <= set(n.md) | set(tables)
+
+
 def test_tying_section_of_a_run_of_its_preset(tmp_path):
     from weightspace.resultsdoc import Numbers, tying
 
@@ -269,6 +276,7 @@ def test_tying_section_of_a_run_of_its_preset(tmp_path):
     run, _ = _synthetic_run(tmp_path, "mnist-tying.yaml", metrics)
     n = Numbers()
     tables = tying(run, n)
+    _names_the_pending_text_uses_exist("mnist-tying", n, tables)
     assert n.md["mnist-tying.rows.adam.narrower.g8.acc"] == "95.20"  # 0.97 - 0.016 - 0.003 + mean(0, 1, 2) / 1000
     assert n.md["mnist-tying.ae.tied_better_seeds"] == "3" and n.md["mnist-tying.ae.untied_minus_tied"] == "0.00020"
     assert "| 8 | 8,000 (narrower 8,000) | 95.50 [" in tables["mnist-tying.rows"]
@@ -288,7 +296,9 @@ def test_feedback_section_of_a_run_of_its_preset(tmp_path):
 
     run, _ = _synthetic_run(tmp_path, "mnist-feedback.yaml", metrics)
     n = Numbers()
-    table = feedback(run, n)["mnist-feedback"]
+    tables = feedback(run, n)
+    _names_the_pending_text_uses_exist("mnist-feedback", n, tables)
+    table = tables["mnist-feedback.arms"]
     assert "| ones | 26 ones | 97.74 [" in table  # 0.975 + 0.001 + 0.0003 · 4.5 + 0.0001 · 0.9
     assert n.md["mnist-feedback.seeds"] == "10" and n.md["mnist-feedback.smallest_p"] == "0.002"
     assert n.md["mnist-feedback.ones.vs_none.p"] == "0.0020"  # every seed better: the smallest exact p

@@ -384,7 +384,7 @@ def feedback(run: Run, n: Numbers) -> dict[str, str]:
     header = ["variant", f"fed into the {int(summary['features'].max())} extra inputs",
               "final test acc. (%), mean [95% t]", "− none (pp), mean [95% t], p (Holm)",
               "− ones (pp), mean [95% t], p (Holm)"]
-    out = {"mnist-feedback": md_table(header, "llrrr", rows)}
+    out = {"mnist-feedback.arms": md_table(header, "llrrr", rows)}
     # the note's own pair: its baseline net against its feedback net (feedback-published)
     pair = analysed(run, "feedback-published", with_comparisons=True)["feedback_summary.csv"]
     base = pair[pair["features"] == 0]
