@@ -504,7 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
     ar.add_argument("--name", required=True, help="the run's name in the archive, e.g. mnist-tying")
     ar.add_argument("--configfile", nargs="+", required=True, metavar="YAML",
                     help="every config file of the run, in Snakemake's order (config.yaml first)")
-    ar.add_argument("--command", dest="command_line", required=True, metavar="COMMAND", help="the command that made the run")
+    ar.add_argument("--command", dest="command_line", required=True, metavar="COMMAND",
+                    help="the command that made the run")
     ar.add_argument("--wall-time-s", type=float, required=True, help="the run's wall-clock time in seconds")
     ar.add_argument("--machine", help="where it ran, in words (needed when no run has a summary.json)")
     ar.add_argument("--archive", default="results-archive", help="the archive folder (default: %(default)s)")

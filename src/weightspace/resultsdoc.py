@@ -197,7 +197,8 @@ def images(run: Run, n: Numbers) -> dict[str, str]:
         acc = n.ci(f"{name}.acc", r, "final_hard_test_acc", 1, 100, unit="%")
         excess = n.ci(f"{name}.excess", r, "spatial_excess", 3) if variant != "direct" else ""
         bold = (dataset, variant, k) == _IMAGE_ROWS[0]  # the headline: geometry picked up where there is one
-        rows.append([_IMAGE_DATA[dataset], _IMAGE_METHODS[variant], str(k or ""), acc, f"**{excess}**" if bold else excess])
+        rows.append([_IMAGE_DATA[dataset], _IMAGE_METHODS[variant], str(k or ""), acc,
+                     f"**{excess}**" if bold else excess])
     # the prose: how far above chance the learned k = 4 agreement is; the accuracy cost of sharing on MNIST-1D
     r = _row(summary, where, dataset="mnist1d", variant="learned", k=4)
     n.add("images.mnist1d.learned.k4.excess_over_chance", r["spatial_excess_mean"] / r["spatial_chance_mean"], 0, 100)
@@ -282,7 +283,7 @@ def tying(run: Run, n: Numbers) -> dict[str, str]:
     rows_summary = tying_summary("tying")
     untied = {opt: _tying_cell(rows_summary, where, "untied", opt) for opt in _OPTIMIZERS}
     methods = (("sum", "tied rows", "sum"), ("mean", "tied rows", "mean"), ("narrower", "narrower untied", None))
-    first = [f"{n.ci(f'mnist-tying.rows.{opt}.untied.acc', untied[opt], 'final_test_acc', 2, 100)}" for opt in _OPTIMIZERS]
+    first = [n.ci(f"mnist-tying.rows.{opt}.untied.acc", untied[opt], "final_test_acc", 2, 100) for opt in _OPTIMIZERS]
     table = [["untied", count(n, "mnist-tying.rows.untied.trainable", untied["adam"]["n_trainable"]), first[0], "", "",
               first[1], "", ""]]
     for g in (2, 4, 8):
@@ -492,7 +493,7 @@ def render_docs(archive: Path, template: str) -> tuple[str, str]:
 
     out = "".join(_PLACEHOLDER.sub(lambda m: fill(m, i), text)
                   for i, text in enumerate(template.splitlines(keepends=True), 1))
-    made = ", ".join(f"{r.folder.name} ({', '.join(r.provenance['runs'].get('code_version', ['?']))})" for r in runs)
+    made = ", ".join(r.folder.name for r in runs)  # each run's code, machine and command: its provenance.json
     header = (f"% The named numbers of docs/results.md: \\wsnum{{name}} in a paper's text. Written by `weightspace "
               f"results-doc` from\n% {Path(archive).name}/ (runs: {made}); do not edit, regenerate.")
     return out, numbers.latex(header)
