@@ -21,7 +21,7 @@ PACKAGE = "weightspace"
 GROUND = {"weightspace", "weightspace.registry", "weightspace.errors", "weightspace.io", "weightspace.sizes",
           "weightspace.seeding", "weightspace.headlines", "weightspace.gpus", "weightspace.workflow_lock",
           "weightspace.train.config"}
-ENTRY_POINTS = {"weightspace.cli", "weightspace.__main__"}
+ENTRY_POINTS = {"weightspace.cli", "weightspace.__main__", "weightspace.resultsdoc"}
 LAYERS = ("ground floor", "core", "families", "entry points")
 
 

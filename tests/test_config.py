@@ -552,7 +552,9 @@ def test_divergence_factor(value, ok):
 
 
 @pytest.mark.parametrize("preset, enabled", [("teachers", {"sharing"}), ("images", {"sharing-images"}),
-                                             ("mnist", {"subspace"})])
+                                             ("mnist", {"subspace"}),
+                                             ("mnist-tying", {"tying", "tying-crosslayer", "tying-autoencoder"}),
+                                             ("mnist-feedback", {"feedback", "feedback-published"})])
 def test_single_experiment_presets_run_only_their_experiment(preset, enabled):
     """A preset over config.yaml that names one experiment must switch every other one off (a family added to
     config.yaml later would otherwise run in it, on the full datasets)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import weightspace.families  # noqa: F401 - the CLI is an entry point: this loads every family into the registry
 from weightspace import __version__, data, registry
+from weightspace.archive import archive_run
 from weightspace.artifacts import of_family, qualified
 from weightspace.config import expand, experiment_seeds, load_config, validate, validate_files
 from weightspace.errors import DataError, Interrupted, WeightspaceError
@@ -220,6 +221,19 @@ def cmd_compare(args) -> int:
     print("\n".join(lines))
     print("identical: every shared column of every table" if identical else "the tables differ (see above)")
     return 0 if identical else 1
+
+
+def cmd_archive(args) -> None:
+    folder = archive_run(args.results, args.name, args.configfile, args.command_line, args.wall_time_s,
+                         machine=args.machine, root=args.archive, force=args.force, curves=args.curves)
+    print(f"archived {args.results} as {folder}", file=sys.stderr)
+
+
+def cmd_results_doc(args) -> None:
+    from weightspace.resultsdoc import write_docs  # deferred: pandas and the families' analysis
+
+    written = write_docs(Path(args.archive), Path(args.template), Path(args.out), Path(args.tex))
+    print("wrote " + " and ".join(map(str, written)), file=sys.stderr)
 
 
 def cmd_summary(args) -> None:
@@ -483,6 +497,32 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("new", help="the results folder to compare with it")
     cp.add_argument("--rtol", type=float, default=0.0, help="relative tolerance for numbers (default 0: exact)")
     cp.set_defaults(func=cmd_compare)
+
+    ar = sub.add_parser("archive", help="copy a finished run's per-seed tables, config files and provenance into "
+                                        "the results archive (results-archive/<name>/)")
+    ar.add_argument("results", help="the run's results folder (results_dir), e.g. results/mnist-tying")
+    ar.add_argument("--name", required=True, help="the run's name in the archive, e.g. mnist-tying")
+    ar.add_argument("--configfile", nargs="+", required=True, metavar="YAML",
+                    help="every config file of the run, in Snakemake's order (config.yaml first)")
+    ar.add_argument("--command", dest="command_line", required=True, metavar="COMMAND",
+                    help="the command that made the run")
+    ar.add_argument("--wall-time-s", type=float, required=True, help="the run's wall-clock time in seconds")
+    ar.add_argument("--machine", help="where it ran, in words (needed when no run has a summary.json)")
+    ar.add_argument("--archive", default="results-archive", help="the archive folder (default: %(default)s)")
+    ar.add_argument("--force", action="store_true", help="replace an archived run of the same name")
+    ar.add_argument("--curves", action="store_true", help="also archive curves.csv (megabytes; where the docs use a "
+                                                          "training curve)")
+    ar.set_defaults(func=cmd_archive)
+
+    rd = sub.add_parser("results-doc", help="docs/results.md and its LaTeX numbers from the results archive (no "
+                                            "training)")
+    rd.add_argument("--archive", default="results-archive", help="the archive folder (default: %(default)s)")
+    rd.add_argument("--template", default="docs/results.md.in", help="the prose with placeholders "
+                                                                    "(default: %(default)s)")
+    rd.add_argument("--out", default="docs/results.md", help="the Markdown to write (default: %(default)s)")
+    rd.add_argument("--tex", default="docs/results-numbers.tex", help="the LaTeX numbers to write "
+                                                                     "(default: %(default)s)")
+    rd.set_defaults(func=cmd_results_doc)
 
     su = sub.add_parser("summary", help="what a run made: where its tables, figures and report are, and each "
                                         "experiment's headline, read from its tables (printed at the end of a run)")

@@ -17,8 +17,9 @@ Every module of the package sits on one floor and imports only from its own floo
    summary; they look families up here;
 3. **families**: ``weightspace.families`` and every family folder (a family imports the core, never another
    family's folder, and is never imported by the core);
-4. **entry points**: the CLI (``cli``, ``__main__``), which loads the families; ``workflow/rules/common.smk``
-   and the tests' ``conftest.py`` do the same from outside the package.
+4. **entry points**: the CLI (``cli``, ``__main__``) and ``resultsdoc`` (docs/results.md from the results
+   archive, through the families' analysis), which load the families; ``workflow/rules/common.smk`` and the
+   tests' ``conftest.py`` do the same from outside the package.
 
 An import inside a function of a project module is kept only where it is deliberate, with a comment saying why:
 a torch-free family ``__init__`` deferring its torch, pandas or matplotlib code to the hook that needs it, a CLI

@@ -1,0 +1,306 @@
+"""docs/results.md and docs/results-numbers.tex are generated from the committed results archive
+(``weightspace results-doc``), and ``weightspace archive`` puts a finished run into it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from weightspace.archive import archive_run
+from weightspace.cli import main
+from weightspace.errors import WeightspaceError
+from weightspace.resultsdoc import provenance_text, render_docs
+
+ROOT = Path(__file__).resolve().parents[1]
+ARCHIVE = ROOT / "results-archive"
+TEMPLATE = ROOT / "docs" / "results.md.in"
+FIX = "docs/results.md or docs/results-numbers.tex differs from what the archive gives: run `weightspace results-doc`"
+
+
+def _regenerate(tmp_path: Path, archive: Path = ARCHIVE) -> tuple[bytes, bytes]:
+    doc, tex = tmp_path / "results.md", tmp_path / "results-numbers.tex"
+    assert main(["results-doc", "--archive", str(archive), "--template", str(TEMPLATE), "--out", str(doc),
+                 "--tex", str(tex)]) == 0
+    return doc.read_bytes(), tex.read_bytes()
+
+
+def _macros(tex: bytes) -> dict[str, str]:
+    return dict(re.findall(r"\\csname wsnum:(\S+)\\endcsname\{(.*)\}", tex.decode()))
+
+
+def test_committed_docs_are_what_the_archive_gives(tmp_path):
+    doc, tex = _regenerate(tmp_path)
+    assert doc == (ROOT / "docs" / "results.md").read_bytes(), FIX
+    assert tex == (ROOT / "docs" / "results-numbers.tex").read_bytes(), FIX
+    again = tmp_path / "again"
+    again.mkdir()
+    assert _regenerate(again) == (doc, tex)  # byte-identical on a rerun
+    assert "{{" not in doc.decode()  # every placeholder filled
+
+
+def test_a_changed_archived_value_changes_the_docs(tmp_path):
+    """Fault injection: one seed's spatial excess in the archived images run moves, and so do the table, the prose
+    and the LaTeX macro that quote its mean (and nothing is left as it was committed)."""
+    archive = tmp_path / "archive"
+    shutil.copytree(ARCHIVE, archive)
+    final = archive / "images" / "sharing-images" / "final.csv"
+    rows = pd.read_csv(final)
+    seed0 = (rows["dataset"] == "mnist1d") & (rows["variant"] == "learned") & (rows["k"] == 4) & (rows["seed"] == 0)
+    assert seed0.sum() == 1
+    rows.loc[seed0, "spatial_excess"] += 0.05
+    rows.to_csv(final, index=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    doc, tex = _regenerate(out, archive)
+    committed_doc = (ROOT / "docs" / "results.md").read_bytes()
+    committed_tex = (ROOT / "docs" / "results-numbers.tex").read_bytes()
+    assert doc != committed_doc and tex != committed_tex
+    name = "images.mnist1d.learned.k4.excess"
+    old, new = _macros(committed_tex)[name], _macros(tex)[name]
+    assert float(new) == pytest.approx(float(old) + 0.05 / 5, abs=1.5e-3)  # the mean over 5 seeds moves by 0.01
+    assert doc.decode().count(new) >= committed_doc.decode().count(old) > 0  # quoted where the old value was
+
+
+def test_an_unknown_placeholder_is_one_line_naming_it():
+    with pytest.raises(WeightspaceError, match=r"line 2: no number 'images\.nonsense'"):
+        render_docs(ARCHIVE, "# title\n{{images.nonsense}}\n")
+    with pytest.raises(WeightspaceError, match=r"line 1: no table 'nonsense'"):
+        render_docs(ARCHIVE, "{{table nonsense}}\n")
+
+
+def test_a_missing_run_names_it(tmp_path):
+    assert render_docs(tmp_path, "no numbers\n")[0] == "no numbers\n"  # runs not archived yet are skipped
+    with pytest.raises(WeightspaceError, match=r"line 1: 'mnist-tying.ae.tied.mse' needs the run 'mnist-tying', "
+                                               r"which is not in .*; archive it \(weightspace archive"):
+        render_docs(tmp_path, "{{mnist-tying.ae.tied.mse}}\n")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# weightspace archive
+
+
+def _run_folder(tmp_path: Path, with_summary: bool = True) -> Path:
+    """A finished run's results folder: the archived images run's tables, one seed's summary.json."""
+    results = tmp_path / "results" / "images"
+    exp = results / "sharing-images"
+    exp.mkdir(parents=True)
+    for f in ("final.csv", "timings.csv"):
+        shutil.copyfile(ARCHIVE / "images" / "sharing-images" / f, exp / f)
+    (exp / "curves.csv").write_text("step\n1\n")
+    (exp / "sharing_summary.csv").write_text("derived,not archived\n")
+    if with_summary:
+        seed = exp / "runs" / "digits__mlp__direct" / "seed-0"
+        seed.mkdir(parents=True)
+        prov = {"code_version": "0.1.0+git.abc1234", "torch": "2.14.1", "device": "cuda", "device_name": "H200"}
+        (seed / "summary.json").write_text(json.dumps({"provenance": prov}))
+    (results / "logs").mkdir()  # a folder without tables is no experiment
+    return results
+
+
+def _archive(results: Path, root: Path, *extra: str) -> int:
+    return main(["archive", str(results), "--name", "run1", "--configfile", str(ROOT / "config.yaml"),
+                 str(ROOT / "config" / "images.yaml"), "--command", "snakemake --cores 1 --configfile "
+                 "config/images.yaml", "--wall-time-s", "61.5", "--archive", str(root), *extra])
+
+
+def test_archive_copies_the_per_seed_tables_configs_and_provenance(tmp_path):
+    results, root = _run_folder(tmp_path), tmp_path / "archive"
+    assert _archive(results, root, "--curves") == 0
+    run = root / "run1"
+    assert sorted(p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file()) == [
+        "config/1-config.yaml", "config/2-images.yaml", "provenance.json", "sharing-images/curves.csv",
+        "sharing-images/final.csv", "sharing-images/timings.csv"]
+    assert (run / "config" / "2-images.yaml").read_bytes() == (ROOT / "config" / "images.yaml").read_bytes()
+    prov = json.loads((run / "provenance.json").read_text())
+    assert prov["runs"]["device"] == ["cuda"] and prov["runs"]["device_name"] == ["H200"]
+    assert prov["runs"]["code_version"] == ["0.1.0+git.abc1234"] and prov["runs"]["torch"] == ["2.14.1"]
+    assert prov["wall_time_s"] == 61.5 and prov["command"].startswith("snakemake --cores 1")
+    assert prov["experiments"] == {"sharing-images": ["final.csv", "curves.csv", "timings.csv"]}
+    assert _archive(results, root, "--force") == 0  # without --curves: the tables the docs' numbers come from
+    assert json.loads((run / "provenance.json").read_text())["experiments"] == {
+        "sharing-images": ["final.csv", "timings.csv"]}
+
+
+def test_archive_refuses_an_existing_run_unless_forced(tmp_path, capsys):
+    results, root = _run_folder(tmp_path), tmp_path / "archive"
+    assert _archive(results, root) == 0
+    (root / "run1" / "marker").write_text("old")
+    capsys.readouterr()
+    assert _archive(results, root) == 2
+    err = capsys.readouterr().err
+    assert "run1 exists; choose another --name, or pass --force" in err and err.count("\n") == 1
+    assert (root / "run1" / "marker").exists()
+    assert _archive(results, root, "--force") == 0
+    assert not (root / "run1" / "marker").exists()
+
+
+def test_archive_refuses_what_it_cannot_archive(tmp_path):
+    results, root = _run_folder(tmp_path, with_summary=False), tmp_path / "archive"
+    with pytest.raises(WeightspaceError, match="no run's summary.json to read the machine and device from; say"):
+        archive_run(results, "r", [str(ROOT / "config.yaml")], "cmd", 1.0, root=root)
+    assert archive_run(results, "r", [str(ROOT / "config.yaml")], "cmd", 1.0, machine="laptop", root=root)
+    with pytest.raises(WeightspaceError, match="nope.yaml: no such config file"):
+        archive_run(results, "r2", ["nope.yaml"], "cmd", 1.0, machine="laptop", root=root)
+    empty = tmp_path / "empty"
+    (empty / "sharing-images").mkdir(parents=True)
+    with pytest.raises(WeightspaceError, match="no experiment folder with a final.csv or meta.csv"):
+        archive_run(empty, "r3", [str(ROOT / "config.yaml")], "cmd", 1.0, machine="laptop", root=root)
+    with pytest.raises(WeightspaceError, match="--name 'a/b'"):
+        archive_run(results, "a/b", [str(ROOT / "config.yaml")], "cmd", 1.0, machine="laptop", root=root)
+    assert sorted(p.name for p in root.iterdir()) == ["r"]  # nothing half-archived
+
+
+def test_a_number_is_one_value_in_markdown_and_latex():
+    from weightspace.resultsdoc import Numbers, count
+
+    n = Numbers()
+    n.add("a", -0.0123, 3)
+    n.add("b", 1.04e-4, None, sig=2)
+    n.add("c", -0.000004, 5)  # rounds to zero: no minus sign
+    n.add("d", 0.0734, None, sig=2)
+    count(n, "e", 120710.0)
+    assert n.md == {"a": "\u22120.012", "b": "1.0e-4", "c": "0.00000", "d": "0.073", "e": "120,710"}
+    assert n.tex == {"a": r"\ensuremath{-0.012}", "b": r"\ensuremath{1.0\times10^{-4}}", "c": "0.00000",
+                     "d": "0.073", "e": "120{,}710"}
+    with pytest.raises(WeightspaceError, match="'a' is defined twice"):
+        n.add("a", 1.0, 1)
+    with pytest.raises(WeightspaceError, match="the number 'f' is nan"):
+        n.add("f", float("nan"), 1)
+
+
+def test_every_archived_runs_preset_is_committed():
+    """A reader regenerates an archived run from the repository: each config file it was made with exists here."""
+    for provenance in ARCHIVE.glob("*/provenance.json"):
+        for config in json.loads(provenance.read_text())["configs"]:
+            assert (ROOT / config["path"]).is_file(), f"{provenance.parent.name}: {config['path']} is not committed"
+
+
+def test_mnist_dint_preset_is_the_docs_grid():
+    """config/mnist-dint.yaml (over config/mnist.yaml): sparse and Fastfood at d 400-1000 and direct, 5 seeds, no
+    cost benchmark (docs/results.md, both threshold conventions)."""
+    from weightspace.config import expand, experiment_seeds, validate_files
+
+    config = validate_files(ROOT / "config.yaml", ROOT / "config" / "mnist.yaml", ROOT / "config" / "mnist-dint.yaml")
+    cells = expand(config)
+    assert set(cells) == {"subspace"} and len(experiment_seeds(config, "subspace")) == 5
+    grid = sorted((c["variant"]["name"], c["variant"].get("d")) for c in cells["subspace"].values())
+    assert grid == [("direct", None)] + [(p, d) for p in ("fastfood", "sparse") for d in (400, 500, 600, 750, 1000)]
+    assert config["experiments"]["subspace"]["cost"] is False
+
+
+def test_subspace_section_from_a_run_on_any_device(tmp_path):
+    """The section for the MNIST subspace runs (archived later, e.g. from a GPU): accuracy per d and d_int90 under
+    both conventions, by the family's analysis with the run's archived config; the provenance names the device."""
+    from weightspace.config import expand, validate_files
+    from weightspace.resultsdoc import Numbers, Run, subspace
+
+    preset = tmp_path / "tiny.yaml"
+    preset.write_text("experiments:\n  subspace:\n    datasets: [digits]\n    variants:\n"
+                      "      - {name: direct, reparam: direct}\n"
+                      "      - {name: sparse, reparam: subspace, projection: sparse, d: [10, 100, 1000]}\n")
+    configs = [ROOT / "config.yaml", ROOT / "config" / "quick.yaml", preset]
+    cells = expand(validate_files(*configs))["subspace"]
+    acc = {None: 0.96, 10: 0.40, 100: 0.88, 1000: 0.93}  # means +0.01: 90% of 97% (87.3%) at 100, 90% at 1000
+    rows = [{"experiment": "subspace", "family": "subspace", "cell": cid, "dataset": c["dataset"],
+             "net": c["net"]["name"], "variant": c["variant"]["name"], "reparam": c["variant"]["reparam"],
+             "projection": c["variant"].get("projection"), "d": c["variant"].get("d"),
+             "dim": c["variant"].get("d") or 4810, "swept": "d" if c["variant"].get("d") else "", "seed": s,
+             "status": "ok", "n_weights": 4810, "final_test_acc": acc[c["variant"].get("d")] + 0.01 * s,
+             "final_train_loss": 0.1} for cid, c in cells.items() for s in range(3)]
+    results = tmp_path / "results"
+    (results / "subspace").mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(results / "subspace" / "final.csv", index=False)
+    seed = results / "subspace" / "runs" / "x" / "seed-0"
+    seed.mkdir(parents=True)
+    (seed / "summary.json").write_text(json.dumps({"provenance": {"device": "cuda", "device_name": "H200"}}))
+    run = archive_run(results, "tiny", [str(c) for c in configs], "snakemake ...", 10.0, root=tmp_path / "archive")
+    n = Numbers()
+    tables = subspace(Run(run, json.loads((run / "provenance.json").read_text())), n)
+    assert n.md["tiny.sparse.d100.acc"] == "89.00" and n.md["tiny.direct.acc"] == "97.00"
+    assert n.md["tiny.dint.sparse.relative"] == "100" and n.md["tiny.dint.sparse.absolute"] == "1000"
+    assert "| relative | 87.30% | 100 [" in tables["tiny.dint"]
+    assert "cuda (H200" in provenance_text(Run(run, json.loads((run / "provenance.json").read_text())), tmp_path)
+
+
+def _synthetic_run(tmp_path: Path, preset: str, metrics) -> tuple:
+    """A run of a committed preset archived from synthetic per-seed tables: one final.csv row per cell and seed
+    (the columns the workflow's aggregate writes that the analysis reads; ``metrics(cell, seed)`` the numbers) and
+    timings.csv. Returns the archived run and the run's cells."""
+    from weightspace.config import expand, experiment_seeds, validate_files
+    from weightspace.resultsdoc import Run
+
+    configs = [ROOT / "config.yaml", ROOT / "config" / preset]
+    config = validate_files(*configs)
+    results = tmp_path / "results"
+    for exp, cells in expand(config).items():
+        rows = []
+        for cid, c in cells.items():
+            for s in experiment_seeds(config, exp):
+                rows.append({"experiment": exp, "family": c["family"], "cell": cid, "dataset": c["dataset"],
+                             "net": c["net"]["name"], "variant": c["variant"]["name"],
+                             **{k: v for k, v in c["variant"].items() if k != "name"}, **c["swept"],
+                             "swept": " ".join(c["swept"]), "seed": s, "status": "ok",
+                             "feedback_features": c["net"].get("features"), **metrics(c, s)})
+        (results / exp).mkdir(parents=True)
+        pd.DataFrame(rows).to_csv(results / exp / "final.csv", index=False)
+        pd.DataFrame([{"experiment": exp, "cell": r["cell"], "seed": r["seed"], "train_time_s": 20.0,
+                       "wall_time_s": 21.0, "device": "cpu"} for r in rows]).to_csv(results / exp / "timings.csv",
+                                                                                   index=False)
+    folder = archive_run(results, Path(preset).stem, [str(c) for c in configs], "snakemake ...", 1.0, machine="test",
+                         root=tmp_path / "archive")
+    return Run(folder, json.loads((folder / "provenance.json").read_text())), expand(config)
+
+
+def _names_the_pending_text_uses_exist(run: str, n, tables: dict) -> None:
+    """The template (and docs/results-pending.md.in, its text for runs archived later) names only what the section
+    makes."""
+    text = TEMPLATE.read_text() + (ROOT / "docs" / "results-pending.md.in").read_text()
+    used = set(re.findall(r"\{\{\s*(?:table\s+)?(" + re.escape(run) + r"\.[A-Za-z0-9_.:-]+)\s*\}\}", text))
+    assert used and used - {f"{run}.provenance"} <= set(n.md) | set(tables)
+
+
+def test_tying_section_of_a_run_of_its_preset(tmp_path):
+    from weightspace.resultsdoc import Numbers, tying
+
+    def metrics(c, s):
+        v = c["variant"]
+        acc = 0.97 - 0.002 * (v.get("g") or 0) - (0.003 if v["reparam"] == "narrow" else 0) + 0.001 * s
+        return {"final_test_acc": acc, "final_train_loss": 0.03, "final_test_loss": 0.004 - 0.0002 * (
+            v["reparam"] == "tying") + 0.0001 * s, "n_trainable": 1000 * (v.get("g") or 1), "n_weights": 199210,
+            "narrow_width": 120 if v["reparam"] == "narrow" else None, "tie_max_dev": 0.0}
+
+    run, _ = _synthetic_run(tmp_path, "mnist-tying.yaml", metrics)
+    n = Numbers()
+    tables = tying(run, n)
+    _names_the_pending_text_uses_exist("mnist-tying", n, tables)
+    assert n.md["mnist-tying.rows.adam.narrower.g8.acc"] == "95.20"  # 0.97 - 0.016 - 0.003 + mean(0, 1, 2) / 1000
+    assert n.md["mnist-tying.ae.tied_better_seeds"] == "3" and n.md["mnist-tying.ae.untied_minus_tied"] == "0.00020"
+    assert "| 8 | 8,000 (narrower 8,000) | 95.50 [" in tables["mnist-tying.rows"]
+    assert n.md["mnist-tying.time.classifier_max"] == "20"
+
+
+def test_feedback_section_of_a_run_of_its_preset(tmp_path):
+    """The arms against none and ones, paired by seed, with the core comparisons' p; the note's pair."""
+    from weightspace.resultsdoc import Numbers, feedback
+
+    gain = {"none": 0.0, "ones": 0.001, "frozen": 0.0, "maxpool": 0.0005, "projection": -0.0005}
+
+    def metrics(c, s):
+        extra = 0.0 if c["net"].get("features") == 0 else gain[c["variant"]["feedback"]]
+        return {"final_test_acc": 0.975 + extra + 0.0003 * s + (0.0001 * (s % 3) if extra else 0),
+                "final_feedback_drift": 1.2, "n_trainable": 11660, "n_weights": 13220}
+
+    run, _ = _synthetic_run(tmp_path, "mnist-feedback.yaml", metrics)
+    n = Numbers()
+    tables = feedback(run, n)
+    _names_the_pending_text_uses_exist("mnist-feedback", n, tables)
+    table = tables["mnist-feedback.arms"]
+    assert "| ones | 26 ones | 97.74 [" in table  # 0.975 + 0.001 + 0.0003 · 4.5 + 0.0001 · 0.9
+    assert n.md["mnist-feedback.seeds"] == "10" and n.md["mnist-feedback.smallest_p"] == "0.002"
+    assert n.md["mnist-feedback.ones.vs_none.p"] == "0.0020"  # every seed better: the smallest exact p
+    assert n.md["mnist-feedback.pair.diff"] == "+0.06"  # maxpool's +0.05 pp, and seeds s % 3 add 0.01 pp on average
