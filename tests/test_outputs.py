@@ -217,10 +217,11 @@ def test_plan_counts_cells_runs_and_steps(monkeypatch, tmp_path):
     digits = df[df["dataset"] == "digits"]
     assert (digits["steps"] == 3 * (1437 // 100)).all() and (digits["evals"] == 3 * 2 + 1).all()
     assert (df.loc[df["dataset"] == "mnist1d", "steps"] == 3 * 40).all()
-    # the jobs the workflow runs: per experiment 2 training (the 3 cells of a dataset in one job: cells_per_job 8)
-    # and one render job for all its tables and figures (no cost benchmark); the two datasets are prepared once each
-    assert df.attrs["jobs"] == {"e": 2 + 1, "(data)": 2}
-    assert plan(validate({**cfg, "cells_per_job": 1})).attrs["jobs"] == {"e": 6 + 1, "(data)": 2}
+    # the jobs the workflow runs: per experiment 1 training job (both datasets' 3 cells fit cells_per_job 8: packed)
+    # and one render job for all its tables and figures (no cost benchmark); mnist1d (a cached file) is prepared
+    # once, digits (made in memory) by the training job itself
+    assert df.attrs["jobs"] == {"e": 1 + 1, "(data)": 1}
+    assert plan(validate({**cfg, "cells_per_job": 1})).attrs["jobs"] == {"e": 6 + 1, "(data)": 1}
     assert plan(validate({**cfg, "cells_per_job": 2})).attrs["jobs"]["e"] == 4 + 1  # 2 training jobs per dataset
     assert sorted(df["size"]) == ["", "", "d=5", "d=5", "d=50", "d=50"]
     monkeypatch.setenv("WEIGHTSPACE_CACHE", str(tmp_path))  # the planner's measurements: not the user's cache
