@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from weightspace.formatting import format_value
+from weightspace.formatting import conventions_of_rows, format_value
 from weightspace.tables import ci, dagger, fmt_dim, label, tex
 
 __all__ = ["tying_latex"]
@@ -38,10 +38,14 @@ def tying_latex(summary: pd.DataFrame) -> str:
         g = g.assign(_m=g["method"].map(_method_key), _g=pd.to_numeric(g["g"], errors="coerce"),
                      _grad=g["grad"].map({"sum": 0, "mean": 1}).fillna(-1))
         n = int(g["n_ok"].max()) if len(g) else 0
+        conventions = conventions_of_rows(g)
         out.append(f"% {dataset} / {net}: final numbers, mean $\\pm$ 95% t-interval half-width over {n} seeds "
                    f"(diverged seeds excluded, counted as $^{{n\\dagger}}$)"
                    + ("; the narrower untied net's g is that of the tied net whose count it matches"
-                      if (g["reparam"] == "narrow").any() else ""))
+                      if (g["reparam"] == "narrow").any() else "")
+                   + (f"; {conventions}" if conventions else "")
+                   + ("; reconstruction MSE per pixel against the pixels in [0, 1] under every input scaling"
+                      if regression and "input_scaling" in g else ""))
         out.append(r"\begin{tabular}{lllrrr}")
         out.append(r"\toprule")
         out.append(" & ".join(["method", "$g$", "grad", "trainable", metric, "train loss"]) + r" \\")
