@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -205,3 +206,108 @@ def test_validated_cells_carry_the_conventions_and_a_list_makes_a_grid():
     assert all(c["train"]["init"] == "torch" and c["train"]["beta1"] == 0.9 for c in cells.values())
     assert any(cid.endswith("__input_scalingunit") for cid in cells)
 
+
+
+# ----------------------------------------------------------------------------------------------
+# captions and tables name the conventions; the tied autoencoder under both
+
+
+def test_captions_name_each_experiments_conventions():
+    from weightspace.config import expand
+    from weightspace.formatting import conventions
+
+    config = quick()
+    config["experiments"]["subspace"]["variants"][0]["train"].update(
+        input_scaling="unit", init={"std": [0.001, 0.01]}, beta2=0.99)
+    config["experiments"]["subspace"]["datasets"] = ["digits"]
+    cells = expand(validate(config))
+    text = conventions(cells["subspace"].values())
+    assert text.startswith("Conventions: inputs in [0, 1] (pixels / 255) (direct); standardized ((x - mean) / std of "
+                           "the training set, per channel) (dense, sparse, fastfood, qr); initial weights ")
+    assert "N(0, std^2) with std per layer 0.001, 0.01, biases zero (direct)" in text
+    assert text.endswith("Adam's betas (0.9, 0.99) (direct); (0.9, 0.999) (dense, sparse, fastfood, qr).")
+    ae = conventions(cells["tying-autoencoder"].values())
+    assert ae.startswith("Conventions: inputs standardized ((x - mean) / std of the training set, per channel) or "
+                         "in [0, 1] (pixels / 255) (swept: each a setting of its own); initial weights PyTorch's")
+    assert "inputs as drawn (N(0, 1))" in conventions(cells["sharing"].values())  # a teacher's
+    for caption in (REPO / "workflow" / "report").glob("*.rst"):
+        assert "{{ snakemake.params.conventions }}" in caption.read_text(), caption.name
+    assert "conventions=conventions(experiment)" in (REPO / "workflow" / "rules" / "render.smk").read_text()
+
+
+def test_the_tying_table_names_the_conventions_and_each_settings_scaling():
+    from weightspace.families.tying.tables import tying_latex
+
+    rows = []
+    for variant, reparam, scaling, swept in [("untied", "direct", "standardize", ""),
+                                             ("tied", "tying", "standardize", ""),
+                                             ("untied-unit", "direct", "unit", "input_scaling=unit"),
+                                             ("tied-unit", "tying", "unit", "input_scaling=unit")]:
+        rows.append(dict(dataset="mnist", net="ae", variant=variant, reparam=reparam, method=variant,
+                         tie="transpose" if reparam == "tying" else None, setting=swept, input_scaling=scaling,
+                         init="torch", n_trainable=10, n_ok=5, n_diverged=0, final_test_acc_mean=float("nan"),
+                         final_test_loss_mean=0.004, final_test_loss_lo=0.003, final_test_loss_hi=0.005,
+                         final_train_loss_mean=0.004, final_train_loss_lo=0.003, final_train_loss_hi=0.005))
+    tex = tying_latex(pd.DataFrame(rows))
+    assert ("inputs standardized ((x - mean) / std of the training set, per channel) or in [0, 1] (pixels / 255); "
+            "initial weights torch; reconstruction MSE per pixel against the pixels in [0, 1]") in tex.splitlines()[0]
+    assert r"\emph{input\_scaling=standardize}" in tex and r"\emph{input\_scaling=unit}" in tex
+
+
+def test_the_tied_autoencoder_is_compared_with_the_untied_one_under_each_convention():
+    from weightspace import comparisons, registry
+    from weightspace.config import expand
+
+    for files in ([REPO / "config.yaml", REPO / "config" / "quick.yaml"], [REPO / "config.yaml"]):
+        from weightspace.config import load_config
+
+        config = validate(load_config(*files))
+        exp = config["experiments"]["tying-autoencoder"]
+        cells = expand(config)["tying-autoencoder"]
+        assert {c["train"]["input_scaling"] for c in cells.values()} == {"standardize", "unit"}
+        refs = comparisons.cells_from_config(cells)
+        tests = comparisons.tests_of(exp, exp["variants"], registry.FAMILIES["tying"].default_comparisons(exp))
+        pairs = {}
+        for _, test in tests:
+            for a, b in comparisons.resolve(test, refs):
+                pairs.setdefault((test.a, test.b), set()).add(
+                    (dict(a.train)["input_scaling"], dict(b.train)["input_scaling"]))
+        assert pairs == {("tied", "untied"): {("standardize", "standardize")},
+                         ("tied-unit", "untied-unit"): {("unit", "unit")}}, pairs
+
+
+# ----------------------------------------------------------------------------------------------
+# a subspace variant per convention, each with its own full-space baseline
+
+
+def test_each_subspace_variant_may_have_its_own_baseline():
+    from weightspace.families.subspace.analysis import dint90
+
+    rows = []
+    for seed in range(3):
+        for variant, reparam, d, acc in [("direct", "direct", 100, 0.98), ("direct-note", "direct", 100, 0.60),
+                                         ("qr", "subspace", 10, 0.50), ("qr", "subspace", 30, 0.90),
+                                         ("qr-note", "subspace", 10, 0.50), ("qr-note", "subspace", 30, 0.58)]:
+            rows.append(dict(dataset="m", net="fc", variant=variant, reparam=reparam, d=d, dim=d, swept="d",
+                             projection="qr" if reparam == "subspace" else None, n_weights=100, seed=seed,
+                             status="ok", final_test_acc=acc + 0.001 * seed))
+    final = pd.DataFrame(rows)
+    dint = dint90(final, n_boot=50, baseline={"qr": "direct", "qr-note": "direct-note"}).set_index("variant")
+    assert dint.loc["qr", "baseline"] == "direct" and dint.loc["qr-note", "baseline"] == "direct-note"
+    assert dint.loc["qr", "dint"] == 30 and dint.loc["qr-note", "dint"] == 30  # 0.58 >= 0.9 x 0.60: its own
+    assert dint.loc["qr-note", "baseline_mean"] == pytest.approx(0.601)
+    config = quick()
+    sub = config["experiments"]["subspace"]
+    sub["variants"] = [sub["variants"][0], dict(sub["variants"][0], name="direct-note"), sub["variants"][4],
+                       dict(sub["variants"][4], name="qr-note")]
+    sub["analysis"]["baseline"] = {"qr": "direct", "qr-note": "direct-note"}
+    validate(config)
+    sub["analysis"]["baseline"] = {"qr": "direct", "qr-note": "qr"}
+    with pytest.raises(ConfigError, match=r"experiments\.subspace\.analysis\.baseline\.qr-note: 'qr' is not a "
+                                          r"direct variant \(the full-space baseline\); direct variants: direct, "
+                                          r"direct-note"):
+        validate(config)
+    sub["analysis"]["baseline"] = {"qr": "direct"}
+    with pytest.raises(ConfigError, match=r"experiments\.subspace\.analysis\.baseline: no baseline for the subspace "
+                                          r"variant\(s\) qr-note; map every subspace variant to a direct variant"):
+        validate(config)

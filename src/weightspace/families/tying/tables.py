@@ -22,6 +22,14 @@ def _blank(v) -> str:
     return "--" if v is None or (isinstance(v, float) and math.isnan(v)) or v == "" else tex(format_value(v))
 
 
+def _unswept(rows: pd.DataFrame, settings: list[str]) -> str:
+    """The heading of the rows that sweep nothing beside rows that do: their values of the keys the other settings
+    sweep (``input_scaling=standardize`` beside ``input_scaling=unit``), read from their columns."""
+    keys = dict.fromkeys(part.split("=")[0] for s in settings for part in s.split() if "=" in part)
+    values = [f"{k}={format_value(rows[k].iloc[0])}" for k in keys if k in rows and rows[k].nunique() == 1]
+    return " ".join(values) or "(no swept setting)"
+
+
 def tying_latex(summary: pd.DataFrame) -> str:
     """One table per dataset x net: method, setting, g, gradient semantics, trainable parameters, final test
     accuracy (%) or test MSE, final training loss; mean $\\pm$ 95% t-interval half-width over seeds."""
@@ -51,10 +59,10 @@ def tying_latex(summary: pd.DataFrame) -> str:
         out.append(" & ".join(["method", "$g$", "grad", "trainable", metric, "train loss"]) + r" \\")
         for setting in settings:
             out.append(r"\midrule")
-            if has_setting:
-                out.append(rf"\multicolumn{{6}}{{l}}{{\emph{{{tex(setting)}}}}} \\")
             rows = g[g["setting"] == setting].sort_values(["_m", "method", "_g", "_grad"], na_position="first",
                                                            kind="stable")
+            if has_setting:
+                out.append(rf"\multicolumn{{6}}{{l}}{{\emph{{{tex(setting or _unswept(rows, settings))}}}}} \\")
             for _, r in rows.iterrows():
                 name = label(r["method"], "") + dagger(r.get("n_diverged"))
                 if r["reparam"] == "tying" and r.get("tie") in ("rows", "columns") and r.get("groups") == "random":
