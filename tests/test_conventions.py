@@ -200,6 +200,8 @@ def test_validated_cells_carry_the_conventions_and_a_list_makes_a_grid():
 
     config = quick()
     config["experiments"]["tying-autoencoder"]["train"] = {"input_scaling": ["standardize", "unit"]}
+    config["experiments"]["tying-autoencoder"]["variants"] = [{"name": "untied", "reparam": "direct"},
+                                                              {"name": "tied", "reparam": "tying", "tie": "transpose"}]
     cells = expand(validate(copy.deepcopy(config)))["tying-autoencoder"]
     scalings = sorted({(c["variant"]["name"], c["train"]["input_scaling"]) for c in cells.values()})
     assert scalings == [("tied", "standardize"), ("tied", "unit"), ("untied", "standardize"), ("untied", "unit")]
