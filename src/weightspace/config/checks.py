@@ -88,11 +88,12 @@ def check_cell(cell: dict, config: Validated) -> list[str]:
 
 def _train_key(cell: dict, config: Validated, key: str) -> str:
     """Where a cell's training setting ``key`` is set: its variant's ``train``, its experiment's, or the top-level."""
+    where = f"experiments.{cell['experiment']}"
     exp = config["experiments"][cell["experiment"]]
     names = [v["name"] for v in exp["variants"]]
-    variant = exp["variants"][names.index(cell["variant"]["name"])]
-    if key in (variant.get("train") or {}):
-        return f"experiments.{cell['experiment']}.variants[{names.index(variant['name'])}:{variant['name']}].train.{key}"
+    index = names.index(cell["variant"]["name"])
+    if key in (exp["variants"][index].get("train") or {}):
+        return f"{where}.variants[{index}:{names[index]}].train.{key}"
     if key in (exp.get("train") or {}):
-        return f"experiments.{cell['experiment']}.train.{key}"
+        return f"{where}.train.{key}"
     return f"train.{key}"

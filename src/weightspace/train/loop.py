@@ -94,8 +94,8 @@ class Trainer:
         checkpoint_every_s: float = 60.0,
     ):
         self.cfg = TrainConfig.from_dict(cell.get("train", {}))
-        self.cell, self.data, self.seeds = cell, data.scaled(self.cfg.input_scaling), list(seeds)
-        data = self.data
+        self.cell, self.seeds = cell, list(seeds)
+        self.data = data = data.scaled(self.cfg.input_scaling)  # the cell's input scaling, without a copy
         self.device = torch.device(device) if device is not None else data.device
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.progress = sys.stderr.isatty() if progress is None else progress
