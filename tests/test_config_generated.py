@@ -180,14 +180,16 @@ def test_the_walk_finds_the_numeric_keys_of_every_part_of_the_schema():
 EXCLUSIVE = {"budget": "k"}
 #: options that need another (a teacher's n_values is for values: repeated)
 REQUIRES = {"n_values": {"values": "repeated"}}
+#: lists whose length the config fixes (train.init's std: one per layer of the base's net, fc 64-64-10)
+LENGTH = {"std": 2}
 
 
 def with_value(key: NumericKey, value) -> dict:
     cfg = copy.deepcopy(BASE)
     node = cfg
     for part in key.path[:-1]:
-        node = node[part]
-    node[key.path[-1]] = [value] if key.form == "list" else value
+        node = node.setdefault(part, {}) if isinstance(part, str) else node[part]  # a key the base leaves out
+    node[key.path[-1]] = [value] * LENGTH.get(key.path[-1], 1) if key.form == "list" else value
     if isinstance(node, dict) and key.path[-1] in EXCLUSIVE:
         node.pop(EXCLUSIVE[key.path[-1]], None)
     if isinstance(node, dict):

@@ -4,8 +4,9 @@
 ``final.csv``: one row per (cell, seed), with the run's status and final numbers.
 
 Both carry the cell's identifying columns (experiment, cell, dataset, net,
-variant, reparam, the variant's options such as projection and d, and every
-swept hyperparameter), so later stages group by columns, never parse names.
+variant, reparam, the variant's options such as projection and d, every
+swept hyperparameter, and the conventions ``input_scaling`` and ``init``
+whether swept or not), so later stages group by columns, never parse names.
 The ``swept`` column names the keys the grid varied for that cell
 (space-separated, e.g. ``"d lr"``): every analysis keeps each swept setting
 apart (:func:`weightspace.formatting.with_setting`).
@@ -25,8 +26,10 @@ from typing import Iterable
 
 import pandas as pd
 
+from weightspace.data import SCALINGS
 from weightspace.errors import WeightspaceError
 from weightspace.io import read_json, write_dataframe
+from weightspace.netspec import init_text
 
 __all__ = ["collect", "aggregate", "ID_COLUMNS", "TIME_COLUMNS"]
 
@@ -51,6 +54,11 @@ def _cell_columns(summary: dict) -> dict:
     }
     cols.update({k: v for k, v in variant.items() if k not in ("name", "reparam")})
     cols.update({k: v for k, v in cell.get("swept", {}).items() if k not in cols})
+    # the conventions that decide what a cell's numbers mean, in every row, swept or not (a run written before
+    # these keys existed was trained under the defaults it then had: standardized inputs, PyTorch's init)
+    train = cell.get("train", {})
+    cols.setdefault("input_scaling", train.get("input_scaling", SCALINGS[0]))
+    cols.setdefault("init", init_text(train.get("init")))
     # which of those columns the grid varied (analyses keep every swept setting apart)
     cols["swept"] = " ".join(cell.get("swept", {}))
     cols["seed"] = summary["seed"]

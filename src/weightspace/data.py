@@ -6,6 +6,15 @@ per-channel mean and std, ``y`` is ``(N,)`` int64 class labels. The training
 loop never touches a DataLoader: it indexes these tensors with random
 permutations.
 
+Input scaling
+-------------
+A cell chooses how its inputs are scaled (``train.input_scaling``, :data:`SCALINGS`): ``standardize`` (the
+stored tensors, as above), ``unit`` (images in [0, 1], pixels / 255) or ``symmetric`` (images in [-1, 1],
+(pixels - 0.5) / 0.5, torchvision's ``Normalize((0.5,) * C, (0.5,) * C)``). The last two need a pixel range
+(:attr:`DatasetInfo.pixel_range`: images of 8-bit pixels). :meth:`Dataset.scaled` gives the dataset under a
+scaling without copying it: each is an affine map of the stored tensors, applied on the device to what is
+indexed (:class:`ScaledInputs`).
+
 Sources
 -------
 ``mnist``, ``fashion_mnist``
@@ -42,7 +51,7 @@ import hashlib
 import importlib.util
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from typing import TYPE_CHECKING, Callable
@@ -57,7 +66,10 @@ if TYPE_CHECKING:  # pragma: no cover - torch is imported where tensors are made
     import torch
 
 __all__ = ["Dataset", "DatasetInfo", "DATASETS", "load", "resolve_data_dir", "known", "from_spec", "info",
-           "cell_info", "RESERVED", "cache_root"]
+           "cell_info", "RESERVED", "cache_root", "SCALINGS", "ScaledInputs"]
+
+#: the input scalings a cell may choose (``train.input_scaling``); the first is the default (see the module's doc)
+SCALINGS = ("standardize", "unit", "symmetric")
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,8 @@ class DatasetInfo:
             job (on the submitting machine, which has the network). False for data made in memory from nothing
             but code (scikit-learn's bundled digits, a teacher's draws): each training job makes it itself, and a
             job of its own would only add a process start (~2 s) per dataset.
+        pixel_range: whether the inputs are images of 8-bit pixels (values 0..255, read as [0, 1]), which the
+            scalings ``unit`` and ``symmetric`` need; generated sequences and teachers have none.
     """
 
     name: str
@@ -97,6 +111,7 @@ class DatasetInfo:
     spec: dict | None = None
     groups: Callable[[], np.ndarray] | None = None
     files: bool = True
+    pixel_range: bool = False
 
 
 #: the core's datasets, by name (families add theirs to :data:`weightspace.registry.DATASETS`, a config its own:
@@ -106,16 +121,16 @@ DATASETS: dict[str, DatasetInfo] = {
     for d in (
         DatasetInfo("mnist", (1, 28, 28), 10, 60000, 10000, "classification",
                     lambda root, dl, v: _finish("mnist", *_load_idx("mnist", root, dl, v)), None,
-                    "MNIST digits (torchvision IDX files)"),
+                    "MNIST digits (torchvision IDX files)", pixel_range=True),
         DatasetInfo("fashion_mnist", (1, 28, 28), 10, 60000, 10000, "classification",
                     lambda root, dl, v: _finish("fashion_mnist", *_load_idx("fashion_mnist", root, dl, v)), None,
-                    "Fashion-MNIST (torchvision IDX files)"),
+                    "Fashion-MNIST (torchvision IDX files)", pixel_range=True),
         DatasetInfo("cifar10", (3, 32, 32), 10, 50000, 10000, "classification",
                     lambda root, dl, v: _finish("cifar10", *_load_cifar10(root, dl, v)), None,
-                    "CIFAR-10 (torchvision python batches)"),
+                    "CIFAR-10 (torchvision python batches)", pixel_range=True),
         DatasetInfo("digits", (1, 8, 8), 10, 1437, 360, "classification",
                     lambda root, dl, v: _finish("digits", *_load_digits()), None,
-                    "scikit-learn's 8x8 digits, fixed 80/20 split (offline)", files=False),
+                    "scikit-learn's 8x8 digits, fixed 80/20 split (offline)", files=False, pixel_range=True),
         DatasetInfo("mnist1d", (1, 40), 10, 4000, 1000, "classification",
                     lambda root, dl, v: _finish("mnist1d", *_load_mnist1d(root, shuffled=False)), None,
                     "MNIST-1D, generated (offline)"),
@@ -154,23 +169,58 @@ _IDX_FILES: dict[str, tuple[str, dict[str, str]]] = {
 _CIFAR_FOLDER = "cifar-10-batches-py"
 
 
+class ScaledInputs:
+    """A dataset's stored inputs under an affine map, ``base[index] * scale + shift``, computed on the device when
+    indexed: another scaling of the inputs without a copy of the dataset (:meth:`Dataset.scaled`).
+
+    It stands where :class:`Dataset` has a tensor of inputs and supports what the trainer, the evaluation and the
+    families do with one: indexing (an index, a slice, an index tensor such as ``(S, B)`` minibatch indices),
+    ``len``, ``shape``, ``device`` and ``to``. ``scale`` and ``shift`` are ``(C, 1, ...)``: per channel, they
+    broadcast over any leading dimensions of what is indexed.
+    """
+
+    def __init__(self, base: "torch.Tensor", scale: "torch.Tensor", shift: "torch.Tensor"):
+        self.base, self.scale, self.shift = base, scale, shift
+
+    def __getitem__(self, index) -> "torch.Tensor":
+        return self.base[index] * self.scale + self.shift
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    @property
+    def shape(self):
+        return self.base.shape
+
+    @property
+    def device(self) -> "torch.device":
+        return self.base.device
+
+    def to(self, device) -> "ScaledInputs":
+        return ScaledInputs(self.base.to(device), self.scale.to(device), self.shift.to(device))
+
+
 @dataclass
 class Dataset:
     """A dataset as tensors, ready for batched training.
 
     Attributes:
         name: dataset name (one of :data:`DATASETS`).
-        x_train: (N, C, *spatial) float32, standardized.
+        x_train: (N, C, *spatial) float32, standardized (:class:`ScaledInputs` under another scaling:
+            :meth:`scaled`).
         y_train: (N,) int64 labels, or (N, n_outputs) float32 targets (regression).
-        x_test: (M, C, *spatial) float32, standardized like ``x_train``.
+        x_test: (M, C, *spatial) float32, scaled like ``x_train``.
         y_test: like ``y_train``.
         n_outputs: number of classes, or of regression targets.
         checksum: sha256 of the source arrays (before normalization).
         source: where the data came from (files or generator).
         task: ``classification`` (cross-entropy, accuracy) or ``regression`` (mean squared error).
         structure: for teacher tasks, ``{"layer": weight name, "groups": (out, in) int array}``.
-        x_mean, x_std: the standardization applied to ``x`` (per channel), or None: :meth:`pixels`
-            undoes it (the targets of a reconstruction task, in the source's range, e.g. [0, 1]).
+        x_mean, x_std: the map from ``x`` back to the source's values, ``x * x_std + x_mean`` (per channel, the
+            standardization or scaling applied), or None for none: :meth:`pixels` applies it (the targets of
+            a reconstruction task, in the source's range, e.g. [0, 1]).
+        pixel_range: whether the source is images of 8-bit pixels, read as [0, 1] (:attr:`DatasetInfo.pixel_range`).
+        scaling: the input scaling ``x`` is under (:data:`SCALINGS`).
     """
 
     name: str
@@ -185,6 +235,8 @@ class Dataset:
     structure: dict | None = None
     x_mean: "torch.Tensor | None" = None
     x_std: "torch.Tensor | None" = None
+    pixel_range: bool = False
+    scaling: str = SCALINGS[0]
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -195,26 +247,56 @@ class Dataset:
         return self.x_train.device
 
     def to(self, device: "torch.device | str") -> "Dataset":
-        return Dataset(
-            self.name,
-            self.x_train.to(device),
-            self.y_train.to(device),
-            self.x_test.to(device),
-            self.y_test.to(device),
-            self.n_outputs,
-            self.checksum,
-            self.source,
-            self.task,
-            self.structure,
-            None if self.x_mean is None else self.x_mean.to(device),
-            None if self.x_std is None else self.x_std.to(device),
+        return replace(
+            self,
+            x_train=self.x_train.to(device),
+            y_train=self.y_train.to(device),
+            x_test=self.x_test.to(device),
+            y_test=self.y_test.to(device),
+            x_mean=None if self.x_mean is None else self.x_mean.to(device),
+            x_std=None if self.x_std is None else self.x_std.to(device),
         )
 
     def pixels(self, x: "torch.Tensor") -> "torch.Tensor":
-        """``x`` (..., C, *spatial) as in the source, standardization undone (images: in [0, 1])."""
+        """``x`` (..., C, *spatial) as in the source, the scaling undone (images: in [0, 1]); ``x`` may also be
+        a whole :class:`ScaledInputs`."""
+        if isinstance(x, ScaledInputs):
+            x = x[:]
         if self.x_mean is None:
             return x
         return x * self.x_std[0] + self.x_mean[0]
+
+    def scaled(self, scaling: str) -> "Dataset":
+        """This dataset under the input scaling ``scaling`` (:data:`SCALINGS`), without a copy of its tensors.
+
+        ``standardize`` is the dataset itself. ``unit`` (the pixels) and ``symmetric`` (2 * pixels - 1) are affine
+        maps of the standardized inputs, ``x * std + mean`` and ``x * 2 std + (2 mean - 1)``, applied to what is
+        indexed (:class:`ScaledInputs`); :meth:`pixels` of the result undoes its own scaling, so a reconstruction's
+        targets are the pixels in [0, 1] under every scaling (under ``unit``, exactly its inputs).
+
+        Raises:
+            DataError: an unknown scaling, or one that needs a pixel range on a dataset without one.
+        """
+        if scaling == self.scaling:
+            return self
+        if scaling not in SCALINGS:
+            raise DataError(f"unknown input scaling {scaling!r} (train.input_scaling); choose one of: "
+                            f"{', '.join(SCALINGS)}")
+        if self.scaling != SCALINGS[0]:
+            raise ValueError(f"dataset {self.name!r} is already scaled ({self.scaling}); scale the dataset as loaded")
+        if not self.pixel_range or self.x_mean is None:
+            raise DataError(f"dataset {self.name!r} has no pixel range to scale (train.input_scaling: {scaling}); "
+                            f"use input_scaling: {SCALINGS[0]} for it")
+        mean, std = self.x_mean[0], self.x_std[0]  # (C, 1, ...): pixels = x * std + mean
+        if scaling == "unit":
+            scale, shift, back_mean, back_std = std, mean, None, None
+        else:  # symmetric: (pixels - 0.5) / 0.5
+            scale, shift = 2 * std, 2 * mean - 1
+            back_mean = self.x_mean.new_full(self.x_mean.shape, 0.5)
+            back_std = self.x_std.new_full(self.x_std.shape, 0.5)
+        return replace(self, x_train=ScaledInputs(self.x_train, scale, shift),
+                       x_test=ScaledInputs(self.x_test, scale, shift), x_mean=back_mean, x_std=back_std,
+                       scaling=scaling)
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
@@ -275,6 +357,7 @@ def _finish(name, xtr, ytr, xte, yte, source) -> Dataset:
         source=source,
         x_mean=mean,
         x_std=std,
+        pixel_range=xtr.dtype == np.uint8,
     )
 
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from weightspace import registry
-from weightspace.netspec import ARCHS, NetSpec, WeightSpec, net_options, net_spec
+from weightspace.netspec import ARCHS, TORCH_INIT, NetSpec, WeightSpec, init_stds, net_options, net_spec
 
 __all__ = ["WeightSpec", "Net", "build_net", "build_net_for", "ARCHS", "linear", "conv2d", "max_pool2d"]
 
@@ -34,9 +34,12 @@ class Net(NetSpec):
 
     Attributes:
         forward: ``forward(weights, x) -> logits (S, B, n_outputs)``.
+        init_scheme: how :meth:`init` draws the weights: :data:`~weightspace.netspec.TORCH_INIT` or
+            ``{"std", "bias"}`` (the cell's ``train.init``; :func:`~weightspace.netspec.init_stds`).
     """
 
     forward: Callable[[Weights, Tensor], Tensor] | None = None
+    init_scheme: Any = TORCH_INIT
 
     def __post_init__(self):
         self._sizes = [w.numel for w in self.spec.values()]  # split sizes, used at every step
@@ -46,17 +49,26 @@ class Net(NetSpec):
         return self._sizes
 
     def init(self, generators: list[torch.Generator], device: torch.device | str = "cpu") -> Weights:
-        """Fresh weights for each seed, PyTorch's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+        """Fresh weights for each seed, as :attr:`init_scheme` says: PyTorch's default init,
+        U(-1/sqrt(fan_in), 1/sqrt(fan_in)), or each tensor from N(0, std^2) with its layer's std (0: zeros).
+
+        Every reparameterization starts from these (a subspace's theta_0, a tie's shared tensor).
 
         Args:
             generators: one CPU generator per seed (S of them); seed s draws only from its own.
         Returns:
             ``{name: (S, *shape)}`` on ``device``.
         """
+        stds = init_stds(self.spec, self.init_scheme)
         out = {}
         for name, w in self.spec.items():
-            bound = 1.0 / math.sqrt(w.fan_in)
-            per_seed = [torch.empty(w.shape).uniform_(-bound, bound, generator=g) for g in generators]
+            if stds is None:
+                bound = 1.0 / math.sqrt(w.fan_in)
+                per_seed = [torch.empty(w.shape).uniform_(-bound, bound, generator=g) for g in generators]
+            elif stds[name] == 0:
+                per_seed = [torch.zeros(w.shape) for _ in generators]
+            else:
+                per_seed = [torch.empty(w.shape).normal_(0.0, stds[name], generator=g) for g in generators]
             out[name] = torch.stack(per_seed).to(device)
         return out
 
@@ -162,8 +174,9 @@ def _conv_forward(ns: NetSpec) -> Callable[[Weights, Tensor], Tensor]:
 
 
 def build_net(arch: str, input_shape: tuple[int, ...], n_outputs: int, widths: list[int] | None = None,
-              options: dict | None = None) -> Net:
-    """Build architecture ``arch`` for inputs of ``input_shape`` and ``n_outputs`` classes.
+              options: dict | None = None, init: Any = TORCH_INIT) -> Net:
+    """Build architecture ``arch`` for inputs of ``input_shape`` and ``n_outputs`` classes, initialised as ``init``
+    says (:attr:`Net.init_scheme`).
 
     Raises:
         ValueError: unknown architecture, or inputs the architecture cannot take.
@@ -173,9 +186,9 @@ def build_net(arch: str, input_shape: tuple[int, ...], n_outputs: int, widths: l
         forward = _fc_forward(ns) if arch == "fc" else _conv_forward(ns)
     else:  # a family's architecture (net_spec has checked that it is registered)
         forward = registry.resolve(registry.ARCHITECTURES[arch].forward)(ns)
-    return Net(ns.arch, ns.spec, ns.input_shape, ns.n_outputs, ns.geometry, ns.task, forward)
+    return Net(ns.arch, ns.spec, ns.input_shape, ns.n_outputs, ns.geometry, ns.task, forward, init)
 
 
-def build_net_for(net_cfg: dict, input_shape: tuple[int, ...], n_outputs: int) -> Net:
-    """:func:`build_net` of a net config (``{"arch", "widths", ...options}``)."""
-    return build_net(net_cfg["arch"], input_shape, n_outputs, net_cfg.get("widths"), net_options(net_cfg))
+def build_net_for(net_cfg: dict, input_shape: tuple[int, ...], n_outputs: int, init: Any = TORCH_INIT) -> Net:
+    """:func:`build_net` of a net config (``{"arch", "widths", ...options}``), initialised as ``init`` says."""
+    return build_net(net_cfg["arch"], input_shape, n_outputs, net_cfg.get("widths"), net_options(net_cfg), init)

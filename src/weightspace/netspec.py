@@ -29,7 +29,8 @@ from typing import Any
 from weightspace import registry
 from weightspace.data import cell_info
 
-__all__ = ["WeightSpec", "NetSpec", "net_spec", "net_spec_for", "net_options", "cell_task", "ARCHS"]
+__all__ = ["WeightSpec", "NetSpec", "net_spec", "net_spec_for", "net_options", "cell_task", "ARCHS", "layers",
+           "init_stds", "init_text", "TORCH_INIT"]
 
 ARCHS = ("fc", "lenet", "smallcnn")
 
@@ -75,6 +76,48 @@ class NetSpec:
     def n_params(self) -> int:
         """D: the number of weights per seed."""
         return sum(self.sizes)
+
+
+#: the default initialisation (``train.init``): PyTorch's, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases
+TORCH_INIT = "torch"
+
+
+def layers(spec: "OrderedDict[str, WeightSpec]") -> list[str]:
+    """The weight tensors of a spec that are a layer's weights, in order: every tensor but the biases (``*.bias``)."""
+    return [name for name in spec if not name.endswith(".bias")]
+
+
+def init_stds(spec: "OrderedDict[str, WeightSpec]", init: Any) -> dict[str, float] | None:
+    """Each tensor's standard deviation under the initialisation ``init`` (the ``train.init`` key), 0 for zeros;
+    None for PyTorch's default (:data:`TORCH_INIT`).
+
+    ``init`` is ``{"std": s or [s per layer], "bias": "zero" | "normal"}``: layer i's weights (:func:`layers`, in
+    the spec's order) are drawn from N(0, s_i^2), its bias (``<layer>.bias``) is zero or drawn with the same std.
+
+    Raises:
+        ValueError: a list of stds whose length is not the number of layers (naming them).
+    """
+    if init in (None, TORCH_INIT):
+        return None
+    names = layers(spec)
+    std = init["std"]
+    stds = list(std) if isinstance(std, list) else [std] * len(names)
+    if len(stds) != len(names):
+        raise ValueError(f"{len(stds)} stds for the {len(names)} layer(s) ({', '.join(names)}); give one std per "
+                         f"layer, or one number for all")
+    by_layer = {n.removesuffix(".weight"): float(s) for n, s in zip(names, stds)}
+    normal_bias = init.get("bias", "zero") == "normal"
+    return {name: (by_layer[name.removesuffix(".bias")] if normal_bias else 0.0) if name.endswith(".bias")
+            else by_layer[name.removesuffix(".weight")] for name in spec}
+
+
+def init_text(init: Any) -> str:
+    """The initialisation ``init`` as a label: ``torch``, or ``normal std=0.001,0.001,0.01 bias=zero``."""
+    if init in (None, TORCH_INIT):
+        return TORCH_INIT
+    std = init["std"]
+    stds = ",".join(f"{float(s):g}" for s in (std if isinstance(std, list) else [std]))
+    return f"normal std={stds} bias={init.get('bias', 'zero')}"
 
 
 def _fc_layers(spec: OrderedDict, dims: list[int]) -> None:

@@ -267,7 +267,7 @@ def _train_cell(cell, seeds, out_dir, ckpt_dir, ds, load_s, dev, memory_limit_gi
         state["trainer"] = None
         if len(batches) > 1:
             trainer.save_checkpoint()  # a finished batch is not trained again if a later one is killed
-        finished.append((batch, results, trainer.resumed_from, _examine(cell, trainer.reparam, ds)))
+        finished.append((batch, results, trainer.resumed_from, _examine(cell, trainer.reparam, trainer.data)))
     written, files = [], []
     for batch, results, resumed_from, examined in finished:
         for res, (extra_metrics, run_files) in zip(results, examined):

@@ -16,6 +16,7 @@ import weightspace.artifacts
 import weightspace.config
 import weightspace.families
 import weightspace.estimate
+import weightspace.formatting
 import weightspace.plan
 from weightspace.errors import ConfigError, WeightspaceError
 from weightspace.registry import FAMILIES
@@ -125,6 +126,11 @@ def render_outputs(experiment):
                 )
             out.append(path)
     return out
+
+
+def conventions(experiment):
+    """The conventions of the experiment's numbers, the sentence its report's captions end with."""
+    return weightspace.formatting.conventions(CELLS[experiment].values())
 
 
 def render_config(experiment):

@@ -27,5 +27,6 @@ for experiment in CELLS:
             experiment=experiment,
             config=render_config(experiment),
             n_seeds=len(experiment_seeds(experiment)),
+            conventions=conventions(experiment),
         shell:
             "{params.ws} render {params.experiment} --config-json {params.config:q} > {log} 2>&1"

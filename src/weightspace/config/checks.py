@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from weightspace import comparisons, registry
 from weightspace.config.grid import Validated, experiment_seeds
-from weightspace.netspec import cell_task, net_spec_for
+from weightspace.data import SCALINGS
+from weightspace.netspec import cell_task, init_stds, net_spec_for
 from weightspace.sizes import fmt_bytes, limit_bytes, over_limit
 
 __all__ = ["check_experiment", "check_comparisons", "check_cell"]
@@ -66,9 +67,33 @@ def check_cell(cell: dict, config: Validated) -> list[str]:
                 f"(D={net.n_params:,}), {over_limit(config['memory_limit_gib'])}; "
                 f"{spec.memory_hint or 'use smaller options'}, or raise memory_limit_gib"
             )
+    scaling = train.get("input_scaling", SCALINGS[0])
+    if scaling != SCALINGS[0] and not dataset.pixel_range:
+        problems.append(
+            f"{_train_key(cell, config, 'input_scaling')}: {scaling} scales images by their pixel range, which "
+            f"dataset {dataset.name} has not ({dataset.about or 'no images'}); use input_scaling: {SCALINGS[0]} "
+            f"for it (e.g. in a variant or an experiment of its own)"
+        )
+    try:
+        init_stds(net.spec, train.get("init"))
+    except ValueError as e:
+        problems.append(f"{_train_key(cell, config, 'init')}.std: net {net_cfg['name']!r}: {e}")
     if train["batch_size"] > dataset.n_train:
         problems.append(
             f"{where}.train.batch_size: {train['batch_size']} exceeds the {dataset.n_train} training examples "
             f"of {dataset.name}"
         )
     return problems
+
+
+def _train_key(cell: dict, config: Validated, key: str) -> str:
+    """Where a cell's training setting ``key`` is set: its variant's ``train``, its experiment's, or the top-level."""
+    where = f"experiments.{cell['experiment']}"
+    exp = config["experiments"][cell["experiment"]]
+    names = [v["name"] for v in exp["variants"]]
+    index = names.index(cell["variant"]["name"])
+    if key in (exp["variants"][index].get("train") or {}):
+        return f"{where}.variants[{index}:{names[index]}].train.{key}"
+    if key in (exp.get("train") or {}):
+        return f"{where}.train.{key}"
+    return f"train.{key}"

@@ -23,6 +23,15 @@ class TrainConfig:
     evals_per_epoch: int = 1  # test-set evaluations per epoch (resolution of the curves)
     #: a seed diverges when a loss is not finite, or exceeds this many times its initial test loss (None: off)
     divergence_factor: float | None = 100.0
+    #: how the inputs are scaled: standardize ((x - mean) / std of the training set, per channel), unit (images in
+    #: [0, 1]) or symmetric (images in [-1, 1]); see weightspace.data.SCALINGS
+    input_scaling: str = "standardize"
+    beta1: float = 0.9  # Adam's beta1 (torch's default; ignored by SGD)
+    beta2: float = 0.999  # Adam's beta2 (torch's default; ignored by SGD)
+    #: initial weights: "torch" (PyTorch's default, U(+-1/sqrt(fan_in)) for weights and biases), or
+    #: {"std": s or [s per layer], "bias": "zero" | "normal"}: each layer's weights N(0, s^2), its biases zero or
+    #: N(0, s^2) (weightspace.nets.Net.init)
+    init: Any = "torch"
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":

@@ -26,6 +26,7 @@ from torch import Tensor
 from weightspace.data import Dataset
 from weightspace.errors import Interrupted
 from weightspace.nets import Net, build_net_for
+from weightspace.netspec import TORCH_INIT
 from weightspace.reparam import Reparam, build_reparam
 from weightspace.seeding import generators
 from weightspace.train import checkpoint as ckpt
@@ -52,9 +53,9 @@ class SeedResult:
 
 
 def build_for_cell(cell: dict, data: Dataset, seeds: list[int], device: torch.device | str) -> tuple[Net, Reparam]:
-    """The net and the reparameterization a cell config describes."""
+    """The net (initialised as the cell's ``train.init`` says) and the reparameterization a cell config describes."""
     net_cfg = cell["net"]
-    net = build_net_for(net_cfg, data.input_shape, data.n_outputs)
+    net = build_net_for(net_cfg, data.input_shape, data.n_outputs, cell.get("train", {}).get("init", TORCH_INIT))
     epochs = cell.get("train", {}).get("epochs", TrainConfig.epochs)
     reparam = build_reparam(cell["variant"], net, seeds, device, structure=data.structure, epochs=epochs)
     return net, reparam
@@ -71,7 +72,8 @@ class Trainer:
 
     Args:
         cell: a cell config (``net``, ``variant``, ``train``; see :mod:`weightspace.config`).
-        data: the dataset, already on ``device``.
+        data: the dataset as loaded (standardized), already on ``device``; the trainer sees it under the cell's
+            ``train.input_scaling`` (:meth:`~weightspace.data.Dataset.scaled`, no copy), as :attr:`data`.
         seeds: the seeds to train, as one batch.
         device: where to train (default: the dataset's device).
         log: where one-line progress messages go (default: stderr).
@@ -91,13 +93,14 @@ class Trainer:
         checkpoint: str | Path | None = None,
         checkpoint_every_s: float = 60.0,
     ):
-        self.cell, self.data, self.seeds = cell, data, list(seeds)
+        self.cfg = TrainConfig.from_dict(cell.get("train", {}))
+        self.cell, self.seeds = cell, list(seeds)
+        self.data = data = data.scaled(self.cfg.input_scaling)  # the cell's input scaling, without a copy
         self.device = torch.device(device) if device is not None else data.device
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.checkpoint = Path(checkpoint) if checkpoint is not None else None
         self.checkpoint_every_s = checkpoint_every_s
-        self.cfg = TrainConfig.from_dict(cell.get("train", {}))
         self.name = cell.get("cell", "cell")
         self.net, self.reparam = build_for_cell(cell, data, self.seeds, self.device)
         self.task = self.net.task or data.task  # a net may fix its task (an autoencoder: reconstruction)

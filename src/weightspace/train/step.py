@@ -53,7 +53,7 @@ _SGD = _without_dynamo(torch.optim.SGD)
 def make_optimizer(params, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
     fused = device.type == "cuda"
     if cfg.optimizer == "adam":
-        return _ADAM(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused or None)
+        return _ADAM(params, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay, fused=fused or None)
     if cfg.optimizer == "sgd":
         return _SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, fused=fused or None)
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")

@@ -106,41 +106,59 @@ class SubspaceFamily(Family):
 
 
 def _check_baseline(where: str, exp: dict, config: dict) -> list[str]:
-    """d_int90 needs one baseline per subspace variant and setting: refuse a grid that leaves it ambiguous."""
+    """d_int90 needs one baseline per subspace variant and setting: refuse a grid that leaves it ambiguous.
+
+    ``analysis.baseline`` names the baseline of every subspace variant, or maps each subspace variant to its own
+    (e.g. each trained under its own conventions); without it, the experiment's only direct variant."""
     analysis = exp["analysis"]
     variants = {v["name"]: v for v in exp["variants"]}
-    name = analysis.get("baseline")
-    if name is None:
+    subspace = [n for n, v in variants.items() if v["reparam"] == "subspace"]
+    chosen = analysis.get("baseline")
+    if chosen is None:
         direct = [v["name"] for v in exp["variants"] if v["reparam"] == "direct"]
         if len(direct) > 1:
             return [f"{where}.analysis.baseline: several direct variants ({', '.join(direct)}) could be the "
-                    f"full-space baseline of d_int90; name one"]
-        name = direct[0]
-    elif name not in variants:
-        return [f"{where}.analysis.baseline: {name!r} is not a variant of this experiment; "
-                f"variants: {', '.join(variants)}"]
-    base = {k: v for k, v in variant_sweeps(variants[name], exp, config).items() if k != "d"}
-    fixed = analysis.get("baseline_setting") or {}
+                    f"full-space baseline of d_int90; name one, or map each subspace variant to its own"]
+        chosen = direct[0]
+    mapping = chosen if isinstance(chosen, dict) else {n: chosen for n in subspace}
     problems = []
-    for key, value in fixed.items():
-        if key not in base:
-            problems.append(f"{where}.analysis.baseline_setting.{key}: the baseline variant {name!r} does not sweep "
-                            f"{key}" + (f"; it sweeps {', '.join(base)}" if base else ""))
-        elif value not in base[key]:
-            problems.append(f"{where}.analysis.baseline_setting.{key}: {value!r} is not one of the values the "
-                            f"baseline sweeps ({', '.join(map(str, base[key]))})")
-    for vname, v in variants.items():
-        if v["reparam"] != "subspace":
-            continue
-        theirs = variant_sweeps(v, exp, config)
-        for key, values in base.items():
-            if key not in theirs and key not in fixed and len(values) > 1:
-                problems.append(
-                    f"{where}.analysis: the baseline variant {name!r} sweeps {key} ({', '.join(map(str, values))}), "
-                    f"so d_int90 of {vname!r} would have no single baseline; set analysis.baseline_setting: "
-                    f"{{{key}: <one of them>}}, or sweep {key} in {vname!r} too (each setting is then compared "
-                    f"with the baseline of the same {key})"
-                )
+    for vname, name in mapping.items():
+        key = f"{where}.analysis.baseline" + (f".{vname}" if isinstance(chosen, dict) else "")
+        if vname not in subspace:
+            problems.append(f"{key}: {vname!r} is not a subspace variant of this experiment; subspace variants: "
+                            f"{', '.join(subspace) or '(none)'}")
+        elif name not in variants:
+            problems.append(f"{key}: {name!r} is not a variant of this experiment; variants: {', '.join(variants)}")
+        elif variants[name]["reparam"] != "direct":
+            direct = [n for n, v in variants.items() if v["reparam"] == "direct"]
+            problems.append(f"{key}: {name!r} is not a direct variant (the full-space baseline); direct variants: "
+                            f"{', '.join(direct)}")
+    missing = [n for n in subspace if n not in mapping]
+    if missing:
+        problems.append(f"{where}.analysis.baseline: no baseline for the subspace variant(s) {', '.join(missing)}; "
+                        f"map every subspace variant to a direct variant")
+    if problems:
+        return problems
+    fixed = analysis.get("baseline_setting") or {}
+    for name in dict.fromkeys(mapping.values()):
+        base = {k: v for k, v in variant_sweeps(variants[name], exp, config).items() if k != "d"}
+        for key, value in fixed.items():
+            if key not in base:
+                problems.append(f"{where}.analysis.baseline_setting.{key}: the baseline variant {name!r} does not "
+                                f"sweep {key}" + (f"; it sweeps {', '.join(base)}" if base else ""))
+            elif value not in base[key]:
+                problems.append(f"{where}.analysis.baseline_setting.{key}: {value!r} is not one of the values the "
+                                f"baseline sweeps ({', '.join(map(str, base[key]))})")
+        for vname in (v for v, b in mapping.items() if b == name):
+            theirs = variant_sweeps(variants[vname], exp, config)
+            for key, values in base.items():
+                if key not in theirs and key not in fixed and len(values) > 1:
+                    problems.append(
+                        f"{where}.analysis: the baseline variant {name!r} sweeps {key} "
+                        f"({', '.join(map(str, values))}), so d_int90 of {vname!r} would have no single baseline; "
+                        f"set analysis.baseline_setting: {{{key}: <one of them>}}, or sweep {key} in {vname!r} too "
+                        f"(each setting is then compared with the baseline of the same {key})"
+                    )
     return problems
 
 

@@ -92,14 +92,15 @@ def dint90(
     fraction: float = 0.9,
     n_boot: int = 2000,
     random_state: int = 0,
-    baseline: str | None = None,
+    baseline: str | dict[str, str] | None = None,
     baseline_setting: dict | None = None,
     threshold: str = "relative",
 ) -> pd.DataFrame:
     """d_int (default: 90%) per (dataset, net, subspace variant, setting) against the full-space baseline.
 
     Args:
-        baseline: the baseline variant's name (default: the experiment's only direct variant).
+        baseline: the baseline variant's name (default: the experiment's only direct variant), or
+            ``{subspace variant: its baseline variant}``.
         baseline_setting: ``{key: value}`` choosing among the baseline's swept settings
             (see :func:`_select_baseline`).
         threshold: the convention of the main columns (``dint``, ``ci_low``, ...): ``relative``
@@ -115,8 +116,9 @@ def dint90(
     rows = []
     for (dataset, net), g in final.groupby(["dataset", "net"], sort=True):
         where = f"{dataset} / {net}"
-        base_rows = _baseline_variant(g, baseline, where)
         for (variant, setting), v in g[g["reparam"] == "subspace"].groupby(["variant", "setting"], sort=True):
+            base_rows = _baseline_variant(g, baseline.get(variant) if isinstance(baseline, dict) else baseline,
+                                          where)
             b, base_label = (_select_baseline(base_rows, v, baseline_setting or {}, where) if len(base_rows)
                              else (base_rows, ""))
             base = b.loc[b["status"] == "ok", "final_test_acc"].to_numpy(dtype=float)

@@ -1,7 +1,8 @@
 """What a tying run keeps (``examine_run``), and the tying table from ``final.csv`` (``tying_summary``).
 
 The summary has one row per cell: its method (``untied``, ``tied <kind>``, ``narrower untied``), the tie options,
-the trainable-parameter count, and the mean and Student-t 95% interval over finished seeds
+the trainable-parameter count, the conventions it was trained under (``input_scaling``, ``init``), and the mean
+and Student-t 95% interval over finished seeds
 (:mod:`weightspace.cell_summary`) of the final test
 accuracy, test loss (an autoencoder's: the per-pixel reconstruction MSE) and training loss. Diverged seeds are
 counted (``n_diverged``), never averaged in. Every swept setting other than ``g`` and ``grad`` (e.g. the optimizer
@@ -91,7 +92,7 @@ def tying_summary(final: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame
     elif (final["reparam"] == "tying").any():
         final["grad"] = np.where(final["reparam"] == "tying", "sum", None)
     keep = ("dataset", "net", "variant", "reparam", "tie", "g", "grad", "groups", "bias", "setting", "cell",
-            "n_trainable", "n_weights")
+            "n_trainable", "n_weights", "input_scaling", "init")
     out = summarize(final, ["cell"], TYING_METRICS, confidence, keep=keep)
     if len(out):
         out.insert(out.columns.get_loc("setting"), "method", [method_of(r) for _, r in

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
-from weightspace.formatting import format_value, with_setting
+from weightspace.formatting import conventions_of_rows, format_value, with_setting
 from weightspace.errors import WeightspaceError
 from weightspace.families.tying.analysis import AXIS
 from weightspace.plots import mean_band, plain_log_ticks, plot_band, plt, save_figure
@@ -252,7 +252,9 @@ def mse_figure(curves: pd.DataFrame, dataset: str, net: str, out: str | Path) ->
     plain_log_ticks(ax)
     zoom.set(xlabel="epoch", title="second half")
     fig.legend(*ax.get_legend_handles_labels(), loc="outside right center")
-    fig.suptitle(f"{dataset} · {net} — reconstruction error, mean ± std over {n_seeds} seeds", fontsize=9)
+    conventions = conventions_of_rows(sel)  # the MSE is against the pixels in [0, 1] whatever the inputs' scaling
+    fig.suptitle(f"{dataset} · {net} — reconstruction error against the pixels in [0, 1], mean ± std over "
+                 f"{n_seeds} seeds" + (f"\n{conventions}" if conventions else ""), fontsize=9)
     return save_figure(fig, out)
 
 

@@ -197,7 +197,7 @@ class Narrow(Reparam):
 
     def __init__(self, net: Net, seeds: list[int], widths: list[int], device: torch.device | str = "cpu"):
         super().__init__(net, seeds)
-        self.small = build_net("fc", net.input_shape, net.n_outputs, list(widths))
+        self.small = build_net("fc", net.input_shape, net.n_outputs, list(widths), init=net.init_scheme)
         for name, w in self.small.spec.items():
             full = net.spec[name].shape
             if any(a > b for a, b in zip(w.shape, full)):

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from weightspace.formatting import format_value
+from weightspace.formatting import conventions_of_rows, format_value
 from weightspace.tables import ci, dagger, fmt_dim, label, tex
 
 __all__ = ["tying_latex"]
@@ -20,6 +20,14 @@ def _method_key(method: str) -> int:
 
 def _blank(v) -> str:
     return "--" if v is None or (isinstance(v, float) and math.isnan(v)) or v == "" else tex(format_value(v))
+
+
+def _unswept(rows: pd.DataFrame, settings: list[str]) -> str:
+    """The heading of the rows that sweep nothing beside rows that do: their values of the keys the other settings
+    sweep (``input_scaling=standardize`` beside ``input_scaling=unit``), read from their columns."""
+    keys = dict.fromkeys(part.split("=")[0] for s in settings for part in s.split() if "=" in part)
+    values = [f"{k}={format_value(rows[k].iloc[0])}" for k in keys if k in rows and rows[k].nunique() == 1]
+    return " ".join(values) or "(no swept setting)"
 
 
 def tying_latex(summary: pd.DataFrame) -> str:
@@ -38,19 +46,23 @@ def tying_latex(summary: pd.DataFrame) -> str:
         g = g.assign(_m=g["method"].map(_method_key), _g=pd.to_numeric(g["g"], errors="coerce"),
                      _grad=g["grad"].map({"sum": 0, "mean": 1}).fillna(-1))
         n = int(g["n_ok"].max()) if len(g) else 0
+        conventions = conventions_of_rows(g)
         out.append(f"% {dataset} / {net}: final numbers, mean $\\pm$ 95% t-interval half-width over {n} seeds "
                    f"(diverged seeds excluded, counted as $^{{n\\dagger}}$)"
                    + ("; the narrower untied net's g is that of the tied net whose count it matches"
-                      if (g["reparam"] == "narrow").any() else ""))
+                      if (g["reparam"] == "narrow").any() else "")
+                   + (f"; {conventions}" if conventions else "")
+                   + ("; reconstruction MSE per pixel against the pixels in [0, 1] under every input scaling"
+                      if regression and "input_scaling" in g else ""))
         out.append(r"\begin{tabular}{lllrrr}")
         out.append(r"\toprule")
         out.append(" & ".join(["method", "$g$", "grad", "trainable", metric, "train loss"]) + r" \\")
         for setting in settings:
             out.append(r"\midrule")
-            if has_setting:
-                out.append(rf"\multicolumn{{6}}{{l}}{{\emph{{{tex(setting)}}}}} \\")
             rows = g[g["setting"] == setting].sort_values(["_m", "method", "_g", "_grad"], na_position="first",
                                                            kind="stable")
+            if has_setting:
+                out.append(rf"\multicolumn{{6}}{{l}}{{\emph{{{tex(setting or _unswept(rows, settings))}}}}} \\")
             for _, r in rows.iterrows():
                 name = label(r["method"], "") + dagger(r.get("n_diverged"))
                 if r["reparam"] == "tying" and r.get("tie") in ("rows", "columns") and r.get("groups") == "random":
