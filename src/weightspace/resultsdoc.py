@@ -258,8 +258,13 @@ _OPTIMIZERS = {"adam": "Adam", "sgd": "SGD"}
 
 
 def _tying_cell(summary: pd.DataFrame, where: str, method: str, optimizer: str | None = None, g=None,
-                grad: str | None = None) -> pd.Series:
+                grad: str | None = None, scaling: str | None = None) -> pd.Series:
     rows = summary[summary["method"] == method]
+    if scaling is not None:  # the input convention (train.input_scaling): in the row's setting where swept
+        setting = rows["setting"].fillna("")
+        named = setting.str.contains(f"input_scaling={scaling}", regex=False)
+        default = ~setting.str.contains("input_scaling=", regex=False) & (scaling == "standardize")
+        rows = rows[named | default]
     if optimizer is not None:
         rows = rows[rows["setting"].str.contains(f"optimizer={optimizer}", regex=False)]
     if g is not None:
@@ -268,8 +273,59 @@ def _tying_cell(summary: pd.DataFrame, where: str, method: str, optimizer: str |
         rows = rows[rows["grad"] == grad]
     if len(rows) != 1:
         raise WeightspaceError(f"{where}: {len(rows)} cells of {method} {optimizer or ''} g={g} grad={grad} "
+                               f"{f'input_scaling={scaling} ' if scaling else ''}"
                                f"(expected one); the archived run is not the grid the docs describe")
     return rows.iloc[0]
+
+
+def _autoencoder(run: Run, n: Numbers, name: str) -> str:
+    """The tied vs untied autoencoder's table (test MSE per pixel, per seed too) under each input convention, and
+    its numbers ``<name>.ae[.unit].*``."""
+    where = f"{run.folder}/tying-autoencoder"
+    final = run.table("tying-autoencoder")
+    ae = analysed(run, "tying-autoencoder")["tying_summary.csv"]
+    final = final[final["status"] == "ok"]
+    table = []
+    # under each input convention (train.input_scaling): standardized inputs (the names without a convention,
+    # as quoted since the first run) and [0, 1] pixels (".unit"), the reconstruction target pixels in both
+    for scaling, tag, title in (("standardize", "", "standardized inputs"), ("unit", ".unit", "[0, 1] inputs")):
+        per_seed, means = {}, {}
+        for label, short, method in (("untied", "untied", "untied"), ("tied (decoder = encoderᵀ)", "tied",
+                                                                       "tied transpose")):
+            r = _tying_cell(ae, where, method, scaling=scaling)
+            seeds = final[final["cell"] == r["cell"]].set_index("seed")["final_test_loss"].sort_index()
+            per_seed[short], means[short] = seeds, r["final_test_loss_mean"]
+            key = f"{name}.ae{tag}.{short}"
+            values = " / ".join(n.add(f"{key}.seed{s}.mse", v, 5) for s, v in seeds.items())
+            table.append([f"{label}, {title}", count(n, f"{key}.trainable", r["n_trainable"]),
+                          n.ci(f"{key}.mse", r, "final_test_loss", 5), values])
+        diff = per_seed["untied"] - per_seed["tied"]
+        key = f"{name}.ae{tag}"
+        n.add(f"{key}.tied_better_seeds", int((diff > 0).sum()), 0)
+        n.add(f"{key}.seeds", len(diff), 0)
+        n.add(f"{key}.untied_minus_tied", means["untied"] - means["tied"], 5)
+        n.add(f"{key}.untied_minus_tied.percent", (means["untied"] - means["tied"]) / means["untied"], 0, 100)
+    seeds = " / ".join(str(s) for s in per_seed["untied"].index)
+    return md_table(["", "trainable", "test MSE at 20 epochs", f"seeds {seeds}"], "lrrr", table)
+
+
+def tying_autoencoder(run: Run, n: Numbers) -> dict[str, str]:
+    """The tied autoencoder on MNIST under both input conventions (config/mnist-tying-autoencoder.yaml), with
+    the comparisons layer's test of tied vs untied under each (sign-flip, Holm over the two)."""
+    tables = {"mnist-tying-autoencoder.ae": _autoencoder(run, n, "mnist-tying-autoencoder")}
+    comp = analysed(run, "tying-autoencoder", with_comparisons=True)["comparisons.csv"]
+    for scaling, tag in (("standardize", ""), ("unit", ".unit")):
+        setting = comp["setting"].fillna("")
+        rows = comp[setting.str.contains(f"input_scaling={scaling}", regex=False)
+                    | (~setting.str.contains("input_scaling=", regex=False) & (scaling == "standardize"))]
+        if len(rows) != 1:
+            raise WeightspaceError(f"{run.folder}/tying-autoencoder: {len(rows)} comparisons of tied vs untied "
+                                   f"with input_scaling={scaling} (expected one)")
+        r = rows.iloc[0]
+        n.add(f"mnist-tying-autoencoder.ae{tag}.p", r["p"], None, sig=3)
+        n.add(f"mnist-tying-autoencoder.ae{tag}.p_holm", r["p_holm"], None, sig=3)
+        n.add(f"mnist-tying-autoencoder.ae{tag}.p_min", r["p_min_attainable"], None, sig=3)
+    return tables
 
 
 def tying(run: Run, n: Numbers) -> dict[str, str]:
@@ -314,27 +370,7 @@ def tying(run: Run, n: Numbers) -> dict[str, str]:
         table.append([label, count(n, f"mnist-tying.cross.{short}.trainable", r["n_trainable"]),
                       n.ci(f"mnist-tying.cross.{short}.acc", r, "final_test_acc", 2, 100)])
     tables["mnist-tying.cross"] = md_table(["", "trainable", "test accuracy (%)"], "lrr", table)
-    # the tied autoencoder: test MSE per pixel, per seed too
-    where = f"{run.folder}/tying-autoencoder"
-    final = run.table("tying-autoencoder")
-    ae = tying_summary("tying-autoencoder")
-    final = final[final["status"] == "ok"]
-    table, per_seed, means = [], {}, {}
-    for label, short, method in (("untied", "untied", "untied"), ("tied (decoder = encoderᵀ)", "tied",
-                                                                   "tied transpose")):
-        r = _tying_cell(ae, where, method)
-        seeds = final[final["cell"] == r["cell"]].set_index("seed")["final_test_loss"].sort_index()
-        per_seed[short], means[short] = seeds, r["final_test_loss_mean"]
-        values = " / ".join(n.add(f"mnist-tying.ae.{short}.seed{s}.mse", v, 5) for s, v in seeds.items())
-        table.append([label, count(n, f"mnist-tying.ae.{short}.trainable", r["n_trainable"]),
-                      n.ci(f"mnist-tying.ae.{short}.mse", r, "final_test_loss", 5), values])
-    seeds = " / ".join(str(s) for s in per_seed["untied"].index)
-    tables["mnist-tying.ae"] = md_table(["", "trainable", "test MSE at 20 epochs", f"seeds {seeds}"], "lrrr", table)
-    diff = per_seed["untied"] - per_seed["tied"]
-    n.add("mnist-tying.ae.tied_better_seeds", int((diff > 0).sum()), 0)
-    n.add("mnist-tying.ae.seeds", len(diff), 0)
-    n.add("mnist-tying.ae.untied_minus_tied", means["untied"] - means["tied"], 5)
-    n.add("mnist-tying.ae.untied_minus_tied.percent", (means["untied"] - means["tied"]) / means["untied"], 0, 100)
+    tables["mnist-tying.ae"] = _autoencoder(run, n, "mnist-tying")
     # training time per cell (timings.csv: a cell's seeds train as one batch, each row the batch's time)
     times = {short: pd.concat([run.table(exp, "timings.csv").groupby("cell")["train_time_s"].max() for exp in exps])
              for short, exps in (("classifier", ("tying", "tying-crosslayer")), ("ae", ("tying-autoencoder",)))}
@@ -453,6 +489,7 @@ SECTIONS: list[tuple[str, Callable[[Run, Numbers], dict[str, str]]]] = [
     ("images", images),
     ("meta", meta),
     ("mnist-tying", tying),
+    ("mnist-tying-autoencoder", tying_autoencoder),
     ("mnist-feedback", feedback),
     ("mnist", subspace),
     ("mnist-dint", subspace),
