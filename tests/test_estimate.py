@@ -28,6 +28,7 @@ def probes(monkeypatch, tmp_path):
     monkeypatch.setattr(weightspace.bench, "step_cost", step_cost)
     monkeypatch.setattr(weightspace.estimate, "job_startup_s", lambda *a, **k: 2.0)
     monkeypatch.setattr(weightspace.estimate, "probe_workers", lambda device: 1)  # the stand-in in this process
+    monkeypatch.setattr(weightspace.estimate, "family_job_s", lambda cell, data_dir, device: None)  # not run here
     monkeypatch.setenv("WEIGHTSPACE_CACHE", str(tmp_path / "cache"))
     return calls
 
@@ -258,8 +259,37 @@ def test_a_probe_over_probe_bytes_runs_alone(probes, monkeypatch):
         {"name": "direct", "reparam": "direct"},
         {"name": "dense", "reparam": "subspace", "projection": "dense", "d": [10, 20]}]}})
     weightspace.estimate.plan(cfg, measure=True, log=lambda m: None)
-    assert calls == [(2 + 3 + 2, 2), (0, 1)]  # direct (1, 2 seeds), dense d=10 (1, 2 seeds) and d=20; 2 start-ups
+    # direct (1, 2 seeds), dense d=10 (1, 2 seeds) and d=20; 2 start-ups and the family's one-cell job
+    assert calls == [(2 + 3 + 2 + 1, 2), (0, 1)]
     calls.clear()
     monkeypatch.setattr(weightspace.estimate, "PROBE_BYTES", 1)  # every probe over it: all alone
     weightspace.estimate.plan(cfg, measure=True, log=lambda m: None, fresh=True)
-    assert calls[1][1] == 1 and calls[1][0] >= 2 and calls[0][0] == 2  # only the two start-up measurements in the pool
+    assert calls[1][1] == 1 and calls[1][0] >= 2 and calls[0][0] == 3  # only the job measurements in the pool
+
+
+def test_a_job_costs_what_a_real_job_of_its_family_costs_beyond_its_cells(probes, monkeypatch):
+    """A training job's own cost (its process, the family's imports and examine, its files) is measured once per
+    family by a real one-cell, one-epoch job of its cheapest cell, less that cell's probed part and its data's
+    loading; the plain start-up where that job cannot run here."""
+    import weightspace.estimate
+    from weightspace.estimate import plan
+
+    ran = []
+    monkeypatch.setattr(weightspace.estimate, "family_job_s",
+                        lambda cell, data_dir, device: ran.append(cell) or 9.0)
+    cfg = config(cells_per_job=8)
+    df = plan(cfg, measure=True, log=lambda m: None)
+    (cell,) = ran  # one family (subspace): one real job, of one epoch
+    assert cell["train"]["epochs"] == 1 and cell["family"] == "subspace"
+    steps, evals = weightspace.estimate.cell_steps(cell)
+    probed = steps * STEP_S  # the stand-in's step cost at one seed (no build, no evaluation cost)
+    overhead = df.attrs["family_job_s"]["subspace"]
+    assert overhead == pytest.approx(9.0 - probed - df.attrs["load_s"]["digits"])
+    for job in df.attrs["train_jobs"]:
+        cells = df[df["experiment"] == job["experiment"]]
+        assert job["est_s"] == pytest.approx(overhead + df.attrs["load_s"]["digits"] + cells["est_s"].sum())
+    monkeypatch.setattr(weightspace.estimate, "family_job_s", lambda cell, data_dir, device: None)
+    again = plan(cfg, measure=True, log=lambda m: None, fresh=True)
+    assert "subspace" not in again.attrs["family_job_s"]  # not measured: the plain start-up (the stand-in's 2 s)
+    assert again.attrs["train_jobs"][0]["est_s"] == pytest.approx(
+        2.0 + again.attrs["load_s"]["digits"] + again[again["experiment"] == "few"]["est_s"].sum())

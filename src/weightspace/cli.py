@@ -329,9 +329,14 @@ def cmd_plan(args) -> None:
         else:
             n_dev, what = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(), "cores"
         wall = max(total_s / n_dev, per_job["est_s"].max())
+        # a job's own cost per family: a real one-cell job of the family less its cell (else the plain start-up)
+        fam = attrs.get("family_job_s") or {}
+        own = ", ".join(f"{f} {s:.1f} s" for f, s in sorted(fam.items())) or f"{startup:.1f} s"
+        if fam:
+            own = f"by family ({own}; else {startup:.1f} s)"
         print(f"estimated on {device} ({'GPU-hours' if gpu else 'core-hours'}: each training job's cells - seed "
-              f"batches, steps, test-set evaluations, building the reparameterization - plus its start-up "
-              f"{startup:.1f} s and its dataset's loading; every other job its start-up "
+              f"batches, steps, test-set evaluations, building the reparameterization - plus its own cost "
+              f"{own} and its datasets' loading; every other job its start-up "
               f"{attrs['other_startup_s']:.1f} s): "
               f"{summary.loc['total', unit]:.2f} {'GPU' if gpu else 'core'}-hours; on this machine's {n_dev} {what} "
               f"about {wall / 60:.1f} min wall (jobs in parallel; the longest job alone "

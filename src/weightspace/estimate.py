@@ -133,10 +133,30 @@ def job_startup_s(repeats: int = 2, training: bool = True) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def _child_cpu_s(cmd: list[str]) -> float:
+def family_job_s(cell: dict, data_dir: str | None, device: str) -> float | None:
+    """CPU seconds of a real training job of one cell (``weightspace train``, one seed, as the workflow runs it:
+    its process, the family's modules, the data, the cell's build, steps, evaluations, its ``examine`` and its
+    files), or None when it cannot run here (e.g. the dataset's files are missing). :func:`_estimate` runs it
+    with the cheapest cell of each family for one epoch: what a job of that family costs besides its cells'
+    probed training."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ws-plan-") as out:
+        cmd = [sys.executable, "-m", "weightspace", "train", "--cell-json", json.dumps(cell), "--seeds", "0",
+               "--out", out, "--device", device, "--threads", "1", "--no-progress", "--no-download"]
+        if data_dir:
+            cmd += ["--data-dir", str(data_dir)]
+        try:
+            return _child_cpu_s(cmd, quiet=True)
+        except subprocess.CalledProcessError:
+            return None
+
+
+def _child_cpu_s(cmd: list[str], quiet: bool = False) -> float:
     """CPU seconds (user and system) that the process ``cmd`` took: a start-up as a quiet core gives it, whatever
     else this process runs meanwhile (its own rusage, from ``wait4``; the probe workers' are not in it)."""
-    proc = subprocess.Popen(cmd)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} if quiet else {}
+    proc = subprocess.Popen(cmd, **quiet)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
@@ -344,6 +364,23 @@ def _run_probes(tasks: list[tuple[str, Callable, tuple]], workers: int, done: Ca
             done(futures[f], f.result())
 
 
+def family_jobs(df: pd.DataFrame) -> dict[str, dict]:
+    """Per family of the planned cells, the one-epoch copy of its cheapest cell (fewest steps per epoch, then
+    the smallest probe), keyed as cached: what :func:`family_job_s` runs."""
+    out: dict[str, tuple] = {}
+    for c in df["_cell"]:
+        family = c["family"]
+        steps = cell_steps(c)[0] / c["train"]["epochs"]
+        size = c["variant"].get(_size_key(c)) if _size_key(c) else 0
+        if family not in out or (steps, size or 0) < out[family][0]:
+            out[family] = ((steps, size or 0), c)
+    jobs = {}
+    for family, (_, c) in sorted(out.items()):
+        cell = dict(c, train=dict(c["train"], epochs=1, evals_per_epoch=1))
+        jobs[f"family job {family} | {step_shape(cell)} | {json.dumps(cell, sort_keys=True)}"] = cell
+    return jobs
+
+
 def _probe_bytes(cell: dict, size, seeds: int) -> int:
     """The tensors a probe of ``cell`` at ``size`` and ``seeds`` holds, as its family counts them."""
     info = cell_info(cell)
@@ -406,6 +443,9 @@ def _estimate(df: pd.DataFrame, config: dict, device: str, cache: Measurements, 
             if len(startup) == 2:
                 cache.put("job start-up", startup)
             return
+        if key.startswith("family job "):  # a real one-cell job of a family
+            cache.put(key, {"s": result})
+            return
         shape = missing[key][0]
         cache.put(key, result)
         left[shape] -= 1
@@ -426,6 +466,9 @@ def _estimate(df: pd.DataFrame, config: dict, device: str, cache: Measurements, 
         (light if _probe_bytes(cell, *p) <= PROBE_BYTES else heavy).append((k, _probe, (cell, *p, device)))
     if cache.get("job start-up") is None:  # measured among the probes, not after them
         light[1:1] = [("s", job_startup_s, (1,)), ("other_s", job_startup_s, (1, False))]
+    for key, cell in family_jobs(df).items():
+        if cache.get(key) is None:
+            light.insert(1, (key, family_job_s, (cell, config.get("data_dir"), device)))
     _run_probes(light, workers, done)
     _run_probes(heavy, 1, done)
     for shape, (n, idx, cell, sizes, probes) in shapes.items():
@@ -442,6 +485,16 @@ def _estimate(df: pd.DataFrame, config: dict, device: str, cache: Measurements, 
                           + df.loc[i, "evals"] * info.n_test * _model(timed, size, s, "eval_s_per_example")
                           + _model(timed, size, s, "build_s"))
             est[i] = total
+    # each family's one-epoch, one-seed cell that family_job_s ran: its probed part, to take out of the job
+    one: dict[str, float] = {}
+    for key, cell in family_jobs(df).items():
+        n, idx, _, sizes, probes = shapes[step_shape(cell)]
+        timed = {p: cache.get(f"{step_shape(cell)} | {p}") for p in probes}
+        size = cell["variant"].get(_size_key(cell)) if _size_key(cell) else None
+        steps, evals = cell_steps(cell)
+        one[cell["family"]] = (steps * _model(timed, size, 1, "step_s") + _model(timed, size, 1, "build_s")
+                               + evals * cell_info(cell).n_test * _model(timed, size, 1, "eval_s_per_example"))
+    df.attrs["_family_jobs"] = {cell["family"]: (key, one[cell["family"]]) for key, cell in family_jobs(df).items()}
     return est
 
 
@@ -476,14 +529,24 @@ def _job_estimates(df: pd.DataFrame, config: dict, all_cells: dict, device: str,
         if got["s"] is None:
             log(f"dataset {name}: loading time not measured, counted as 0 ({got['why']}; --fresh tries again)")
         load_s[name] = got["s"]
+    # a job's own cost beyond its cells' probed training, per family: a real one-cell job of the family (its
+    # imports, its examine of the trained net, its files) less that cell's probed part and its data's loading;
+    # the plain start-up where that job could not run here (a dataset's files missing)
+    overhead: dict[str, float] = {}
+    for family, (key, probed) in df.attrs.pop("_family_jobs", {}).items():
+        got = (cache.get(key) or {}).get("s")
+        cell = family_jobs(df)[key]
+        if got is not None:
+            overhead[family] = max(startup["s"], got - probed - (load_s.get(cell["dataset"]) or 0.0))
     est = {(r.experiment, r.cell): r.est_s for r in df.itertuples()}
     rows = []
     for j in train_jobs(config, all_cells):
         cells = [all_cells[j.experiment][c] for c in j.cells]
         datasets = {c["dataset"] for c in cells}  # a packed job loads each of its datasets once
-        seconds = (startup["s"] + sum(load_s[d] or 0.0 for d in datasets)
+        seconds = (overhead.get(j.family, startup["s"]) + sum(load_s[d] or 0.0 for d in datasets)
                    + sum(est[(j.experiment, c)] for c in j.cells))
         requested = job_resources(cells, len(j.seeds), config)["runtime"]
         rows.append({"rule": j.rule, "experiment": j.experiment, "job": j.name, "cells": len(j.cells),
                      "est_s": seconds, "runtime_min": requested, "short": seconds > 60 * requested})
-    return {"startup_s": startup["s"], "other_startup_s": startup["other_s"], "load_s": load_s, "train_jobs": rows}
+    return {"startup_s": startup["s"], "other_startup_s": startup["other_s"], "load_s": load_s, "train_jobs": rows,
+            "family_job_s": overhead}
