@@ -464,11 +464,11 @@ def _estimate(df: pd.DataFrame, config: dict, device: str, cache: Measurements, 
     light, heavy = [], []
     for k, (_, cell, p) in missing.items():
         (light if _probe_bytes(cell, *p) <= PROBE_BYTES else heavy).append((k, _probe, (cell, *p, device)))
-    if cache.get("job start-up") is None:  # measured among the probes, not after them
-        light[1:1] = [("s", job_startup_s, (1,)), ("other_s", job_startup_s, (1, False))]
-    for key, cell in family_jobs(df).items():
-        if cache.get(key) is None:
-            light.insert(1, (key, family_job_s, (cell, config.get("data_dir"), device)))
+    # the jobs' own costs last in the pool, after the probes (whose progress lines and ETA come first)
+    if cache.get("job start-up") is None:
+        light += [("s", job_startup_s, (1,)), ("other_s", job_startup_s, (1, False))]
+    light += [(key, family_job_s, (cell, config.get("data_dir"), device))
+              for key, cell in family_jobs(df).items() if cache.get(key) is None]
     _run_probes(light, workers, done)
     _run_probes(heavy, 1, done)
     for shape, (n, idx, cell, sizes, probes) in shapes.items():
