@@ -15,6 +15,8 @@ TORCH ?= torch==2.14.1 torchvision==0.29.1
 CONFIG ?= config/quick.yaml
 CORES ?= all
 PYTEST_ARGS ?=
+# test processes (pytest-xdist); each test file runs in one of them (its module fixtures, e.g. the local SLURM, once)
+TEST_WORKERS ?= 2
 SLURM_ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.weightspace-installed
@@ -47,7 +49,7 @@ report: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile config/quick.yaml --report results/quick/report.html
 
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 clean:
 	rm -rf results/quick figures/quick .snakemake
