@@ -336,8 +336,8 @@ def plan(config: dict, measure: bool = False, device: str = "cpu", log: Callable
 def probe_workers(device: str) -> int:
     """How many probes run at a time: as many as the workflow runs training jobs at a time on this machine, one
     per core (each on one thread, as a job trains), so that each probe is timed under the load the jobs will
-    share (two jobs on the two hyperthreads of a core are each ~1.3x slower than one alone) and a cold
-    ``plan --measure`` takes 1/cores of the time; one on a GPU (the jobs take one GPU each)."""
+    share (cores that share caches and memory bandwidth) and a cold ``plan --measure`` takes about 1/cores of
+    the time; one on a GPU (the jobs take one GPU each)."""
     if device.startswith("cuda"):
         return 1
     return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 16))
@@ -438,7 +438,7 @@ def _estimate(df: pd.DataFrame, config: dict, device: str, cache: Measurements, 
     startup: dict[str, float] = {}
 
     def done(key: str, result) -> None:
-        if key in ("s", "other_s"):  # a job's start-up, measured beside the probes (the workers' idle time)
+        if key in ("s", "other_s"):  # a job process's start-up, measured in the pool after the probes
             startup[key] = result
             if len(startup) == 2:
                 cache.put("job start-up", startup)
