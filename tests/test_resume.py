@@ -262,6 +262,20 @@ def test_finished_cell_of_another_config_is_trained_again(digits, tmp_path):
     assert any("[first] 2 seed(s)" in m for m in logs)
 
 
+def test_a_job_flushes_its_results_to_disk_before_removing_its_checkpoints(digits, tmp_path, monkeypatch):
+    """Result files are written without an fsync each; the job syncs them once, while its checkpoints (which could
+    make them again after a machine crash) still exist, and only then removes the checkpoints."""
+    import os
+
+    cells = _cells_job(epochs_second=2)
+    outs = [tmp_path / c["cell"] for c in cells]
+    seen = []
+    monkeypatch.setattr(os, "sync", lambda: seen.append([checkpoint_dir(o).exists() for o in outs]))
+    run_cells(cells, [0, 1], outs, device="cpu", log=quiet, progress=False)
+    assert seen == [[True, True]]
+    assert not any(checkpoint_dir(o).exists() for o in outs)
+
+
 # ---- corrupted files are never resumed from or restored (fault injection) ----
 
 

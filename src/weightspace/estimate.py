@@ -134,9 +134,9 @@ def job_startup_s(repeats: int = 2, training: bool = True) -> float:
 
 
 def family_job_s(cell: dict, data_dir: str | None, device: str) -> float | None:
-    """CPU seconds of a real training job of one cell (``weightspace train``, one seed, as the workflow runs it:
-    its process, the family's modules, the data, the cell's build, steps, evaluations, its ``examine`` and its
-    files), or None when it cannot run here (e.g. the dataset's files are missing). :func:`_estimate` runs it
+    """CPU seconds (its process's; on a GPU without the device's time) of a real training job of one cell
+    (``weightspace train``, one seed, as the workflow runs it: its process, the family's modules, the data, the
+    cell's build, steps, evaluations, its ``examine`` and its files), or None when it cannot run here (e.g. the dataset's files are missing). :func:`_estimate` runs it
     with the cheapest cell of each family for one epoch: what a job of that family costs besides its cells'
     probed training."""
     import tempfile
@@ -152,12 +152,19 @@ def family_job_s(cell: dict, data_dir: str | None, device: str) -> float | None:
             return None
 
 
-def _child_cpu_s(cmd: list[str], quiet: bool = False) -> float:
+def _child_cpu_s(cmd: list[str], quiet: bool = False, timeout_s: float = 600.0) -> float:
     """CPU seconds (user and system) that the process ``cmd`` took: a start-up as a quiet core gives it, whatever
     else this process runs meanwhile (its own rusage, from ``wait4``; the probe workers' are not in it)."""
+    import threading
+
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL} if quiet else {}
     proc = subprocess.Popen(cmd, **quiet)
-    _, status, usage = os.wait4(proc.pid, 0)
+    killer = threading.Timer(timeout_s, proc.kill)  # a hung child (a lock, a device) fails, not the planner
+    killer.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        killer.cancel()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise subprocess.CalledProcessError(proc.returncode, cmd)

@@ -7,7 +7,8 @@ never a truncated file with the final name. Only files that must survive a
 crash of the machine itself (``sync=True``: checkpoints, extracted dataset
 files) are also flushed to disk (fsync) before the rename: an fsync costs 4 to
 25 ms on a cloud VM's disk, and a training job writes hundreds of small result
-files, which a re-run after a machine crash makes again anyway. Files are created
+files; it flushes them all at once (``os.sync``) before it removes the
+checkpoints that could make them again (:func:`weightspace.runner.run_cells`). Files are created
 with the permissions a plain ``open(path, "w")`` gives (``0o666`` less the
 umask), so collaborators on a shared filesystem can read them.
 

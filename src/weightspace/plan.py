@@ -84,7 +84,9 @@ def train_jobs(config: dict, cells: dict | None = None) -> list[TrainJob]:
     The cells of one (dataset, net) are one group: a group larger than ``cells_per_job`` is split into parts of
     (nearly) equal size; consecutive groups that together fit in ``cells_per_job`` cells are packed into one job
     (an experiment's small groups, e.g. one variant on each of several teachers, then start one process, not one
-    each: a process start costs seconds, as much as such a cell's training). ``rule`` names the rule
+    each: a process start costs seconds, as much as such a cell's training). The price: a packed job is re-run
+    as a whole when any of its cells' settings change, and adding or resizing a group may move the others into
+    other jobs (re-run too); ``cells_per_job: 1`` keeps every cell's re-runs to itself. ``rule`` names the rule
     (``train_<family>``, ``train_<family>_2``, ...) shared by the jobs with the same experiment, part and
     suffixes."""
     cells = expand(config) if cells is None else cells
@@ -127,8 +129,8 @@ def count_jobs(config: dict) -> dict[str, int]:
     each), its render job (tables, figures and LaTeX tables: :mod:`weightspace.render`), and one job per input of
     its artifacts that another job makes (:func:`weightspace.artifacts.external_inputs`: the cost benchmark, the
     meta-learning comparison); each dataset with files to fetch (:attr:`weightspace.data.DatasetInfo.files`) is
-    prepared once, by a job of its own (``"(data)"``: one per dataset, so that adding a dataset to the config
-    re-runs no training job of the others); data made in memory is made by the training jobs themselves."""
+    prepared once, by a job of its own (``"(data)"``: one per dataset, so that fetching a new dataset re-runs no
+    other data job); data made in memory is made by the training jobs themselves."""
 
     jobs: dict[str, int] = {}
     datasets = set()

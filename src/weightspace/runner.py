@@ -24,6 +24,7 @@ next step boundary and exit.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import sys
@@ -195,6 +196,10 @@ def run_cells(
                 _keep_finished(ckpt_dir, out_dir, files, fingerprint)
                 log(f"[{cell.get('cell')}] done{where}")
             written += summaries
+    # the job's result files are written without an fsync each (io.atomic_write): flush them to disk once, before
+    # the checkpoints that could make them again are removed, so that a crash of the machine after this job
+    # never leaves an empty summary.json that Snakemake takes for finished
+    os.sync()
     for ckpt_dir in ckpt_dirs:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     for parent in {c.parent for c in ckpt_dirs}:
