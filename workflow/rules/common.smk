@@ -168,7 +168,7 @@ def print_run_summary():
     print("\n".join(lines), flush=True)
 
 
-# ---- training jobs: cells_per_job cells of one experiment, dataset and net per job (weightspace.plan) ----
+# ---- training jobs: up to cells_per_job cells of one experiment per job (weightspace.plan.train_jobs) ----
 
 TRAIN_JOBS = weightspace.plan.train_jobs(CONFIG, CELLS)
 TRAIN_JOB = {(j.rule, j.experiment, j.prefix): j for j in TRAIN_JOBS}

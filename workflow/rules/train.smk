@@ -1,6 +1,7 @@
-# Training: each job trains up to cells_per_job cells of one experiment, dataset and net, one after another in one
-# process (imports and data loaded once); all seeds of a cell train together as one batch. The jobs and their rules
-# come from weightspace.plan.train_jobs: jobs with the same experiment, part and cells (e.g. one variant grid on
+# Training: each job trains up to cells_per_job cells of one experiment, one after another in one process (imports
+# and each dataset loaded once): the cells of one dataset and net, or several small such groups packed together
+# (a "packed<N>" job, whose outputs name its cells whole); all seeds of a cell train together as one batch. The
+# jobs and their rules come from weightspace.plan.train_jobs: jobs with the same experiment, part and cells (e.g. one variant grid on
 # each dataset) share one rule, train_<family>[_<n>], whose wildcards are the experiment and the cells' common
 # prefix <dataset>__<net>__ (so a cluster gets them as one job array). Every file a job writes is a declared output
 # (a family's run_files too, e.g. sharing's structure.npz). A killed job restores the cells it had finished from
