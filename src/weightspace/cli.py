@@ -19,7 +19,7 @@ from weightspace.artifacts import of_family, qualified
 from weightspace.config import expand, experiment_seeds, load_config, validate, validate_files
 from weightspace.errors import DataError, Interrupted, WeightspaceError
 from weightspace.gpus import claim_gpu, cuda_warning
-from weightspace.io import write_json
+from weightspace.io import usable_cores, write_json
 
 __all__ = ["main"]
 
@@ -327,7 +327,7 @@ def cmd_plan(args) -> None:
 
             n_dev, what = max(1, torch.cuda.device_count()), "GPU(s)"
         else:
-            n_dev, what = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(), "cores"
+            n_dev, what = usable_cores(), "cores"
         wall = max(total_s / n_dev, per_job["est_s"].max())
         # a job's own cost per family: a real one-cell job of the family less its cell (else the plain start-up)
         fam = attrs.get("family_job_s") or {}

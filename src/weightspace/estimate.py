@@ -29,7 +29,7 @@ from weightspace import registry
 from weightspace.config import expand, experiment_seeds
 from weightspace.data import cache_root, cell_info, load
 from weightspace.errors import WeightspaceError
-from weightspace.io import cpu_name, write_json
+from weightspace.io import cpu_name, usable_cores, write_json
 from weightspace.netspec import net_spec_for
 from weightspace.plan import count_jobs, train_jobs
 from weightspace.sizes import seeds_that_fit
@@ -136,9 +136,9 @@ def job_startup_s(repeats: int = 2, training: bool = True) -> float:
 def family_job_s(cell: dict, data_dir: str | None, device: str) -> float | None:
     """CPU seconds (its process's; on a GPU without the device's time) of a real training job of one cell
     (``weightspace train``, one seed, as the workflow runs it: its process, the family's modules, the data, the
-    cell's build, steps, evaluations, its ``examine`` and its files), or None when it cannot run here (e.g. the dataset's files are missing). :func:`_estimate` runs it
-    with the cheapest cell of each family for one epoch: what a job of that family costs besides its cells'
-    probed training."""
+    cell's build, steps, evaluations, its ``examine`` and its files), or None when it cannot run here (e.g. the
+    dataset's files are missing). :func:`_estimate` runs it with the cheapest cell of each family for one epoch:
+    what a job of that family costs besides its cells' probed training."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="ws-plan-") as out:
@@ -345,9 +345,7 @@ def probe_workers(device: str) -> int:
     per core (each on one thread, as a job trains), so that each probe is timed under the load the jobs will
     share (cores that share caches and memory bandwidth) and a cold ``plan --measure`` takes about 1/cores of
     the time; one on a GPU (the jobs take one GPU each)."""
-    if device.startswith("cuda"):
-        return 1
-    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 16))
+    return 1 if device.startswith("cuda") else min(usable_cores(), 16)
 
 
 def _run_probes(tasks: list[tuple[str, Callable, tuple]], workers: int, done: Callable) -> None:
@@ -474,35 +472,36 @@ def _estimate(df: pd.DataFrame, config: dict, device: str, cache: Measurements, 
     # the jobs' own costs last in the pool, after the probes (whose progress lines and ETA come first)
     if cache.get("job start-up") is None:
         light += [("s", job_startup_s, (1,)), ("other_s", job_startup_s, (1, False))]
+    family = family_jobs(df)
     light += [(key, family_job_s, (cell, config.get("data_dir"), device))
-              for key, cell in family_jobs(df).items() if cache.get(key) is None]
+              for key, cell in family.items() if cache.get(key) is None]
     _run_probes(light, workers, done)
     _run_probes(heavy, 1, done)
     for shape, (n, idx, cell, sizes, probes) in shapes.items():
         timed = {p: cache.get(f"{shape} | {p}") for p in probes}
         for i in idx:
             c = df.loc[i, "_cell"]
-            size = c["variant"].get(_size_key(c)) if _size_key(c) else None
             info = cell_info(c)
             seeds = list(range(int(df.loc[i, "runs"])))
             total = 0.0
             for batch in seed_batches(c, info.input_shape, info.n_outputs, seeds, config["memory_limit_gib"]):
-                s = len(batch)
-                total += (df.loc[i, "steps"] * _model(timed, size, s, "step_s")
-                          + df.loc[i, "evals"] * info.n_test * _model(timed, size, s, "eval_s_per_example")
-                          + _model(timed, size, s, "build_s"))
+                total += _batch_seconds(c, timed, len(batch), df.loc[i, "steps"], df.loc[i, "evals"])
             est[i] = total
-    # each family's one-epoch, one-seed cell that family_job_s ran: its probed part, to take out of the job
-    one: dict[str, float] = {}
-    for key, cell in family_jobs(df).items():
-        n, idx, _, sizes, probes = shapes[step_shape(cell)]
-        timed = {p: cache.get(f"{step_shape(cell)} | {p}") for p in probes}
-        size = cell["variant"].get(_size_key(cell)) if _size_key(cell) else None
-        steps, evals = cell_steps(cell)
-        one[cell["family"]] = (steps * _model(timed, size, 1, "step_s") + _model(timed, size, 1, "build_s")
-                               + evals * cell_info(cell).n_test * _model(timed, size, 1, "eval_s_per_example"))
-    df.attrs["_family_jobs"] = {cell["family"]: (key, one[cell["family"]]) for key, cell in family_jobs(df).items()}
+    # each family's one-epoch, one-seed cell that family_job_s ran, with its probed part (taken out of the job)
+    df.attrs["_family_jobs"] = {}
+    for key, cell in family.items():
+        shape = step_shape(cell)
+        timed = {p: cache.get(f"{shape} | {p}") for p in shapes[shape][4]}
+        df.attrs["_family_jobs"][cell["family"]] = (key, cell, _batch_seconds(cell, timed, 1, *cell_steps(cell)))
     return est
+
+
+def _batch_seconds(cell: dict, timed: dict, seeds: int, steps: int, evals: int) -> float:
+    """Seconds ``seeds`` seeds of ``cell`` train together: its reparameterization's build, ``steps`` steps and
+    ``evals`` test-set evaluations, from its step shape's probes ``timed``."""
+    size = cell["variant"].get(_size_key(cell)) if _size_key(cell) else None
+    return (steps * _model(timed, size, seeds, "step_s") + _model(timed, size, seeds, "build_s")
+            + evals * cell_info(cell).n_test * _model(timed, size, seeds, "eval_s_per_example"))
 
 
 def _clock(seconds: float) -> str:
@@ -540,9 +539,8 @@ def _job_estimates(df: pd.DataFrame, config: dict, all_cells: dict, device: str,
     # imports, its examine of the trained net, its files) less that cell's probed part and its data's loading;
     # the plain start-up where that job could not run here (a dataset's files missing)
     overhead: dict[str, float] = {}
-    for family, (key, probed) in df.attrs.pop("_family_jobs", {}).items():
+    for family, (key, cell, probed) in df.attrs.pop("_family_jobs", {}).items():
         got = (cache.get(key) or {}).get("s")
-        cell = family_jobs(df)[key]
         if got is not None:
             overhead[family] = max(startup["s"], got - probed - (load_s.get(cell["dataset"]) or 0.0))
     est = {(r.experiment, r.cell): r.est_s for r in df.itertuples()}

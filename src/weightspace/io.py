@@ -51,6 +51,7 @@ __all__ = [
     "file_lock",
     "code_version",
     "cpu_name",
+    "usable_cores",
     "provenance",
 ]
 
@@ -248,6 +249,11 @@ def _torchvision_version() -> str | None:
         return re.search(r"^__version__\s*=\s*['\"]([^'\"]+)['\"]", text, re.M).group(1)
     except (OSError, TypeError, AttributeError):
         return importlib.metadata.version("torchvision")
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the OS says, else the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def provenance(device: Any = None) -> dict[str, Any]:
