@@ -257,14 +257,20 @@ def meta(run: Run, n: Numbers) -> dict[str, str]:
 _OPTIMIZERS = {"adam": "Adam", "sgd": "SGD"}
 
 
+def _under(rows: pd.DataFrame, scaling: str) -> pd.DataFrame:
+    """The rows of a table made under input convention ``scaling`` (train.input_scaling): named in the row's
+    ``setting`` where the convention is swept, else the default (``standardize``)."""
+    setting = rows["setting"].fillna("")
+    named = setting.str.contains(f"input_scaling={scaling}", regex=False)
+    default = ~setting.str.contains("input_scaling=", regex=False) & (scaling == "standardize")
+    return rows[named | default]
+
+
 def _tying_cell(summary: pd.DataFrame, where: str, method: str, optimizer: str | None = None, g=None,
                 grad: str | None = None, scaling: str | None = None) -> pd.Series:
     rows = summary[summary["method"] == method]
-    if scaling is not None:  # the input convention (train.input_scaling): in the row's setting where swept
-        setting = rows["setting"].fillna("")
-        named = setting.str.contains(f"input_scaling={scaling}", regex=False)
-        default = ~setting.str.contains("input_scaling=", regex=False) & (scaling == "standardize")
-        rows = rows[named | default]
+    if scaling is not None:
+        rows = _under(rows, scaling)
     if optimizer is not None:
         rows = rows[rows["setting"].str.contains(f"optimizer={optimizer}", regex=False)]
     if g is not None:
@@ -315,9 +321,7 @@ def tying_autoencoder(run: Run, n: Numbers) -> dict[str, str]:
     tables = {"mnist-tying-autoencoder.ae": _autoencoder(run, n, "mnist-tying-autoencoder")}
     comp = analysed(run, "tying-autoencoder", with_comparisons=True)["comparisons.csv"]
     for scaling, tag in (("standardize", ""), ("unit", ".unit")):
-        setting = comp["setting"].fillna("")
-        rows = comp[setting.str.contains(f"input_scaling={scaling}", regex=False)
-                    | (~setting.str.contains("input_scaling=", regex=False) & (scaling == "standardize"))]
+        rows = _under(comp, scaling)
         if len(rows) != 1:
             raise WeightspaceError(f"{run.folder}/tying-autoencoder: {len(rows)} comparisons of tied vs untied "
                                    f"with input_scaling={scaling} (expected one)")
