@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from weightspace.families.sharing.structure import (
+    adjusted_rand,
     conv1d_groups,
     conv2d_groups,
     contingency,
@@ -129,3 +132,39 @@ def test_spatial_agreement_hand_case_and_shuffle():
     assert spatial_agreement(smooth, (1, 8, 8))["spatial_excess"] > 0.3
     shuffled = np.stack([row[rng.permutation(64)] for row in smooth])
     assert abs(spatial_agreement(shuffled, (1, 8, 8))["spatial_excess"]) < 0.02
+
+
+def _labelings():
+    """Pairs of labelings of every shape the scores meet: random, one group, all singletons, negative labels
+    (the zero group), unequal group counts, two entries, empty."""
+    rng = np.random.default_rng(0)
+    for n, ka, kb in [(1, 1, 1), (2, 2, 1), (7, 3, 5), (50, 4, 4), (200, 10, 3), (500, 40, 60), (1000, 1, 7)]:
+        for _ in range(5):
+            yield rng.integers(-1, ka, n), rng.integers(0, kb, n)
+    a = rng.integers(0, 6, 300)
+    yield a, a.copy()  # identical
+    yield a, (a + 3) % 6  # relabelled
+    yield a, np.arange(300)  # every entry alone
+    yield np.zeros(0, int), np.zeros(0, int)
+
+
+def test_scores_equal_scikit_learns_bit_for_bit():
+    """adjusted_rand and homogeneity_completeness re-implement scikit-learn's (so a training job need not import
+    it, 0.5 s): every value must be the very float scikit-learn gives, or the results tables would change."""
+    from sklearn.metrics import adjusted_rand_score, homogeneity_completeness_v_measure
+
+    n = 0
+    for a, b in _labelings():
+        assert adjusted_rand(a, b) == float(adjusted_rand_score(a, b)), (a, b)
+        h, c, v = homogeneity_completeness_v_measure(a, b)
+        assert homogeneity_completeness(a, b) == {"homogeneity": h, "completeness": c, "v_measure": v}, (a, b)
+        n += 1
+    assert n == 39
+
+
+def test_a_training_job_that_scores_a_structure_does_not_import_scikit_learn():
+    code = ("import sys, numpy as np; from weightspace.families.sharing.structure import score_structure; "
+            "g = np.arange(12).reshape(3, 4) % 5; score_structure(g, g, np.ones((3, 4))); "
+            "print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

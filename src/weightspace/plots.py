@@ -72,14 +72,27 @@ _METADATA = {"pdf": {"CreationDate": None, "Creator": "weightspace", "Producer":
 
 
 def save_figure(fig, out: str | Path) -> list[Path]:
-    """Write ``fig`` to ``<out>.pdf`` and ``<out>.png`` (``out`` may carry either suffix)."""
+    """Write ``fig`` to ``<out>.pdf`` and ``<out>.png`` (``out`` may carry either suffix), cropped to its content
+    plus ``savefig.pad_inches``.
+
+    The figure is laid out (its layout engine, e.g. constrained) and its crop box computed once, at the PNG's dpi
+    (as ``savefig(bbox_inches="tight")`` does for the PNG), and both files are drawn from that layout and box:
+    ``bbox_inches="tight"`` would lay the figure out again and draw it once more without output for each file
+    (twice the drawing work).
+    """
     out = Path(out)
     base = out.with_suffix("") if out.suffix in (".pdf", ".png") else out
+    dpi = fig.dpi
+    fig.set_dpi(plt.rcParams["savefig.dpi"])
+    fig.draw_without_rendering()  # runs the layout engine
+    fig.set_layout_engine(None)  # the axes keep the positions it gave them
+    box = fig.get_tightbbox().padded(plt.rcParams["savefig.pad_inches"])
+    fig.set_dpi(dpi)
     paths = []
     for ext in ("pdf", "png"):
         path = base.with_name(base.name + f".{ext}")
         with atomic_write(path, "wb") as f:
-            fig.savefig(f, format=ext, bbox_inches="tight", metadata=_METADATA[ext])
+            fig.savefig(f, format=ext, bbox_inches=box, metadata=_METADATA[ext])
         paths.append(path)
     plt.close(fig)
     return paths

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from weightspace.families.base import Family
 from weightspace.families.tying.artifacts import ARTIFACTS
+from weightspace.families.tying.examine import examine_run
 from weightspace.families.tying import ties
 from weightspace.families.tying.nets import autoencoder_spec
 from weightspace.headlines import read_table
@@ -54,8 +55,6 @@ class TyingFamily(Family):
         return ARTIFACTS
 
     def examine(self, reparam, data) -> list[tuple[dict, dict]]:
-        from weightspace.families.tying.analysis import examine_run  # deferred: pandas
-
         return examine_run(reparam, data, N_IMAGES)
 
     def analyze(self, final, analysis: dict, out_dir: Path) -> list[Path]:
