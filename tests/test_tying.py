@@ -4,6 +4,8 @@ reference, the autoencoder, config checks, analysis, tables and figures."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -556,3 +558,11 @@ def test_quick_tying_experiments_run_through_the_workflow(tmp_path):
     final = pd.read_csv(repo / "results" / "quick" / "tying-autoencoder" / "final.csv")
     tied = final[final["variant"] == "tied"]
     assert (tied["tie_max_dev"] == 0).all() and (tied["n_trainable"] < tied["n_weights"]).all()
+
+
+def test_what_a_tying_run_keeps_is_computed_without_scipy_or_the_tables():
+    """examine_run runs in every tying training job: it must not pull in the analysis layer (scipy.stats: ~1 s)."""
+    code = ("import sys; import weightspace.families; from weightspace.families.tying.examine import examine_run; "
+            "print(sorted(m for m in ('scipy', 'scipy.stats', 'weightspace.stats', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
