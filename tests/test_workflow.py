@@ -71,9 +71,18 @@ def test_readme_train_command_names_a_cell_of_the_quick_preset():
 
 def test_dry_run_plans_the_full_paper_grid(tmp_path):
     repo = workdir_copy(tmp_path)
-    out = run_snakemake(repo, "-n", "--cores", "1")
+    out = run_snakemake(repo, "-n", "-p", "--cores", "2")
     assert out.returncode == 0, out.stderr + out.stdout
     counts = job_counts(out.stdout + out.stderr)
+    # the cost benchmark starts first, alone, timed as a training job runs (one torch thread): Snakemake starts the
+    # ready jobs with the largest summed priority, so its priority must outweigh every other job ready at the start
+    jobs = re.findall(r"^rule (\w+):\n(.*?)^Shell command: (.*?)$", out.stdout, re.M | re.S)
+    priority = {rule: [] for rule, _, _ in jobs}
+    for rule, block, _ in jobs:
+        priority[rule].append(int(re.search(r"priority: (\d+)", block).group(1)) if "priority:" in block else 0)
+    assert priority["bench_cost"][0] > sum(priority["prepare_data"]) + sum(priority["meta_sharing"])
+    assert priority["bench_cost"][0] > max(p for rule, ps in priority.items() if rule.startswith("train_") for p in ps)
+    assert "--threads 1 " in next(shell for rule, _, shell in jobs if rule == "bench_cost")
     assert "weightspace: what this run made" not in out.stdout + out.stderr  # the summary ends real runs only
     config = validate(load_config(REPO / "config.yaml"))
     cells = expand(config)

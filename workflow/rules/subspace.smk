@@ -4,9 +4,11 @@
 
 from weightspace.families import subspace
 
-# The cost benchmark (time per step, memory) on the machine that runs the workflow.
-# It takes all cores so that no training job shares the machine while it is timed, and starts first (the highest
-# priority): all cores are free only at the start, and the render job waits for it.
+# The cost benchmark (time per step, memory) on the machine that runs the workflow, timed as a training job runs:
+# torch with one thread (--threads 1, as every training job). It reserves all cores so that no other job shares the
+# machine while it is timed, and starts first: all cores are free only at the start, so its priority outweighs the
+# data and meta-learning jobs together (Snakemake starts the ready jobs whose summed priority is largest; with 1e6
+# each, two of them outweighed a priority of 2e6 and the benchmark waited for the end of the workflow, alone).
 
 
 rule bench_cost:
@@ -17,7 +19,7 @@ rule bench_cost:
         RESULTS / "logs" / "bench" / "{experiment}.log",
     wildcard_constraints:
         experiment=experiments_regex("subspace", [e for e in CELLS if experiment_config(e).get("cost")]),
-    priority: 2000000
+    priority: 100000000
     conda:
         ENV
     threads: workflow.cores
@@ -31,5 +33,5 @@ rule bench_cost:
         "{params.ws} bench cost --dataset {params.cost[dataset]} --net-json {params.net:q}"
         " --d {params.cost[d]} --projections {params.cost[projections]} --seeds {params.cost[seeds]}"
         " --batch-size {params.cost[batch_size]} --steps {params.cost[steps]} --repeats {params.cost[repeats]}"
-        " --device {params.device} --threads {threads} --memory-limit-gib {params.memory}"
+        " --device {params.device} --threads 1 --memory-limit-gib {params.memory}"
         " --out {output.csv} > {log} 2>&1"
