@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from weightspace.errors import WeightspaceError
+from weightspace.tables import write_table
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -158,7 +159,6 @@ def _comparisons(instance: Instance) -> tuple["pd.DataFrame", "pd.DataFrame"]:
 def _comparisons_table(instance: Instance) -> list[Path]:
     # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.comparisons.report import comparisons_latex
-    from weightspace.tables import write_table
 
     return [write_table(instance.out, comparisons_latex(*_comparisons(instance)))]
 

@@ -8,6 +8,7 @@ Torch-free; a function imports what it draws with.
 from __future__ import annotations
 
 from weightspace.artifacts import Artifact, Instance
+from weightspace.tables import write_table
 
 __all__ = ["ARTIFACTS"]
 
@@ -15,7 +16,6 @@ __all__ = ["ARTIFACTS"]
 def _table(i: Instance):
     # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.feedback.tables import feedback_latex
-    from weightspace.tables import write_table
 
     return [write_table(i.out, feedback_latex(i.table("feedback_summary.csv")))]
 

@@ -12,6 +12,7 @@ import re
 from weightspace import registry
 from weightspace.artifacts import Artifact, Instance
 from weightspace.data import cell_info
+from weightspace.tables import write_table
 
 __all__ = ["ARTIFACTS", "sweep_key"]
 
@@ -26,7 +27,6 @@ def _teacher(cell: dict) -> bool:
 def _table(i: Instance):
     # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.sharing.tables import structure_latex
-    from weightspace.tables import write_table
 
     return [write_table(i.out, structure_latex(i.table("sharing_summary.csv")))]
 

@@ -8,6 +8,8 @@ Torch-free; a function imports what it draws with.
 from __future__ import annotations
 
 from weightspace.artifacts import Artifact, Instance
+from weightspace.io import read_json
+from weightspace.tables import write_table
 
 __all__ = ["ARTIFACTS", "published"]
 
@@ -22,7 +24,6 @@ def published(exp: dict) -> dict[tuple[str, str], tuple[float, str, str]]:
 def _dint(i: Instance):
     # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.subspace.tables import dint_latex
-    from weightspace.tables import write_table
 
     return [write_table(i.out, dint_latex(i.table("dint90.csv"), published(i.exp)))]
 
@@ -30,7 +31,6 @@ def _dint(i: Instance):
 def _accuracy(i: Instance):
     # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.subspace.tables import accuracy_latex
-    from weightspace.tables import write_table
 
     return [write_table(i.out, accuracy_latex(i.table("by_dim.csv")))]
 
@@ -52,7 +52,6 @@ def _accuracy_vs_d(i: Instance):
 def _cost(i: Instance):
     # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.subspace.plots import cost_figure
-    from weightspace.io import read_json
 
     title = ""
     meta = i.results / "cost.json"  # the benchmark's settings and machine, written beside cost.csv

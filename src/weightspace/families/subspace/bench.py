@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from weightspace.io import write_dataframe, write_json
+
 __all__ = ["add"]
 
 
@@ -14,9 +16,7 @@ def bench_cost(args) -> None:
     import torch
 
     # deferred: torch, loaded when the benchmark runs
-    # deferred: torch, loaded when the benchmark runs
     from weightspace.families.subspace.cost import cost_sweep
-    from weightspace.io import write_dataframe, write_json
     from weightspace.runner import resolve_device
 
     if args.threads:

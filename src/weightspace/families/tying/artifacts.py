@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from weightspace.artifacts import Artifact, Instance
 from weightspace.netspec import cell_task
+from weightspace.tables import write_table
 
 __all__ = ["ARTIFACTS", "recon_inputs"]
 
@@ -26,7 +27,6 @@ def recon_inputs(instance: Instance) -> dict[str, str]:
 def _table(i: Instance):
     # deferred: matplotlib or pandas, loaded when drawn
     from weightspace.families.tying.tables import tying_latex
-    from weightspace.tables import write_table
 
     return [write_table(i.out, tying_latex(i.table("tying_summary.csv")))]
 
