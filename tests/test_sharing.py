@@ -230,3 +230,48 @@ def test_kmeans_resume_keeps_its_clusters(tmp_path):
         StopAt(cell, ds, [0], log=lambda m: None, progress=False, checkpoint=ckpt, at=70).run()
     res = Trainer(cell, ds, [0], log=lambda m: None, progress=False, checkpoint=ckpt).run()
     assert strip_times(res[0].rows) == strip_times(ref[0].rows)
+
+
+def test_sharing_without_softmax_is_the_linear_mix_and_gradchecks():
+    """softmax: false (the sharing note's SharedNet): w = A v, the rows of A a free linear mix of the values."""
+    net = build_net("fc", (1, 3), 2, [])
+    sh = SoftSharing(net, [0, 1], k=3, softmax=False, init_logit_std=1.0).double()
+    for s in range(2):
+        A, v = sh.A["fc1__weight"][s].detach(), sh.v["fc1__weight"][s].detach()
+        naive = torch.stack([sum(A[i, j] * v[j] for j in range(3)) for i in range(A.shape[0])])
+        torch.testing.assert_close(sh()["fc1.weight"][s].reshape(-1), naive)
+    hard = sh.hard_weights()["fc1.weight"][0].reshape(-1)  # the hard net is still v[argmax A]
+    torch.testing.assert_close(hard, sh.v["fc1__weight"][0][sh.A["fc1__weight"][0].argmax(-1)].detach())
+
+    def f(A, v):  # the module's weight as a function of (A, v)
+        with torch.no_grad():
+            sh.A["fc1__weight"].copy_(A)
+            sh.v["fc1__weight"].copy_(v)
+        return torch.bmm(A, v.unsqueeze(-1)).squeeze(-1)
+
+    A0 = sh.A["fc1__weight"].detach().clone().requires_grad_()
+    v0 = sh.v["fc1__weight"].detach().clone().requires_grad_()
+    assert torch.autograd.gradcheck(f, (A0, v0))
+    loss = sh()["fc1.weight"].sum()
+    loss.backward()  # the module's own gradient: dL/dA[i, j] = v[j], dL/dv[j] = sum_i A[i, j]
+    torch.testing.assert_close(sh.A["fc1__weight"].grad[0], sh.v["fc1__weight"][0].detach().expand(6, 3))
+    torch.testing.assert_close(sh.v["fc1__weight"].grad[0], sh.A["fc1__weight"][0].detach().sum(0))
+    with pytest.raises(ValueError, match="without the softmax"):
+        SoftSharing(net, [0], k=3, softmax=False, lambda_prior=0.1)
+
+
+def test_a_softmax_option_without_the_softmax_is_refused_in_one_line():
+    from weightspace.config import validate
+    from weightspace.errors import ConfigError
+
+    def config(variant):
+        return {"nets": {"linear": {"arch": "fc", "widths": []}},
+                "experiments": {"s": {"family": "sharing", "datasets": ["conv1d_teacher"], "nets": ["linear"],
+                                      "train": {"epochs": 2, "batch_size": 4},
+                                      "variants": [{"name": "lin", "reparam": "sharing", "k": 4, **variant}]}}}
+
+    validate(config({"softmax": False}))  # the note's setting: valid
+    with pytest.raises(ConfigError) as e:
+        validate(config({"softmax": False, "lambda_prior": 0.01, "tau_final": 0.05}))
+    assert "lambda_prior: 0.01 needs the softmax; with softmax: false (w = A v) leave lambda_prior out" in str(e.value)
+    assert "tau_final: 0.05 needs the softmax" in str(e.value)

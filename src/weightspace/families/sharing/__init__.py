@@ -49,6 +49,19 @@ def _check_size(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str]
     return []
 
 
+def _check_soft(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str]]:
+    """The size, and without the softmax (``softmax: false``, w = A v) none of the softmax's own options."""
+    problems = _check_size(variant, cell, net, dataset)
+    if variant.get("softmax", True) is False:
+        allowed = {"tau": (1.0,), "tau_final": (None, 1.0), "lambda_entropy": (0.0,), "lambda_prior": (0.0,),
+                   "straight_through": (False,)}
+        for key, values in allowed.items():
+            if variant.get(key, values[0]) not in values:
+                problems.append((key, f"{variant[key]!r} needs the softmax; with softmax: false (w = A v) leave "
+                                      f"{key} out"))
+    return problems
+
+
 def _check_kmeans(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str]]:
     problems = _check_size(variant, cell, net, dataset)
     if problems:
@@ -197,7 +210,7 @@ FAMILY = SharingFamily(
     name="sharing",
     description="learned weight sharing: structure recovered, structure metrics, accuracy vs unique values",
     reparams=(
-        ReparamSpec("sharing", f"{_MODULE}:build_soft", memory.soft_sharing_bytes, _check_size, size_key="k",
+        ReparamSpec("sharing", f"{_MODULE}:build_soft", memory.soft_sharing_bytes, _check_soft, size_key="k",
                     memory_hint=_HINT),
         ReparamSpec("hashed", f"{_MODULE}:build_hashed", memory.hashed_bytes, _check_size, size_key="k",
                     memory_hint=_HINT),

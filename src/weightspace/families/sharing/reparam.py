@@ -124,6 +124,8 @@ class SoftSharing(_Mixed):
             gradients flow through the softmax.
         share_biases: share the biases too.
         init_logit_std: A starts N(0, init_logit_std^2): larger is closer to a hard choice.
+        softmax: False: w = A v, the rows of A a free linear mix of the values (the sharing note's SharedNet);
+            the row statistics (entropy, expected slot) and the hard net still read the rows as softmax(A / tau).
     """
 
     kind = "sharing"
@@ -140,9 +142,15 @@ class SoftSharing(_Mixed):
         straight_through: bool = False,
         share_biases: bool = False,
         init_logit_std: float = 0.1,
+        softmax: bool = True,
         device: torch.device | str = "cpu",
     ):
         super().__init__(net, seeds, share_biases, device)
+        if not softmax and (straight_through or lambda_entropy or lambda_prior or tau != 1.0 or
+                            (tau_final is not None and tau_final != tau)):
+            raise ValueError("without the softmax (softmax: false) there is no temperature, straight-through, "
+                             "entropy or prior term")
+        self.softmax = softmax
         self.ks = _per_tensor(k, self.shared)
         self.k = max(self.ks.values(), default=1)
         self.tau0, self.tau_final = float(tau), float(tau_final if tau_final is not None else tau)
@@ -173,7 +181,9 @@ class SoftSharing(_Mixed):
         logp = F.log_softmax(logits, dim=-1)
         p = logp.exp()
         self._probs[name] = (p, logp)
-        if self.straight_through:
+        if not self.softmax:
+            p = self.A[key]  # w = A v: the note's linear mix
+        elif self.straight_through:
             hard = F.one_hot(logits.argmax(-1), logits.shape[-1]).to(p.dtype)
             p = hard + p - p.detach()
         return torch.bmm(p, self.v[key].unsqueeze(-1)).squeeze(-1)
@@ -415,6 +425,7 @@ def build_soft(variant: dict, net: Net, seeds: list[int], device, context: dict)
         straight_through=variant.get("straight_through", False),
         share_biases=variant.get("share_biases", False),
         init_logit_std=variant.get("init_logit_std", 0.1),
+        softmax=variant.get("softmax", True),
         device=device,
     )
 
