@@ -335,3 +335,21 @@ def test_match_labels_recolours_learned_groups_by_overlap():
     true = np.array([0, 0, 1, 1, -1, -1])
     learned = np.array([7, 7, 3, 3, 9, 9])
     assert match_labels(true, learned).tolist() == [0, 0, 1, 1, -1, -1]
+
+
+def test_the_cost_figure_names_the_cpu_threads_it_was_timed_with(tmp_path, monkeypatch):
+    """Timings depend on the thread count (two threads on this 2-vCPU VM: noise); the figure says which."""
+    from weightspace.artifacts import Instance
+    from weightspace.families.subspace import artifacts as subspace_artifacts
+    from weightspace.io import write_json
+
+    records, prov = cost_sweep({"name": "s", "arch": "fc", "widths": [8]}, "digits", [10], ["dense"], steps=2,
+                               repeats=1, log=lambda m: None)
+    pd.DataFrame(records).to_csv(tmp_path / "cost.csv", index=False)
+    write_json(tmp_path / "cost.json", {"dataset": "digits", "net": {"name": "s"}, "seeds": 1, "batch_size": 256,
+                                        "repeats": 1, "provenance": {**prov, "device": "cpu", "cpu_threads": 1}})
+    titles = []
+    monkeypatch.setattr(plots, "cost_figure", lambda table, out, title: titles.append(title) or [])
+    artifact = next(a for a in subspace_artifacts.ARTIFACTS if a.name == "cost")
+    artifact.make(Instance(artifact, "subspace", {}, {}, {}, tmp_path, [0], tmp_path / "cost.pdf"))
+    assert ", 1 thread(s) (torch " in titles[0], titles

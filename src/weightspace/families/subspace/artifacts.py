@@ -60,8 +60,9 @@ def _cost(i: Instance):
         p = m.get("provenance", {})
         title = (
             f"{m.get('dataset')} · {m.get('net', {}).get('name', '')}: {m.get('seeds')} seed(s), batch "
-            f"{m.get('batch_size')}, on {p.get('device_name', p.get('device', '?'))} "
-            f"(torch {p.get('torch', '?')}); bands: min-max of {m.get('repeats')} repeats"
+            f"{m.get('batch_size')}, on {p.get('device_name', p.get('device', '?'))}"
+            + (f", {p['cpu_threads']} thread(s)" if p.get("device") == "cpu" and p.get("cpu_threads") else "")
+            + f" (torch {p.get('torch', '?')}); bands: min-max of {m.get('repeats')} repeats"
         )
     return cost_figure(i.table("cost.csv"), i.out, title)
 
