@@ -228,9 +228,10 @@ def test_subspace_section_from_a_run_on_any_device(tmp_path):
     assert "| relative | 87.30% | 100 [" in tables["tiny.dint"]
     # Fastfood against sparse at equal d (the family's default comparisons): 0.5 pp lower in each of 3 seeds, which
     # no exact test over 3 pairs can call significant (smallest p 2 / 2^3)
-    row = "| Fastfood − sparse | 100 | \u22120.50 [\u22120.50, \u22120.50] | 0.25 | 0.50 | 0.33 [0.00, 0.33] | (n) |"
+    row = "| Fastfood − sparse | 100 | \u22120.50 [\u22120.50, \u22120.50] | 0.250 | 0.500 | 0.33 [0.00, 0.33] | (n) |"
     assert row in tables["tiny.tests"]
     assert n.md["tiny.test.p_min"] == "0.250" and n.md["tiny.test.significant"] == "0"
+    assert n.md["tiny.test.largest.d"] == "100" and n.md["tiny.test.largest"] == "\u22120.50"  # the first of a tie
     assert "cuda (H200" in provenance_text(Run(run, json.loads((run / "provenance.json").read_text())), tmp_path)
 
 
@@ -342,7 +343,7 @@ def test_teachers_section_of_a_run_of_its_preset(tmp_path):
     assert "| direct (no sharing) | | | 1.000 [" in tables["teachers.conv1d"]  # no ARI without an assignment
     # every seed: learned-st 0.05 above k-means, its MSE 1e-4 below: the smallest exact p, significant after Holm
     assert n.md["teachers.test.conv1d.learned-st-kmeans.k16.ari"] == "+0.050"
-    assert n.md["teachers.test.conv1d.learned-st-kmeans.k16.ari.p"] == "0.0020"
+    assert n.md["teachers.test.conv1d.learned-st-kmeans.k16.ari.p"] == "0.00195"  # 2 / 2^10
     assert n.md["teachers.test.m"] == "24" and n.md["teachers.test.significant"] == "24"
     assert "| 2-D | learned-st − k-means | hard-net test MSE | 32 | −1.0e-4 [" in tables["teachers.tests"]
 

@@ -586,9 +586,16 @@ def subspace(run: Run, n: Numbers) -> dict[str, str]:
             prob = n.ci(f"{key}.prob", r.rename({"prob_improvement": "pi_mean", "prob_improvement_lo": "pi_lo",
                                                  "prob_improvement_hi": "pi_hi"}), "pi", 2)
             rows.append([f"{_PROJECTIONS.get(r['a'], r['a'])} − {_PROJECTIONS.get(r['b'], r['b'])}", str(d),
-                         f"{diff} [{lo}, {hi}]", n.add(f"{key}.p", r["p"], None, sig=2),
-                         n.add(f"{key}.p_holm", r["p_holm"], None, sig=2), prob,
+                         f"{diff} [{lo}, {hi}]", n.add(f"{key}.p", r["p"], None, sig=3),
+                         n.add(f"{key}.p_holm", r["p_holm"], None, sig=3), prob,
                          "*" if bool(r["significant"]) else ("(n)" if bool(r["cannot_reach"]) else "")])
+        # the row with the largest difference, for the prose
+        big = comp.loc[comp["mean_diff"].abs().idxmax()]
+        n.add(f"{name}.test.largest.d", int(re.search(r"\bd=(\d+)", big["setting"]).group(1)), 0)
+        for what, col, digits, scale, sig in (("", "mean_diff", 2, 100, None), (".lo", "ci_low", 2, 100, None),
+                                              (".hi", "ci_high", 2, 100, None), (".p", "p", None, 1, 3),
+                                              (".p_holm", "p_holm", None, 1, 3)):
+            n.add(f"{name}.test.largest{what}", big[col], digits, scale, sig=sig, signed=not what.startswith(".p"))
         n.add(f"{name}.test.m", len(comp), 0)
         n.add(f"{name}.test.seeds", comp["n_pairs"].min(), 0)
         n.add(f"{name}.test.p_min", comp["p_min_attainable"].min(), None, sig=3)
@@ -674,7 +681,7 @@ def teachers(run: Run, n: Numbers) -> dict[str, str]:
         diff = n.add(key, r["mean_diff"], digits, sig=sig, signed=True)
         lo, hi = (n.add(f"{key}.{b}", r[c], digits, sig=sig, signed=True) for b, c in (("lo", "ci_low"),
                                                                                        ("hi", "ci_high")))
-        p, holm = n.add(f"{key}.p", r["p"], None, sig=2), n.add(f"{key}.p_holm", r["p_holm"], None, sig=2)
+        p, holm = n.add(f"{key}.p", r["p"], None, sig=3), n.add(f"{key}.p_holm", r["p_holm"], None, sig=3)
         prob = n.ci(f"{key}.prob", r.rename({"prob_improvement": "pi_mean", "prob_improvement_lo": "pi_lo",
                                              "prob_improvement_hi": "pi_hi"}), "pi", 2)
         rows.append([_TEACHERS[r["dataset"]], f"{_METHOD[r['a']]} − {_METHOD[r['b']]}", _METRIC[r["metric"]],
