@@ -290,6 +290,9 @@ def test_tying_section_of_a_run_of_its_preset(tmp_path):
     assert n.md["mnist-tying.ae.tied_better_seeds"] == "3" and n.md["mnist-tying.ae.untied_minus_tied"] == "0.00020"
     assert "| 8 | 8,000 (narrower 8,000) | 95.50 [" in tables["mnist-tying.rows"]
     assert n.md["mnist-tying.time.classifier_max"] == "20"
+    assert n.md["mnist-tying.smallest_p"] == "0.25"  # 3 seeds: 2 / 2^3
+    assert n.md["mnist-tying.rows.adam.sum_vs_mean.max_diff"] == "0.00"  # sum and mean alike in the metrics above
+    assert n.md["mnist-tying.rows.narrower_vs_tied.g2_g4.max_diff"] == "0.30"  # the narrower nets' 0.003
 
 
 def test_feedback_section_of_a_run_of_its_preset(tmp_path):

@@ -437,6 +437,7 @@ def tying(run: Run, n: Numbers) -> dict[str, str]:
     first = [n.ci(f"mnist-tying.rows.{opt}.untied.acc", untied[opt], "final_test_acc", 2, 100) for opt in _OPTIMIZERS]
     table = [["untied", count(n, "mnist-tying.rows.untied.trainable", untied["adam"]["n_trainable"]), first[0], "", "",
               first[1], "", ""]]
+    sum_mean, narrow_tied = {}, {}
     for g in (2, 4, 8):
         cells = {(opt, short): _tying_cell(rows_summary, where, method, opt, g, grad)
                  for opt in _OPTIMIZERS for short, method, grad in methods}
@@ -448,9 +449,26 @@ def tying(run: Run, n: Numbers) -> dict[str, str]:
             accs.append(n.ci(f"mnist-tying.rows.{opt}.{short}.g{g}.acc", r, "final_test_acc", 2, 100))
             n.add(f"mnist-tying.rows.{opt}.{short}.g{g}.train_loss", r["final_train_loss_mean"], 3)
         table.append([str(g), f"{tied} (narrower {narrow})", *accs])
+        # the prose: the tied nets' training loss at this g (both optimizers, both gradient semantics)
+        tied_losses = [r["final_train_loss_mean"] for (opt, short), r in cells.items() if short != "narrower"]
+        n.add(f"mnist-tying.rows.g{g}.tied.train_loss_min", min(tied_losses), 3)
+        n.add(f"mnist-tying.rows.g{g}.tied.train_loss_max", max(tied_losses), 3)
+        sum_mean[g] = max(abs(cells[opt, "sum"]["final_test_acc_mean"] - cells[opt, "mean"]["final_test_acc_mean"])
+                          for opt in ("adam",))
+        narrow_tied[g] = max(abs(cells[opt, "narrower"]["final_test_acc_mean"]
+                                 - cells[opt, grad]["final_test_acc_mean"]) for opt in _OPTIMIZERS
+                             for grad in ("sum", "mean"))
     header = ["g", "trainable", *(f"{_OPTIMIZERS[opt]}, {label}" for opt in _OPTIMIZERS
                                   for label in ("grad sum", "grad mean", "narrower untied"))]
     tables["mnist-tying.rows"] = md_table(header, "rrrrrrrr", table)
+    # the prose: how far apart the means are (with 3 seeds no paired test can reach 0.05: the smallest exact p)
+    n.add("mnist-tying.rows.adam.sum_vs_mean.max_diff", max(sum_mean.values()), 2, 100)
+    n.add("mnist-tying.rows.narrower_vs_tied.g2_g4.max_diff", max(narrow_tied[2], narrow_tied[4]), 2, 100)
+    seeds = int(rows_summary["n_ok"].min())
+    n.add("mnist-tying.seeds", seeds, 0)
+    n.add("mnist-tying.smallest_p", 2 / 2 ** seeds, None, sig=2)
+    tied_runs = pd.concat([run.table(exp) for exp in ("tying", "tying-crosslayer", "tying-autoencoder")])
+    n.add("mnist-tying.tie_max_dev_max", tied_runs["tie_max_dev"].max(), None, sig=2)
     # cross-layer tying
     where = f"{run.folder}/tying-crosslayer"
     cross = tying_summary("tying-crosslayer")
@@ -465,7 +483,10 @@ def tying(run: Run, n: Numbers) -> dict[str, str]:
         table.append([label, count(n, f"mnist-tying.cross.{short}.trainable", r["n_trainable"]),
                       n.ci(f"mnist-tying.cross.{short}.acc", r, "final_test_acc", 2, 100)])
     tables["mnist-tying.cross"] = md_table(["", "trainable", "test accuracy (%)"], "lrr", table)
+    n.add("mnist-tying.cross.acc_range", cross["final_test_acc_mean"].max() - cross["final_test_acc_mean"].min(), 2,
+          100)
     tables["mnist-tying.ae"] = _autoencoder(run, n, "mnist-tying")
+    _autoencoder_tests(run, n, "mnist-tying")
     # training time per cell (timings.csv: a cell's seeds train as one batch, each row the batch's time)
     times = {short: pd.concat([run.table(exp, "timings.csv").groupby("cell")["train_time_s"].max() for exp in exps])
              for short, exps in (("classifier", ("tying", "tying-crosslayer")), ("ae", ("tying-autoencoder",)))}
