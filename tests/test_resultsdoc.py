@@ -399,6 +399,7 @@ def test_note_004_section_of_a_run_of_its_preset(tmp_path):
     assert n.md["note-004.qr-note.d100.acc"] == "68.10" and n.md["note-004.qr.d100.acc"] == "70.10"
     assert n.md["note-004.diff.d100"] == "\u22122.00" and n.md["note-004.diff"] == "\u22122.00"
     assert n.md["note-004.p_min"] == "0.250" and n.md["note-004.test.m"] == "6"  # 3 seeds: 2 / 2^3
+    assert n.md["note-004.diff.d100.note_lower_seeds"] == "3" and n.md["note-004.diff.d100.p"] == "0.250"
     # d_int90 at 1000 under the relative thresholds (90% of 96.1% and of 98.1%); under the absolute one (90%) the
     # note's setting (89.1% at d = 1000) never reaches it: said in words, no number
     assert n.md["note-004.dint.qr-note.relative"] == n.md["note-004.dint.qr.absolute"] == "1000"

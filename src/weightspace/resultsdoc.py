@@ -367,6 +367,8 @@ def note_004(run: Run, n: Numbers) -> dict[str, str]:
     tables = analysed(run, "omega-space", with_comparisons=True)
     acc, dint, comp = tables["by_dim.csv"], tables["dint90.csv"], tables["comparisons.csv"]
     where = f"{run.folder}/omega-space"
+    final = run.table("omega-space")
+    final = final[final["status"] == "ok"]
 
     def cell(variant: str, d: int | None) -> pd.Series:
         rows = acc[(acc["variant"] == variant) & ((acc["reparam"] == "direct") if d is None else (acc["dim"] == d))]
@@ -390,8 +392,12 @@ def note_004(run: Run, n: Numbers) -> dict[str, str]:
         diff = n.add(f"note-004.diff{tag}", r["mean_diff"], 2, 100, signed=True)
         lo, hi = (n.add(f"note-004.diff{tag}.{b}", r[c], 2, 100, signed=True) for b, c in (("lo", "ci_low"),
                                                                                            ("hi", "ci_high")))
-        p = n.add(f"note-004.diff{tag}.p", r["p"], None, sig=2)
-        holm = n.add(f"note-004.diff{tag}.p_holm", r["p_holm"], None, sig=2)
+        p = n.add(f"note-004.diff{tag}.p", r["p"], None, sig=3)
+        holm = n.add(f"note-004.diff{tag}.p_holm", r["p_holm"], None, sig=3)
+        # in how many seeds the note's setting is below the default's (paired by seed)
+        by_seed = {cid: final[final["cell"] == cid].set_index("seed")["final_test_acc"] for cid in (r["a_cell"],
+                                                                                                    r["b_cell"])}
+        n.add(f"note-004.diff{tag}.note_lower_seeds", int((by_seed[r["a_cell"]] < by_seed[r["b_cell"]]).sum()), 0)
         rows.append([str(d) if d is not None else "full space (direct)",
                      n.ci(f"note-004.{note}{tag}.acc", cell(note, d), "acc", 2, 100),
                      n.ci(f"note-004.{default}{tag}.acc", cell(default, d), "acc", 2, 100),
