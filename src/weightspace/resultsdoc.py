@@ -540,6 +540,9 @@ def feedback(run: Run, n: Numbers) -> dict[str, str]:
     final = run.table("feedback")
     drift = final[(final["variant"] == "maxpool-sgd") & (final["status"] == "ok")]["final_feedback_drift"]
     n.add("mnist-feedback.maxpool.drift_max", drift.max(), 1)
+    arms = summary.set_index("arm")
+    n.add("mnist-feedback.frozen_minus_maxpool", arms.loc["frozen", "acc_mean"] - arms.loc["maxpool", "acc_mean"], 2,
+          100, signed=True)
     header = ["variant", f"fed into the {int(summary['features'].max())} extra inputs",
               "final test acc. (%), mean [95% t]", "− none (pp), mean [95% t], p (Holm)",
               "− ones (pp), mean [95% t], p (Holm)"]
