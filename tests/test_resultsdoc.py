@@ -314,6 +314,7 @@ def test_feedback_section_of_a_run_of_its_preset(tmp_path):
     assert "| ones | 26 ones | 97.74 [" in table  # 0.975 + 0.001 + 0.0003 · 4.5 + 0.0001 · 0.9
     assert n.md["mnist-feedback.seeds"] == "10" and n.md["mnist-feedback.smallest_p"] == "0.002"
     assert n.md["mnist-feedback.ones.vs_none.p"] == "0.0020"  # every seed better: the smallest exact p
+    assert n.md["mnist-feedback.frozen_minus_maxpool"] == "\u22120.06"  # maxpool's 0.05 pp and its seeds' 0.009 pp
     assert n.md["mnist-feedback.pair.diff"] == "+0.06"  # maxpool's +0.05 pp, and seeds s % 3 add 0.01 pp on average
 
 
@@ -375,11 +376,8 @@ def test_sweep_section_of_a_run_of_its_preset(tmp_path):
     assert "| 1-D convolution | 64 | **0.99 [" in tables["sweep-cpu"]
     assert tables["sweep-cpu"].count("**") == 2 * 3  # one size in bold per teacher
 
-    def never(c, s):
-        m = metrics(c, s)
-        return m
     with pytest.raises(WeightspaceError, match="k-means recovers the conv1d-sweep teacher's structure"):
-        sweep(_synthetic_run(tmp_path / "never", "sweep-cpu.yaml", never)[0], Numbers())
+        sweep(_synthetic_run(tmp_path / "never", "sweep-cpu.yaml", metrics)[0], Numbers())  # ARI 0.5 at every size
 
 
 def test_note_004_section_of_a_run_of_its_preset(tmp_path):

@@ -11,7 +11,8 @@ families' own analysis code (the same functions the workflow's render jobs call)
 
 A number quoted in the prose and the same number in the LaTeX file are one value formatted once, so the text cannot
 drift from the results; both files are byte-identical on a rerun. Each section below names the archived run it
-reads (:data:`SECTIONS`); a section of the docs whose run is not archived stays as text in the template. Names:
+reads (:data:`SECTIONS`); a section of the docs whose run is not archived is a paragraph of the template with
+its command and planned cost and no number, its generated text waiting in ``docs/results-pending.md.in``. Names:
 ``<run>.<what>``, e.g. ``images.mnist1d.learned.k4.excess`` (the mean over seeds) with ``.lo`` and ``.hi`` (its
 95% Student-t interval).
 """
