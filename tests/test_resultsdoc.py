@@ -202,7 +202,8 @@ def test_subspace_section_from_a_run_on_any_device(tmp_path):
     preset = tmp_path / "tiny.yaml"
     preset.write_text("experiments:\n  subspace:\n    datasets: [digits]\n    variants:\n"
                       "      - {name: direct, reparam: direct}\n"
-                      "      - {name: sparse, reparam: subspace, projection: sparse, d: [10, 100, 1000]}\n")
+                      "      - {name: sparse, reparam: subspace, projection: sparse, d: [10, 100, 1000]}\n"
+                      "      - {name: fastfood, reparam: subspace, projection: fastfood, d: [100, 1000]}\n")
     configs = [ROOT / "config.yaml", ROOT / "config" / "quick.yaml", preset]
     cells = expand(validate_files(*configs))["subspace"]
     acc = {None: 0.96, 10: 0.40, 100: 0.88, 1000: 0.93}  # means +0.01: 90% of 97% (87.3%) at 100, 90% at 1000
@@ -210,7 +211,8 @@ def test_subspace_section_from_a_run_on_any_device(tmp_path):
              "net": c["net"]["name"], "variant": c["variant"]["name"], "reparam": c["variant"]["reparam"],
              "projection": c["variant"].get("projection"), "d": c["variant"].get("d"),
              "dim": c["variant"].get("d") or 4810, "swept": "d" if c["variant"].get("d") else "", "seed": s,
-             "status": "ok", "n_weights": 4810, "final_test_acc": acc[c["variant"].get("d")] + 0.01 * s,
+             "status": "ok", "n_weights": 4810, "final_test_acc": acc[c["variant"].get("d")] + 0.01 * s
+             - 0.005 * (c["variant"]["name"] == "fastfood"),
              "final_train_loss": 0.1} for cid, c in cells.items() for s in range(3)]
     results = tmp_path / "results"
     (results / "subspace").mkdir(parents=True)
@@ -224,6 +226,12 @@ def test_subspace_section_from_a_run_on_any_device(tmp_path):
     assert n.md["tiny.sparse.d100.acc"] == "89.00" and n.md["tiny.direct.acc"] == "97.00"
     assert n.md["tiny.dint.sparse.relative"] == "100" and n.md["tiny.dint.sparse.absolute"] == "1000"
     assert "| relative | 87.30% | 100 [" in tables["tiny.dint"]
+    # Fastfood against sparse at equal d (the family's default comparisons): 0.5 pp lower in each of 3 seeds, which
+    # no exact test over 3 pairs can call significant (smallest p 2 / 2^3)
+    row = "| Fastfood − sparse | 100 | \u22120.50 [\u22120.50, \u22120.50] | 0.250 | 0.500 | 0.33 [0.00, 0.33] | (n) |"
+    assert row in tables["tiny.tests"]
+    assert n.md["tiny.test.p_min"] == "0.250" and n.md["tiny.test.significant"] == "0"
+    assert n.md["tiny.test.largest.d"] == "100" and n.md["tiny.test.largest"] == "\u22120.50"  # the first of a tie
     assert "cuda (H200" in provenance_text(Run(run, json.loads((run / "provenance.json").read_text())), tmp_path)
 
 
@@ -282,6 +290,9 @@ def test_tying_section_of_a_run_of_its_preset(tmp_path):
     assert n.md["mnist-tying.ae.tied_better_seeds"] == "3" and n.md["mnist-tying.ae.untied_minus_tied"] == "0.00020"
     assert "| 8 | 8,000 (narrower 8,000) | 95.50 [" in tables["mnist-tying.rows"]
     assert n.md["mnist-tying.time.classifier_max"] == "20"
+    assert n.md["mnist-tying.smallest_p"] == "0.25"  # 3 seeds: 2 / 2^3
+    assert n.md["mnist-tying.rows.adam.sum_vs_mean.max_diff"] == "0.00"  # sum and mean alike in the metrics above
+    assert n.md["mnist-tying.rows.narrower_vs_tied.g2_g4.max_diff"] == "0.30"  # the narrower nets' 0.003
 
 
 def test_feedback_section_of_a_run_of_its_preset(tmp_path):
@@ -303,4 +314,111 @@ def test_feedback_section_of_a_run_of_its_preset(tmp_path):
     assert "| ones | 26 ones | 97.74 [" in table  # 0.975 + 0.001 + 0.0003 · 4.5 + 0.0001 · 0.9
     assert n.md["mnist-feedback.seeds"] == "10" and n.md["mnist-feedback.smallest_p"] == "0.002"
     assert n.md["mnist-feedback.ones.vs_none.p"] == "0.0020"  # every seed better: the smallest exact p
+    assert n.md["mnist-feedback.frozen_minus_maxpool"] == "\u22120.06"  # maxpool's 0.05 pp and its seeds' 0.009 pp
     assert n.md["mnist-feedback.pair.diff"] == "+0.06"  # maxpool's +0.05 pp, and seeds s % 3 add 0.01 pp on average
+
+
+def _sharing_metrics(ari: dict, mse: dict):
+    """Per-seed metrics of a sharing run: ARI on the support and the hardened net's test MSE by reparam (seed s
+    adds s / 500 to the ARI, s / 10^5 to the MSE), no ARI for direct training."""
+    def metrics(c, s):
+        r = c["variant"]["reparam"]
+        return {"final_test_loss": mse[r] + 1e-5 * s, "final_hard_test_loss": mse[r] + 1e-5 * s,
+                "final_test_acc": float("nan"), "final_hard_test_acc": float("nan"),
+                "ari_support": ari[r] + 0.002 * s if r != "direct" else float("nan"), "support_f1": 1.0,
+                "partition_distance": 0.01, "final_values_used": 6.0 + (c["variant"].get("lambda_prior") or 0) * 100,
+                "n_trainable": 100, "n_weights": 900}
+    return metrics
+
+
+def test_teachers_section_of_a_run_of_its_preset(tmp_path):
+    """Structure recovery per method at k = 16 and the declared comparisons (10 paired seeds, Holm over 24)."""
+    from weightspace.resultsdoc import Numbers, teachers
+
+    ari = {"sharing": 0.95, "kmeans": 0.90, "hashed": 0.0, "known": 1.0, "direct": 0.0}
+    mse = {"sharing": 1e-4, "kmeans": 2e-4, "hashed": 7.0, "known": 1e-4, "direct": 3e-4}
+    run, _ = _synthetic_run(tmp_path, "teachers.yaml", _sharing_metrics(ari, mse))
+    n = Numbers()
+    tables = teachers(run, n)
+    _names_the_pending_text_uses_exist("teachers", n, tables)
+    assert n.md["teachers.conv1d.learned-st.lp0.01.k16.ari"] == "0.959"  # 0.95 + mean(0..9) / 500
+    assert n.md["teachers.conv2d.kmeans.k16.ari"] == "0.909" and n.md["teachers.seeds"] == "10"
+    assert n.md["teachers.conv1d.learned-st.lp0.01.k16.values"] == "7.0"  # the prior's 0.01 · 100 on top of 6
+    assert "| direct (no sharing) | | | 1.000 [" in tables["teachers.conv1d"]  # no ARI without an assignment
+    # every seed: learned-st 0.05 above k-means, its MSE 1e-4 below: the smallest exact p, significant after Holm
+    assert n.md["teachers.test.conv1d.learned-st-kmeans.k16.ari"] == "+0.050"
+    assert n.md["teachers.test.conv1d.learned-st-kmeans.k16.ari.p"] == "0.00195"  # 2 / 2^10
+    assert n.md["teachers.test.m"] == "24" and n.md["teachers.test.significant"] == "24"
+    assert "| 2-D | learned-st − k-means | hard-net test MSE | 32 | −1.0e-4 [" in tables["teachers.tests"]
+
+
+def test_sweep_section_of_a_run_of_its_preset(tmp_path):
+    """The sample-size sweep: ARI and MSE per teacher and size; where k-means of the direct net recovers it."""
+    from weightspace.resultsdoc import Numbers, sweep
+
+    ari = {"sharing": 0.5, "kmeans": 0.5, "hashed": 0.0, "known": 1.0, "direct": 0.0}
+    mse = {"sharing": 0.1, "kmeans": 2e-4, "hashed": 7.0, "known": 1e-4, "direct": 3e-4}
+    metrics = _sharing_metrics(ari, mse)
+
+    def by_size(c, s):  # k-means recovers the structure from 64 examples
+        m = metrics(c, s)
+        if c["variant"]["reparam"] == "kmeans" and int(c["dataset"].rsplit("-n", 1)[1]) >= 64:
+            m["ari_support"] = 0.99
+        return m
+
+    run, _ = _synthetic_run(tmp_path, "sweep-cpu.yaml", by_size)
+    n = Numbers()
+    tables = sweep(run, n)
+    _names_the_pending_text_uses_exist("sweep-cpu", n, tables)
+    assert n.md["sweep-cpu.conv1d-sweep.kmeans_recovers_from"] == "64"
+    assert n.md["sweep-cpu.perm-sweep.at_recovery.learned.ari"] == "0.50"
+    assert n.md["sweep-cpu.conv2d-sweep.n8.learned-st.mse"] == "0.10" and n.md["sweep-cpu.seeds"] == "3"
+    assert "| 1-D convolution | 64 | **0.99 [" in tables["sweep-cpu"]
+    assert tables["sweep-cpu"].count("**") == 2 * 3  # one size in bold per teacher
+
+    with pytest.raises(WeightspaceError, match="k-means recovers the conv1d-sweep teacher's structure"):
+        sweep(_synthetic_run(tmp_path / "never", "sweep-cpu.yaml", metrics)[0], Numbers())  # ARI 0.5 at every size
+
+
+def test_note_004_section_of_a_run_of_its_preset(tmp_path):
+    """The note's setting beside the pipeline's default at every d and in the full space, paired by seed."""
+    from weightspace.resultsdoc import Numbers, note_004
+
+    def metrics(c, s):
+        v = c["variant"]
+        base = 0.98 if v["reparam"] == "direct" else {3: 0.2, 10: 0.4, 100: 0.7, 300: 0.85, 1000: 0.91}[v["d"]]
+        return {"final_test_acc": base - (0.02 if v["name"].endswith("-note") else 0) + 0.001 * s,
+                "final_train_loss": 0.1, "n_trainable": 100, "n_weights": 199210, "dim": v.get("d") or 199210}
+
+    run, _ = _synthetic_run(tmp_path, "notes/004-omega-space.yaml", metrics)
+    n = Numbers()
+    tables = note_004(run, n)
+    _names_the_pending_text_uses_exist("note-004", n, tables)
+    assert n.md["note-004.qr-note.d100.acc"] == "68.10" and n.md["note-004.qr.d100.acc"] == "70.10"
+    assert n.md["note-004.diff.d100"] == "\u22122.00" and n.md["note-004.diff"] == "\u22122.00"
+    assert n.md["note-004.p_min"] == "0.250" and n.md["note-004.test.m"] == "6"  # 3 seeds: 2 / 2^3
+    assert n.md["note-004.diff.d100.note_lower_seeds"] == "3" and n.md["note-004.diff.d100.p"] == "0.250"
+    # d_int90 at 1000 under the relative thresholds (90% of 96.1% and of 98.1%); under the absolute one (90%) the
+    # note's setting (89.1% at d = 1000) never reaches it: said in words, no number
+    assert n.md["note-004.dint.qr-note.relative"] == n.md["note-004.dint.qr.absolute"] == "1000"
+    row = "| the note's setting | 1000 [1000, 1000] (threshold 86.49%) | > 1000 [> 1000, > 1000] (threshold 90.00%) |"
+    assert row in tables["note-004.dint"] and "note-004.dint.qr-note.absolute" not in n.md
+
+
+def test_note_003_section_of_a_run_of_its_preset(tmp_path):
+    """Tied vs untied under the note's setting and the pipeline's default, per seed and tested."""
+    from weightspace.resultsdoc import Numbers, note_003
+
+    def metrics(c, s):
+        v = c["variant"]
+        mse = 0.004 + (0.0003 if v["reparam"] == "direct" else 0) + (0.001 if v["name"].endswith("-note") else 0)
+        return {"final_test_loss": mse + 0.0001 * s, "final_train_loss": mse, "n_trainable": 1000,
+                "n_weights": 1000, "tie_max_dev": 0.0}
+
+    run, _ = _synthetic_run(tmp_path, "notes/003-tied-autoencoder.yaml", metrics)
+    n = Numbers()
+    tables = note_003(run, n)
+    _names_the_pending_text_uses_exist("note-003", n, tables)
+    assert n.md["note-003.ae.note.tied.mse"] == "0.00520" and n.md["note-003.ae.default.untied.mse"] == "0.00450"
+    assert n.md["note-003.ae.note.tied_better_seeds"] == "5" and n.md["note-003.ae.default.p"] == "0.0625"
+    assert "| tied (decoder = encoderᵀ), the note's setting |" in tables["note-003.ae"]

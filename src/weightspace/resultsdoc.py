@@ -11,7 +11,8 @@ families' own analysis code (the same functions the workflow's render jobs call)
 
 A number quoted in the prose and the same number in the LaTeX file are one value formatted once, so the text cannot
 drift from the results; both files are byte-identical on a rerun. Each section below names the archived run it
-reads (:data:`SECTIONS`); a section of the docs whose run is not archived stays as text in the template. Names:
+reads (:data:`SECTIONS`); a section of the docs whose run is not archived is a paragraph of the template with
+its command and planned cost and no number, its generated text waiting in ``docs/results-pending.md.in``. Names:
 ``<run>.<what>``, e.g. ``images.mnist1d.learned.k4.excess`` (the mean over seeds) with ``.lo`` and ``.hi`` (its
 95% Student-t interval).
 """
@@ -284,17 +285,22 @@ def _tying_cell(summary: pd.DataFrame, where: str, method: str, optimizer: str |
     return rows.iloc[0]
 
 
-def _autoencoder(run: Run, n: Numbers, name: str) -> str:
-    """The tied vs untied autoencoder's table (test MSE per pixel, per seed too) under each input convention, and
-    its numbers ``<name>.ae[.unit].*``."""
-    where = f"{run.folder}/tying-autoencoder"
-    final = run.table("tying-autoencoder")
-    ae = analysed(run, "tying-autoencoder")["tying_summary.csv"]
+#: the tied autoencoder's input conventions (train.input_scaling), each with its names' tag and its rows' title:
+#: standardized inputs (the names without a convention, as quoted since the first run) and [0, 1] pixels
+#: (".unit"), the reconstruction target pixels in both
+_AE_CONVENTIONS = (("standardize", "", "standardized inputs"), ("unit", ".unit", "[0, 1] inputs"))
+
+
+def _autoencoder(run: Run, n: Numbers, name: str, experiment: str = "tying-autoencoder",
+                 conventions: tuple = _AE_CONVENTIONS) -> str:
+    """The tied vs untied autoencoder's table (test MSE per pixel, per seed too) under each input convention
+    (``conventions``: (input_scaling, tag, title)), and its numbers ``<name>.ae<tag>.*``."""
+    where = f"{run.folder}/{experiment}"
+    final = run.table(experiment)
+    ae = analysed(run, experiment)["tying_summary.csv"]
     final = final[final["status"] == "ok"]
     table = []
-    # under each input convention (train.input_scaling): standardized inputs (the names without a convention,
-    # as quoted since the first run) and [0, 1] pixels (".unit"), the reconstruction target pixels in both
-    for scaling, tag, title in (("standardize", "", "standardized inputs"), ("unit", ".unit", "[0, 1] inputs")):
+    for scaling, tag, title in conventions:
         per_seed, means = {}, {}
         for label, short, method in (("untied", "untied", "untied"), ("tied (decoder = encoderᵀ)", "tied",
                                                                        "tied transpose")):
@@ -315,21 +321,113 @@ def _autoencoder(run: Run, n: Numbers, name: str) -> str:
     return md_table(["", "trainable", "test MSE at 20 epochs", f"seeds {seeds}"], "lrrr", table)
 
 
+def _autoencoder_tests(run: Run, n: Numbers, name: str, experiment: str = "tying-autoencoder",
+                       conventions: tuple = _AE_CONVENTIONS) -> None:
+    """The comparisons layer's test of tied vs untied under each input convention (sign-flip, Holm over them):
+    ``<name>.ae<tag>.p``, ``.p_holm``, ``.p_min``."""
+    comp = analysed(run, experiment, with_comparisons=True)["comparisons.csv"]
+    for scaling, tag, _ in conventions:
+        rows = _under(comp, scaling)
+        if len(rows) != 1:
+            raise WeightspaceError(f"{run.folder}/{experiment}: {len(rows)} comparisons of tied vs untied "
+                                   f"with input_scaling={scaling} (expected one)")
+        r = rows.iloc[0]
+        n.add(f"{name}.ae{tag}.p", r["p"], None, sig=3)
+        n.add(f"{name}.ae{tag}.p_holm", r["p_holm"], None, sig=3)
+        n.add(f"{name}.ae{tag}.p_min", r["p_min_attainable"], None, sig=3)
+
+
 def tying_autoencoder(run: Run, n: Numbers) -> dict[str, str]:
     """The tied autoencoder on MNIST under both input conventions (config/mnist-tying-autoencoder.yaml), with
     the comparisons layer's test of tied vs untied under each (sign-flip, Holm over the two)."""
     tables = {"mnist-tying-autoencoder.ae": _autoencoder(run, n, "mnist-tying-autoencoder")}
-    comp = analysed(run, "tying-autoencoder", with_comparisons=True)["comparisons.csv"]
-    for scaling, tag in (("standardize", ""), ("unit", ".unit")):
-        rows = _under(comp, scaling)
-        if len(rows) != 1:
-            raise WeightspaceError(f"{run.folder}/tying-autoencoder: {len(rows)} comparisons of tied vs untied "
-                                   f"with input_scaling={scaling} (expected one)")
-        r = rows.iloc[0]
-        n.add(f"mnist-tying-autoencoder.ae{tag}.p", r["p"], None, sig=3)
-        n.add(f"mnist-tying-autoencoder.ae{tag}.p_holm", r["p_holm"], None, sig=3)
-        n.add(f"mnist-tying-autoencoder.ae{tag}.p_min", r["p_min_attainable"], None, sig=3)
+    _autoencoder_tests(run, n, "mnist-tying-autoencoder")
     return tables
+
+
+#: note 003's two settings: the note's conventions where they carry over ([0, 1] inputs, its init) and the
+#: pipeline's default (config/notes/003-tied-autoencoder.yaml)
+_NOTE_003 = (("unit", ".note", "the note's setting"), ("standardize", ".default", "the pipeline's default"))
+
+
+def note_003(run: Run, n: Numbers) -> dict[str, str]:
+    """Note 003's tied autoencoder under its own conventions beside the pipeline's default
+    (config/notes/003-tied-autoencoder.yaml): test MSE per pixel of tied and untied under each setting, and the
+    test of tied vs untied under each (sign-flip, Holm over the two). Names: ``note-003.ae.<note|default>.*``."""
+    tables = {"note-003.ae": _autoencoder(run, n, "note-003", "tied-autoencoder-note", _NOTE_003)}
+    _autoencoder_tests(run, n, "note-003", "tied-autoencoder-note", _NOTE_003)
+    return tables
+
+
+def note_004(run: Run, n: Numbers) -> dict[str, str]:
+    """Note 004's omega-space training under its own conventions beside the pipeline's default
+    (config/notes/004-omega-space.yaml): final test accuracy per d (QR projection) and in the full space under each
+    setting, the note's minus the default's paired by seed (sign-flip p, Holm over the d and the full space), and
+    d_int90 of each setting against its own full-space net. Names: ``note-004.<variant>[.d<d>].acc``,
+    ``note-004.diff[.d<d>]``, ``note-004.dint.<variant>.<convention>``."""
+    tables = analysed(run, "omega-space", with_comparisons=True)
+    acc, dint, comp = tables["by_dim.csv"], tables["dint90.csv"], tables["comparisons.csv"]
+    where = f"{run.folder}/omega-space"
+    final = run.table("omega-space")
+    final = final[final["status"] == "ok"]
+
+    def cell(variant: str, d: int | None) -> pd.Series:
+        rows = acc[(acc["variant"] == variant) & ((acc["reparam"] == "direct") if d is None else (acc["dim"] == d))]
+        if len(rows) != 1:
+            raise WeightspaceError(f"{where}: {len(rows)} rows of {variant} at d={d} in by_dim (expected one)")
+        return rows.iloc[0]
+
+    def test(a: str, d: int | None) -> pd.Series:
+        rows = comp[(comp["a"] == a) & (comp["setting"].fillna("").str.contains(rf"(?:^|\b)d={d};", regex=True)
+                                        if d is not None else (comp["a"] == a))]
+        if len(rows) != 1:
+            raise WeightspaceError(f"{where}: {len(rows)} comparisons of {a} at d={d} (expected one)")
+        return rows.iloc[0]
+
+    rows = []
+    dims = sorted(int(d) for d in acc.loc[acc["variant"] == "qr-note", "dim"].unique())
+    for d in [*dims, None]:
+        note, default = ("qr-note", "qr") if d is not None else ("direct-note", "direct")
+        tag = f".d{d}" if d is not None else ""
+        r = test(note, d)
+        diff = n.add(f"note-004.diff{tag}", r["mean_diff"], 2, 100, signed=True)
+        lo, hi = (n.add(f"note-004.diff{tag}.{b}", r[c], 2, 100, signed=True) for b, c in (("lo", "ci_low"),
+                                                                                           ("hi", "ci_high")))
+        p = n.add(f"note-004.diff{tag}.p", r["p"], None, sig=3)
+        holm = n.add(f"note-004.diff{tag}.p_holm", r["p_holm"], None, sig=3)
+        # in how many seeds the note's setting is below the default's (paired by seed)
+        by_seed = {cid: final[final["cell"] == cid].set_index("seed")["final_test_acc"] for cid in (r["a_cell"],
+                                                                                                    r["b_cell"])}
+        n.add(f"note-004.diff{tag}.note_lower_seeds", int((by_seed[r["a_cell"]] < by_seed[r["b_cell"]]).sum()), 0)
+        rows.append([str(d) if d is not None else "full space (direct)",
+                     n.ci(f"note-004.{note}{tag}.acc", cell(note, d), "acc", 2, 100),
+                     n.ci(f"note-004.{default}{tag}.acc", cell(default, d), "acc", 2, 100),
+                     f"{diff} [{lo}, {hi}], {p} ({holm})"])
+    n.add("note-004.seeds", comp["n_pairs"].min(), 0)
+    n.add("note-004.p_min", comp["p_min_attainable"].min(), None, sig=3)
+    n.add("note-004.test.m", len(comp), 0)
+    header = ["d", "the note's setting: test acc. (%) [95% t]", "the pipeline's default: test acc. (%) [95% t]",
+              "note − default (pp) [95% BCa], p (Holm)"]
+    out = {"note-004.acc": md_table(header, "rrrr", rows)}
+    rows = []
+    for variant, label in (("qr-note", "the note's setting"), ("qr", "the pipeline's default")):
+        r = dint[dint["variant"] == variant]
+        if len(r) != 1:
+            raise WeightspaceError(f"{where}: {len(r)} d_int90 rows of {variant} (expected one)")
+        r = r.iloc[0]
+        cells = []
+        for convention in ("relative", "absolute"):
+            key = f"note-004.dint.{variant}.{convention}"
+            threshold = n.add(f"{key}.threshold", r[f"threshold_{convention}"], 2, 100)
+            # +inf: not reached at any d of the grid (the mean, or a bootstrap replicate: an interval open to the
+            # right); said in words, never a number
+            value, lo, hi = (n.add(f"{key}{b}", v, 0) if math.isfinite(v) else f"> {dims[-1]}" for b, v in (
+                ("", r[f"dint_{convention}"]), (".lo", r[f"ci_low_{convention}"]), (".hi", r[f"ci_high_{convention}"])))
+            cells.append(f"{value} [{lo}, {hi}] (threshold {threshold}%)")
+        rows.append([label, *cells])
+    out["note-004.dint"] = md_table(["setting", "d_int90, relative [95% bootstrap]",
+                                     "d_int90, absolute (90%) [95% bootstrap]"], "lll", rows)
+    return out
 
 
 def tying(run: Run, n: Numbers) -> dict[str, str]:
@@ -346,6 +444,7 @@ def tying(run: Run, n: Numbers) -> dict[str, str]:
     first = [n.ci(f"mnist-tying.rows.{opt}.untied.acc", untied[opt], "final_test_acc", 2, 100) for opt in _OPTIMIZERS]
     table = [["untied", count(n, "mnist-tying.rows.untied.trainable", untied["adam"]["n_trainable"]), first[0], "", "",
               first[1], "", ""]]
+    sum_mean, narrow_tied = {}, {}
     for g in (2, 4, 8):
         cells = {(opt, short): _tying_cell(rows_summary, where, method, opt, g, grad)
                  for opt in _OPTIMIZERS for short, method, grad in methods}
@@ -357,9 +456,26 @@ def tying(run: Run, n: Numbers) -> dict[str, str]:
             accs.append(n.ci(f"mnist-tying.rows.{opt}.{short}.g{g}.acc", r, "final_test_acc", 2, 100))
             n.add(f"mnist-tying.rows.{opt}.{short}.g{g}.train_loss", r["final_train_loss_mean"], 3)
         table.append([str(g), f"{tied} (narrower {narrow})", *accs])
+        # the prose: the tied nets' training loss at this g (both optimizers, both gradient semantics)
+        tied_losses = [r["final_train_loss_mean"] for (opt, short), r in cells.items() if short != "narrower"]
+        n.add(f"mnist-tying.rows.g{g}.tied.train_loss_min", min(tied_losses), 3)
+        n.add(f"mnist-tying.rows.g{g}.tied.train_loss_max", max(tied_losses), 3)
+        sum_mean[g] = max(abs(cells[opt, "sum"]["final_test_acc_mean"] - cells[opt, "mean"]["final_test_acc_mean"])
+                          for opt in ("adam",))
+        narrow_tied[g] = max(abs(cells[opt, "narrower"]["final_test_acc_mean"]
+                                 - cells[opt, grad]["final_test_acc_mean"]) for opt in _OPTIMIZERS
+                             for grad in ("sum", "mean"))
     header = ["g", "trainable", *(f"{_OPTIMIZERS[opt]}, {label}" for opt in _OPTIMIZERS
                                   for label in ("grad sum", "grad mean", "narrower untied"))]
     tables["mnist-tying.rows"] = md_table(header, "rrrrrrrr", table)
+    # the prose: how far apart the means are (with 3 seeds no paired test can reach 0.05: the smallest exact p)
+    n.add("mnist-tying.rows.adam.sum_vs_mean.max_diff", max(sum_mean.values()), 2, 100)
+    n.add("mnist-tying.rows.narrower_vs_tied.g2_g4.max_diff", max(narrow_tied[2], narrow_tied[4]), 2, 100)
+    seeds = int(rows_summary["n_ok"].min())
+    n.add("mnist-tying.seeds", seeds, 0)
+    n.add("mnist-tying.smallest_p", 2 / 2 ** seeds, None, sig=2)
+    tied_runs = pd.concat([run.table(exp) for exp in ("tying", "tying-crosslayer", "tying-autoencoder")])
+    n.add("mnist-tying.tie_max_dev_max", tied_runs["tie_max_dev"].max(), None, sig=2)
     # cross-layer tying
     where = f"{run.folder}/tying-crosslayer"
     cross = tying_summary("tying-crosslayer")
@@ -374,7 +490,10 @@ def tying(run: Run, n: Numbers) -> dict[str, str]:
         table.append([label, count(n, f"mnist-tying.cross.{short}.trainable", r["n_trainable"]),
                       n.ci(f"mnist-tying.cross.{short}.acc", r, "final_test_acc", 2, 100)])
     tables["mnist-tying.cross"] = md_table(["", "trainable", "test accuracy (%)"], "lrr", table)
+    n.add("mnist-tying.cross.acc_range", cross["final_test_acc_mean"].max() - cross["final_test_acc_mean"].min(), 2,
+          100)
     tables["mnist-tying.ae"] = _autoencoder(run, n, "mnist-tying")
+    _autoencoder_tests(run, n, "mnist-tying")
     # training time per cell (timings.csv: a cell's seeds train as one batch, each row the batch's time)
     times = {short: pd.concat([run.table(exp, "timings.csv").groupby("cell")["train_time_s"].max() for exp in exps])
              for short, exps in (("classifier", ("tying", "tying-crosslayer")), ("ae", ("tying-autoencoder",)))}
@@ -422,6 +541,9 @@ def feedback(run: Run, n: Numbers) -> dict[str, str]:
     final = run.table("feedback")
     drift = final[(final["variant"] == "maxpool-sgd") & (final["status"] == "ok")]["final_feedback_drift"]
     n.add("mnist-feedback.maxpool.drift_max", drift.max(), 1)
+    arms = summary.set_index("arm")
+    n.add("mnist-feedback.frozen_minus_maxpool", arms.loc["frozen", "acc_mean"] - arms.loc["maxpool", "acc_mean"], 2,
+          100, signed=True)
     header = ["variant", f"fed into the {int(summary['features'].max())} extra inputs",
               "final test acc. (%), mean [95% t]", "− none (pp), mean [95% t], p (Holm)",
               "− ones (pp), mean [95% t], p (Holm)"]
@@ -449,7 +571,7 @@ def subspace(run: Run, n: Numbers) -> dict[str, str]:
     and projection, and d_int90 per projection under both threshold conventions (relative: 90% of the measured
     baseline; absolute: 90% test accuracy, Li et al.'s), with its seed-bootstrap interval, from the run's own
     analysis settings. Names: ``<run>.<projection>.d<d>.acc``, ``<run>.dint.<projection>.<convention>``."""
-    tables = analysed(run, "subspace")
+    tables = analysed(run, "subspace", with_comparisons=True)
     acc, dint = tables["by_dim.csv"], tables["dint90.csv"]
     name = run.folder.name
     if acc[["dataset", "net"]].drop_duplicates().shape[0] != 1:
@@ -483,7 +605,181 @@ def subspace(run: Run, n: Numbers) -> dict[str, str]:
         rows.append([convention, f"{threshold}%", *cells])
     header = ["convention", "threshold", *(f"{_PROJECTIONS[p]} d_int90 [95% bootstrap]" for p in projections)]
     out[f"{name}.dint"] = md_table(header, "lr" + "l" * len(projections), rows)
+    # the projections against each other at equal d (the family's default comparisons: paired by seed, Holm)
+    comp = tables.get("comparisons.csv")
+    if comp is not None and len(comp):
+        rows = []
+        for _, r in comp.iterrows():
+            d = int(re.search(r"\bd=(\d+)", r["setting"]).group(1))
+            key = f"{name}.test.{r['a']}-{r['b']}.d{d}"
+            diff = n.add(key, r["mean_diff"], 2, 100, signed=True)
+            lo, hi = (n.add(f"{key}.{b}", r[c], 2, 100, signed=True) for b, c in (("lo", "ci_low"), ("hi", "ci_high")))
+            prob = n.ci(f"{key}.prob", r.rename({"prob_improvement": "pi_mean", "prob_improvement_lo": "pi_lo",
+                                                 "prob_improvement_hi": "pi_hi"}), "pi", 2)
+            rows.append([f"{_PROJECTIONS.get(r['a'], r['a'])} − {_PROJECTIONS.get(r['b'], r['b'])}", str(d),
+                         f"{diff} [{lo}, {hi}]", n.add(f"{key}.p", r["p"], None, sig=3),
+                         n.add(f"{key}.p_holm", r["p_holm"], None, sig=3), prob,
+                         "*" if bool(r["significant"]) else ("(n)" if bool(r["cannot_reach"]) else "")])
+        # the row with the largest difference, for the prose
+        big = comp.loc[comp["mean_diff"].abs().idxmax()]
+        n.add(f"{name}.test.largest.d", int(re.search(r"\bd=(\d+)", big["setting"]).group(1)), 0)
+        for what, col, digits, scale, sig in (("", "mean_diff", 2, 100, None), (".lo", "ci_low", 2, 100, None),
+                                              (".hi", "ci_high", 2, 100, None), (".p", "p", None, 1, 3),
+                                              (".p_holm", "p_holm", None, 1, 3)):
+            n.add(f"{name}.test.largest{what}", big[col], digits, scale, sig=sig, signed=not what.startswith(".p"))
+        n.add(f"{name}.test.m", len(comp), 0)
+        n.add(f"{name}.test.seeds", comp["n_pairs"].min(), 0)
+        n.add(f"{name}.test.p_min", comp["p_min_attainable"].min(), None, sig=3)
+        n.add(f"{name}.test.significant", int(comp["significant"].astype(bool).sum()), 0)
+        n.add(f"{name}.test.cannot_reach", int(comp["cannot_reach"].astype(bool).sum()), 0)
+        header = ["A − B", "d", "A − B (pp) [95% BCa]", "p", "p (Holm)", "P(A > B) [95%]", ""]
+        out[f"{name}.tests"] = md_table(header, "lrlrrll", rows)
     return out
+
+
+_TEACHERS = {"conv1d_teacher": "1-D", "conv2d_teacher": "2-D"}
+#: the rows of each teacher's table: label, variant, lambda_prior (None: not swept), k (None: no k)
+_TEACHER_ROWS = [("learned-st, λ_prior 0.01", "learned-st", "0.01", 16),
+                 ("learned-st, λ_prior 0", "learned-st", "0", 16),
+                 ("learned (soft), λ_prior 0.01", "learned", "0.01", 16),
+                 ("learned (soft), λ_prior 0", "learned", "0", 16),
+                 ("k-means of a trained direct net", "kmeans", None, 16), ("HashedNets", "hashed", None, 16),
+                 ("known structure (reference)", "known", None, None), ("direct (no sharing)", "direct", None, None)]
+_METHOD = {"learned-st": "learned-st", "learned": "learned", "kmeans": "k-means", "hashed": "HashedNets",
+           "direct": "direct", "known": "known"}
+_METRIC = {"ari_support": "ARI on support", "final_hard_test_loss|final_test_loss": "hard-net test MSE"}
+
+
+def _sharing_cell(summary: pd.DataFrame, where: str, dataset: str, variant: str, prior: str | None,
+                  k: int | None) -> pd.Series:
+    """The one summary row of ``variant`` on ``dataset`` at ``k`` (None: a variant without k), with the low-index
+    prior ``prior`` where the variant sweeps it (the row's ``setting``)."""
+    rows = summary[(summary["dataset"] == dataset) & (summary["variant"] == variant)]
+    rows = rows[rows["k"].isna()] if k is None else rows[rows["k"] == k]
+    if prior is not None:
+        rows = rows[rows["setting"].fillna("").str.split().apply(lambda s: f"lambda_prior={prior}" in s)]
+    if len(rows) != 1:
+        raise WeightspaceError(f"{where}: {len(rows)} cells of {variant} on {dataset} with k={k}"
+                               f"{f' lambda_prior={prior}' if prior else ''} (expected one); the archived run is "
+                               f"not the grid the docs describe")
+    return rows.iloc[0]
+
+
+def _ci_or_blank(n: Numbers, name: str, r: pd.Series, metric: str, digits: int | None = None,
+                 sig: int | None = None) -> str:
+    """``metric``'s mean [interval] as ``name`` (``sig`` significant digits: an MSE), or "" where the row has none
+    (direct training has no assignment to score)."""
+    if f"{metric}_mean" not in r or pd.isna(r[f"{metric}_mean"]):
+        return ""
+    mean, lo, hi = (n.add(f"{name}{s}", r[f"{metric}_{b}"], digits, sig=sig)
+                    for s, b in (("", "mean"), (".lo", "lo"), (".hi", "hi")))
+    return f"{mean} [{lo}, {hi}]"
+
+
+def teachers(run: Run, n: Numbers) -> dict[str, str]:
+    """Learned sharing on the two convolution teachers (config/teachers.yaml): structure recovery and the hardened
+    net's test MSE per method at k = 16, and the declared comparisons (learned-st vs k-means vs HashedNets at equal
+    k, paired by seed, Holm over all). Names: ``teachers.<conv1d|conv2d>.<variant>[.lp<prior>][.k<k>].<metric>``,
+    ``teachers.test.<teacher>.<a>-<b>.k<k>.<ari|mse>.*``."""
+    tables = analysed(run, "sharing", with_comparisons=True)
+    summary, comp = tables["sharing_summary.csv"], tables["comparisons.csv"]
+    where = f"{run.folder}/sharing"
+    out = {}
+    for dataset in _TEACHERS:
+        rows = []
+        for label, variant, prior, k in _TEACHER_ROWS:
+            r = _sharing_cell(summary, where, dataset, variant, prior, k)
+            key = (f"teachers.{dataset.split('_')[0]}.{variant}" + (f".lp{prior}" if prior else "")
+                   + (f".k{k}" if k else ""))
+            rows.append([label, str(k or ""), _ci_or_blank(n, f"{key}.ari", r, "ari_support", 3),
+                         _ci_or_blank(n, f"{key}.f1", r, "support_f1", 3),
+                         _ci_or_blank(n, f"{key}.pdist", r, "partition_distance", 3),
+                         _ci_or_blank(n, f"{key}.mse", r, "final_hard_test_loss", sig=2),
+                         n.add(f"{key}.values", r["final_values_used_mean"], 1)
+                         if variant in ("learned", "learned-st") else ""])
+        header = ["method", "k", "ARI on the support", "support F1", "partition distance / n", "hard-net test MSE",
+                  "values used"]
+        out[f"teachers.{dataset.split('_')[0]}"] = md_table(header, "lrllllr", rows)
+    n.add("teachers.seeds", summary["n_ok"].min(), 0)
+    n.add("teachers.diverged", summary["n_diverged"].sum(), 0)
+    # the declared comparisons, one row each
+    rows = []
+    for _, r in comp.iterrows():
+        k = int(re.search(r"\bk=(\d+)", r["setting"]).group(1))
+        metric = "ari" if r["metric"] == "ari_support" else "mse"
+        key = f"teachers.test.{r['dataset'].split('_')[0]}.{r['a']}-{r['b']}.k{k}.{metric}"
+        digits, sig = (3, None) if metric == "ari" else (None, 2)
+        diff = n.add(key, r["mean_diff"], digits, sig=sig, signed=True)
+        lo, hi = (n.add(f"{key}.{b}", r[c], digits, sig=sig, signed=True) for b, c in (("lo", "ci_low"),
+                                                                                       ("hi", "ci_high")))
+        p, holm = n.add(f"{key}.p", r["p"], None, sig=3), n.add(f"{key}.p_holm", r["p_holm"], None, sig=3)
+        prob = n.ci(f"{key}.prob", r.rename({"prob_improvement": "pi_mean", "prob_improvement_lo": "pi_lo",
+                                             "prob_improvement_hi": "pi_hi"}), "pi", 2)
+        rows.append([_TEACHERS[r["dataset"]], f"{_METHOD[r['a']]} − {_METHOD[r['b']]}", _METRIC[r["metric"]],
+                     str(k), f"{diff} [{lo}, {hi}]", p, holm, prob,
+                     "*" if bool(r["significant"]) else ("(n)" if bool(r["cannot_reach"]) else "")])
+    n.add("teachers.test.m", len(comp), 0)
+    n.add("teachers.test.significant", int(comp["significant"].astype(bool).sum()), 0)
+    n.add("teachers.test.cannot_reach", int(comp["cannot_reach"].astype(bool).sum()), 0)
+    n.add("teachers.test.p_min", comp["p_min_attainable"].min(), None, sig=3)
+    n.add("teachers.test.p_min_times_m", comp["p_min_attainable"].min() * len(comp), None, sig=2)
+    header = ["teacher", "A − B", "metric", "k", "A − B [95% BCa]", "p", "p (Holm)", "P(A better) [95%]", ""]
+    out["teachers.tests"] = md_table(header, "lllrlrrll", rows)
+    return out
+
+
+_SWEEP = {"conv1d-sweep": "1-D convolution", "conv2d-sweep": "2-D convolution", "perm-sweep": "permutation"}
+#: "recovers the structure": a mean ARI on the support of at least this (as the meta section)
+_SWEEP_RECOVERED = 0.9
+
+
+def sweep(run: Run, n: Numbers) -> dict[str, str]:
+    """The sample-size sweep (config/sweep-cpu.yaml): ARI on the support and the hardened net's test MSE per teacher,
+    training-set size and method (k = 16), and for each teacher the smallest size at which k-means of the direct
+    net recovers the structure (mean ARI >= 0.9). Names: ``sweep-cpu.<teacher>.n<N>.<variant>.<ari|mse>``."""
+    summary = analysed(run, "sharing-sweep")["sharing_summary.csv"]
+    where = f"{run.folder}/sharing-sweep"
+    split = summary["dataset"].str.extract(r"^(.+)-n(\d+)$")
+    summary = summary.assign(teacher=split[0], size=pd.to_numeric(split[1]))
+    if summary["teacher"].isna().any():
+        raise WeightspaceError(f"{where}: a dataset that is not <teacher>-n<size>; the docs describe a sweep")
+    n.add("sweep-cpu.recovered_ari", _SWEEP_RECOVERED, 1)
+    n.add("sweep-cpu.seeds", summary["n_ok"].min(), 0)
+    n.add("sweep-cpu.diverged", summary["n_diverged"].sum(), 0)
+    rows = []
+    for teacher in [t for t in _SWEEP if t in set(summary["teacher"])]:
+        sizes = sorted(summary.loc[summary["teacher"] == teacher, "size"].unique())
+        first = None
+        for size in sizes:
+            dataset = f"{teacher}-n{size}"
+            cells = {v: _sharing_cell(summary, where, dataset, v, None, None if v in ("direct", "known") else 16)
+                     for v in ("kmeans", "learned", "learned-st", "direct", "known", "hashed")}
+            key = f"sweep-cpu.{teacher}.n{size}"
+            ari = [_ci_or_blank(n, f"{key}.{v}.ari", cells[v], "ari_support", 2)
+                   for v in ("kmeans", "learned", "learned-st")]
+            mse = [n.add(f"{key}.{v}.mse", cells[v]["final_hard_test_loss_mean"], None, sig=2)
+                   for v in ("direct", "learned", "learned-st")]
+            if first is None and cells["kmeans"]["ari_support_mean"] >= _SWEEP_RECOVERED:
+                first = size
+                ari[0] = f"**{ari[0]}**"
+            rows.append([_SWEEP[teacher], str(size), *ari, *mse])
+        if first is None:
+            raise WeightspaceError(f"{where}: k-means recovers the {teacher} teacher's structure (ARI >= "
+                                   f"{_SWEEP_RECOVERED}) at no size; the docs' prose says it does: rewrite the section")
+        n.add(f"sweep-cpu.{teacher}.kmeans_recovers_from", first, 0)
+        for v in ("learned", "learned-st"):  # the learned methods at that size, beside k-means
+            n.add(f"sweep-cpu.{teacher}.at_recovery.{v}.ari",
+                  _sharing_cell(summary, where, f"{teacher}-n{first}", v, None, 16)["ari_support_mean"], 2)
+        other = summary[summary["teacher"] == teacher]
+        for v, short in (("known", "known"), ("hashed", "hashed")):
+            rows_v = other[other["variant"] == v]
+            n.add(f"sweep-cpu.{teacher}.{short}.ari_min", rows_v["ari_support_mean"].min(), 2)
+            n.add(f"sweep-cpu.{teacher}.{short}.ari_max", rows_v["ari_support_mean"].max(), 2)
+            n.add(f"sweep-cpu.{teacher}.{short}.mse_min", rows_v["final_hard_test_loss_mean"].min(), None, sig=2)
+            n.add(f"sweep-cpu.{teacher}.{short}.mse_max", rows_v["final_hard_test_loss_mean"].max(), None, sig=2)
+    header = ["teacher", "n", "k-means ARI", "learned ARI", "learned-st ARI", "direct MSE", "learned MSE",
+              "learned-st MSE"]
+    return {"sweep-cpu": md_table(header, "lrlllrrr", rows)}
 
 
 #: (archived run name, its section): what the docs quote from the archive. Every name a section makes begins with
@@ -497,6 +793,10 @@ SECTIONS: list[tuple[str, Callable[[Run, Numbers], dict[str, str]]]] = [
     ("mnist-feedback", feedback),
     ("mnist", subspace),
     ("mnist-dint", subspace),
+    ("teachers", teachers),
+    ("sweep-cpu", sweep),
+    ("note-004", note_004),
+    ("note-003", note_003),
 ]
 
 
