@@ -272,8 +272,20 @@ def _names_the_pending_text_uses_exist(run: str, n, tables: dict) -> None:
     assert used and used - {f"{run}.provenance"} <= set(n.md) | set(tables)
 
 
+def _section(tmp_path: Path, preset: str, metrics, section, run: str):
+    """A docs section of a synthetic run of ``preset`` whose cells get ``metrics``: its numbers and tables, after
+    checking that every name the template text uses for ``run`` exists."""
+    from weightspace.resultsdoc import Numbers
+
+    folder, _ = _synthetic_run(tmp_path, preset, metrics)
+    n = Numbers()
+    tables = section(folder, n)
+    _names_the_pending_text_uses_exist(run, n, tables)
+    return n, tables
+
+
 def test_tying_section_of_a_run_of_its_preset(tmp_path):
-    from weightspace.resultsdoc import Numbers, tying
+    from weightspace.resultsdoc import tying
 
     def metrics(c, s):
         v = c["variant"]
@@ -282,10 +294,7 @@ def test_tying_section_of_a_run_of_its_preset(tmp_path):
             v["reparam"] == "tying") + 0.0001 * s, "n_trainable": 1000 * (v.get("g") or 1), "n_weights": 199210,
             "narrow_width": 120 if v["reparam"] == "narrow" else None, "tie_max_dev": 0.0}
 
-    run, _ = _synthetic_run(tmp_path, "mnist-tying.yaml", metrics)
-    n = Numbers()
-    tables = tying(run, n)
-    _names_the_pending_text_uses_exist("mnist-tying", n, tables)
+    n, tables = _section(tmp_path, "mnist-tying.yaml", metrics, tying, "mnist-tying")
     assert n.md["mnist-tying.rows.adam.narrower.g8.acc"] == "95.20"  # 0.97 - 0.016 - 0.003 + mean(0, 1, 2) / 1000
     assert n.md["mnist-tying.ae.tied_better_seeds"] == "3" and n.md["mnist-tying.ae.untied_minus_tied"] == "0.00020"
     assert "| 8 | 8,000 (narrower 8,000) | 95.50 [" in tables["mnist-tying.rows"]
@@ -297,7 +306,7 @@ def test_tying_section_of_a_run_of_its_preset(tmp_path):
 
 def test_feedback_section_of_a_run_of_its_preset(tmp_path):
     """The arms against none and ones, paired by seed, with the core comparisons' p; the note's pair."""
-    from weightspace.resultsdoc import Numbers, feedback
+    from weightspace.resultsdoc import feedback
 
     gain = {"none": 0.0, "ones": 0.001, "frozen": 0.0, "maxpool": 0.0005, "projection": -0.0005}
 
@@ -306,10 +315,7 @@ def test_feedback_section_of_a_run_of_its_preset(tmp_path):
         return {"final_test_acc": 0.975 + extra + 0.0003 * s + (0.0001 * (s % 3) if extra else 0),
                 "final_feedback_drift": 1.2, "n_trainable": 11660, "n_weights": 13220}
 
-    run, _ = _synthetic_run(tmp_path, "mnist-feedback.yaml", metrics)
-    n = Numbers()
-    tables = feedback(run, n)
-    _names_the_pending_text_uses_exist("mnist-feedback", n, tables)
+    n, tables = _section(tmp_path, "mnist-feedback.yaml", metrics, feedback, "mnist-feedback")
     table = tables["mnist-feedback.arms"]
     assert "| ones | 26 ones | 97.74 [" in table  # 0.975 + 0.001 + 0.0003 · 4.5 + 0.0001 · 0.9
     assert n.md["mnist-feedback.seeds"] == "10" and n.md["mnist-feedback.smallest_p"] == "0.002"
@@ -333,14 +339,11 @@ def _sharing_metrics(ari: dict, mse: dict):
 
 def test_teachers_section_of_a_run_of_its_preset(tmp_path):
     """Structure recovery per method at k = 16 and the declared comparisons (10 paired seeds, Holm over 24)."""
-    from weightspace.resultsdoc import Numbers, teachers
+    from weightspace.resultsdoc import teachers
 
     ari = {"sharing": 0.95, "kmeans": 0.90, "hashed": 0.0, "known": 1.0, "direct": 0.0}
     mse = {"sharing": 1e-4, "kmeans": 2e-4, "hashed": 7.0, "known": 1e-4, "direct": 3e-4}
-    run, _ = _synthetic_run(tmp_path, "teachers.yaml", _sharing_metrics(ari, mse))
-    n = Numbers()
-    tables = teachers(run, n)
-    _names_the_pending_text_uses_exist("teachers", n, tables)
+    n, tables = _section(tmp_path, "teachers.yaml", _sharing_metrics(ari, mse), teachers, "teachers")
     assert n.md["teachers.conv1d.learned-st.lp0.01.k16.ari"] == "0.959"  # 0.95 + mean(0..9) / 500
     assert n.md["teachers.conv2d.kmeans.k16.ari"] == "0.909" and n.md["teachers.seeds"] == "10"
     assert n.md["teachers.conv1d.learned-st.lp0.01.k16.values"] == "7.0"  # the prior's 0.01 · 100 on top of 6
@@ -366,10 +369,7 @@ def test_sweep_section_of_a_run_of_its_preset(tmp_path):
             m["ari_support"] = 0.99
         return m
 
-    run, _ = _synthetic_run(tmp_path, "sweep-cpu.yaml", by_size)
-    n = Numbers()
-    tables = sweep(run, n)
-    _names_the_pending_text_uses_exist("sweep-cpu", n, tables)
+    n, tables = _section(tmp_path, "sweep-cpu.yaml", by_size, sweep, "sweep-cpu")
     assert n.md["sweep-cpu.conv1d-sweep.kmeans_recovers_from"] == "64"
     assert n.md["sweep-cpu.perm-sweep.at_recovery.learned.ari"] == "0.50"
     assert n.md["sweep-cpu.conv2d-sweep.n8.learned-st.mse"] == "0.10" and n.md["sweep-cpu.seeds"] == "3"
@@ -382,7 +382,7 @@ def test_sweep_section_of_a_run_of_its_preset(tmp_path):
 
 def test_note_004_section_of_a_run_of_its_preset(tmp_path):
     """The note's setting beside the pipeline's default at every d and in the full space, paired by seed."""
-    from weightspace.resultsdoc import Numbers, note_004
+    from weightspace.resultsdoc import note_004
 
     def metrics(c, s):
         v = c["variant"]
@@ -390,10 +390,7 @@ def test_note_004_section_of_a_run_of_its_preset(tmp_path):
         return {"final_test_acc": base - (0.02 if v["name"].endswith("-note") else 0) + 0.001 * s,
                 "final_train_loss": 0.1, "n_trainable": 100, "n_weights": 199210, "dim": v.get("d") or 199210}
 
-    run, _ = _synthetic_run(tmp_path, "notes/004-omega-space.yaml", metrics)
-    n = Numbers()
-    tables = note_004(run, n)
-    _names_the_pending_text_uses_exist("note-004", n, tables)
+    n, tables = _section(tmp_path, "notes/004-omega-space.yaml", metrics, note_004, "note-004")
     assert n.md["note-004.qr-note.d100.acc"] == "68.10" and n.md["note-004.qr.d100.acc"] == "70.10"
     assert n.md["note-004.diff.d100"] == "\u22122.00" and n.md["note-004.diff"] == "\u22122.00"
     assert n.md["note-004.p_min"] == "0.250" and n.md["note-004.test.m"] == "6"  # 3 seeds: 2 / 2^3
@@ -407,7 +404,7 @@ def test_note_004_section_of_a_run_of_its_preset(tmp_path):
 
 def test_note_003_section_of_a_run_of_its_preset(tmp_path):
     """Tied vs untied under the note's setting and the pipeline's default, per seed and tested."""
-    from weightspace.resultsdoc import Numbers, note_003
+    from weightspace.resultsdoc import note_003
 
     def metrics(c, s):
         v = c["variant"]
@@ -415,10 +412,7 @@ def test_note_003_section_of_a_run_of_its_preset(tmp_path):
         return {"final_test_loss": mse + 0.0001 * s, "final_train_loss": mse, "n_trainable": 1000,
                 "n_weights": 1000, "tie_max_dev": 0.0}
 
-    run, _ = _synthetic_run(tmp_path, "notes/003-tied-autoencoder.yaml", metrics)
-    n = Numbers()
-    tables = note_003(run, n)
-    _names_the_pending_text_uses_exist("note-003", n, tables)
+    n, tables = _section(tmp_path, "notes/003-tied-autoencoder.yaml", metrics, note_003, "note-003")
     assert n.md["note-003.ae.note.tied.mse"] == "0.00520" and n.md["note-003.ae.default.untied.mse"] == "0.00450"
     assert n.md["note-003.ae.note.tied_better_seeds"] == "5" and n.md["note-003.ae.default.p"] == "0.0625"
     assert "| tied (decoder = encoderᵀ), the note's setting |" in tables["note-003.ae"]
