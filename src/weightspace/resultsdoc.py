@@ -206,6 +206,11 @@ def images(run: Run, n: Numbers) -> dict[str, str]:
     learned = summary[(summary["dataset"] == "mnist1d") & (summary["variant"] == "learned")]
     n.add("images.mnist1d.learned.acc_min", learned["final_hard_test_acc_mean"].min(), 1, 100)
     n.add("images.mnist1d.learned.acc_max", learned["final_hard_test_acc_mean"].max(), 1, 100)
+    # the low-index prior and the values in use: learned runs (seeds) that ended using all k of their values
+    final = run.table("sharing-images")
+    runs = final[(final["variant"] == "learned") & (final["status"] == "ok")]
+    n.add("images.learned.runs", len(runs), 0)
+    n.add("images.learned.all_k_used", int((runs["final_values_used"] == runs["k"]).sum()), 0)
     table = md_table(["data", "method", "k", "hard-net test accuracy", "spatial_excess"], "llrll", rows)
     return {"images": table}
 
