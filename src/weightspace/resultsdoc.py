@@ -87,11 +87,13 @@ class Numbers:
         self.tex[name] = rf"\ensuremath{{{sign}{tex}}}" if sign or exponent else body
         return self.md[name]
 
-    def ci(self, name: str, row: pd.Series, metric: str, digits: int, scale: float = 1.0, unit: str = "",
-           signed: bool = False) -> str:
-        """A summary row's ``<metric>_mean`` and interval as ``name``, ``name.lo``, ``name.hi``: "m<unit> [lo, hi]"."""
-        mean = self.add(name, row[f"{metric}_mean"], digits, scale, signed=signed)
-        lo, hi = (self.add(f"{name}.{b}", row[f"{metric}_{b}"], digits, scale, signed=signed) for b in ("lo", "hi"))
+    def ci(self, name: str, row: pd.Series, metric: str, digits: int | None, scale: float = 1.0, unit: str = "",
+           signed: bool = False, sig: int | None = None) -> str:
+        """A summary row's ``<metric>_mean`` and interval as ``name``, ``name.lo``, ``name.hi``: "m<unit> [lo, hi]"
+        (``sig``: significant digits instead of ``digits``)."""
+        mean = self.add(name, row[f"{metric}_mean"], digits, scale, sig=sig, signed=signed)
+        lo, hi = (self.add(f"{name}.{b}", row[f"{metric}_{b}"], digits, scale, sig=sig, signed=signed)
+                  for b in ("lo", "hi"))
         return f"{mean}{unit} [{lo}, {hi}]"
 
     def latex(self, header: str) -> str:
@@ -260,6 +262,31 @@ def meta(run: Run, n: Numbers) -> dict[str, str]:
     return {"meta": md_table(header, "rlllllll", rows)}
 
 
+def _difference(n: Numbers, key: str, r: pd.Series, digits: int | None, scale: float = 1.0,
+                sig: int | None = None) -> tuple[str, str, str]:
+    """A comparison row's (comparisons.csv) mean difference A − B and its 95% BCa interval as ``key``, ``key.lo``,
+    ``key.hi``."""
+    return tuple(n.add(f"{key}{s}", r[c], digits, scale, sig=sig, signed=True)
+                 for s, c in (("", "mean_diff"), (".lo", "ci_low"), (".hi", "ci_high")))
+
+
+def _p(n: Numbers, key: str, r: pd.Series) -> tuple[str, str]:
+    """A comparison row's exact p and its Holm-adjusted p as ``key.p``, ``key.p_holm`` (3 significant digits: the
+    exact 0.125 of 3 or 4 paired seeds stays 0.125)."""
+    return n.add(f"{key}.p", r["p"], None, sig=3), n.add(f"{key}.p_holm", r["p_holm"], None, sig=3)
+
+
+def _prob(n: Numbers, key: str, r: pd.Series) -> str:
+    """A comparison row's P(A better) and its interval as ``key.prob``."""
+    return n.ci(f"{key}.prob", r.rename({"prob_improvement": "pi_mean", "prob_improvement_lo": "pi_lo",
+                                         "prob_improvement_hi": "pi_hi"}), "pi", 2)
+
+
+def _flag(r: pd.Series) -> str:
+    """A comparison row's mark: * significant after Holm, (n) cannot reach significance with its seeds."""
+    return "*" if bool(r["significant"]) else ("(n)" if bool(r["cannot_reach"]) else "")
+
+
 _OPTIMIZERS = {"adam": "Adam", "sgd": "SGD"}
 
 
@@ -395,11 +422,8 @@ def note_004(run: Run, n: Numbers) -> dict[str, str]:
         note, default = ("qr-note", "qr") if d is not None else ("direct-note", "direct")
         tag = f".d{d}" if d is not None else ""
         r = test(note, d)
-        diff = n.add(f"note-004.diff{tag}", r["mean_diff"], 2, 100, signed=True)
-        lo, hi = (n.add(f"note-004.diff{tag}.{b}", r[c], 2, 100, signed=True) for b, c in (("lo", "ci_low"),
-                                                                                           ("hi", "ci_high")))
-        p = n.add(f"note-004.diff{tag}.p", r["p"], None, sig=3)
-        holm = n.add(f"note-004.diff{tag}.p_holm", r["p_holm"], None, sig=3)
+        diff, lo, hi = _difference(n, f"note-004.diff{tag}", r, 2, 100)
+        p, holm = _p(n, f"note-004.diff{tag}", r)
         # in how many seeds the note's setting is below the default's (paired by seed)
         by_seed = {cid: final[final["cell"] == cid].set_index("seed")["final_test_acc"] for cid in (r["a_cell"],
                                                                                                     r["b_cell"])}
@@ -465,8 +489,7 @@ def tying(run: Run, n: Numbers) -> dict[str, str]:
         tied_losses = [r["final_train_loss_mean"] for (opt, short), r in cells.items() if short != "narrower"]
         n.add(f"mnist-tying.rows.g{g}.tied.train_loss_min", min(tied_losses), 3)
         n.add(f"mnist-tying.rows.g{g}.tied.train_loss_max", max(tied_losses), 3)
-        sum_mean[g] = max(abs(cells[opt, "sum"]["final_test_acc_mean"] - cells[opt, "mean"]["final_test_acc_mean"])
-                          for opt in ("adam",))
+        sum_mean[g] = abs(cells["adam", "sum"]["final_test_acc_mean"] - cells["adam", "mean"]["final_test_acc_mean"])
         narrow_tied[g] = max(abs(cells[opt, "narrower"]["final_test_acc_mean"]
                                  - cells[opt, grad]["final_test_acc_mean"]) for opt in _OPTIMIZERS
                              for grad in ("sum", "mean"))
@@ -617,21 +640,15 @@ def subspace(run: Run, n: Numbers) -> dict[str, str]:
         for _, r in comp.iterrows():
             d = int(re.search(r"\bd=(\d+)", r["setting"]).group(1))
             key = f"{name}.test.{r['a']}-{r['b']}.d{d}"
-            diff = n.add(key, r["mean_diff"], 2, 100, signed=True)
-            lo, hi = (n.add(f"{key}.{b}", r[c], 2, 100, signed=True) for b, c in (("lo", "ci_low"), ("hi", "ci_high")))
-            prob = n.ci(f"{key}.prob", r.rename({"prob_improvement": "pi_mean", "prob_improvement_lo": "pi_lo",
-                                                 "prob_improvement_hi": "pi_hi"}), "pi", 2)
+            diff, lo, hi = _difference(n, key, r, 2, 100)
+            prob = _prob(n, key, r)
             rows.append([f"{_PROJECTIONS.get(r['a'], r['a'])} − {_PROJECTIONS.get(r['b'], r['b'])}", str(d),
-                         f"{diff} [{lo}, {hi}]", n.add(f"{key}.p", r["p"], None, sig=3),
-                         n.add(f"{key}.p_holm", r["p_holm"], None, sig=3), prob,
-                         "*" if bool(r["significant"]) else ("(n)" if bool(r["cannot_reach"]) else "")])
+                         f"{diff} [{lo}, {hi}]", *_p(n, key, r), prob, _flag(r)])
         # the row with the largest difference, for the prose
         big = comp.loc[comp["mean_diff"].abs().idxmax()]
         n.add(f"{name}.test.largest.d", int(re.search(r"\bd=(\d+)", big["setting"]).group(1)), 0)
-        for what, col, digits, scale, sig in (("", "mean_diff", 2, 100, None), (".lo", "ci_low", 2, 100, None),
-                                              (".hi", "ci_high", 2, 100, None), (".p", "p", None, 1, 3),
-                                              (".p_holm", "p_holm", None, 1, 3)):
-            n.add(f"{name}.test.largest{what}", big[col], digits, scale, sig=sig, signed=not what.startswith(".p"))
+        _difference(n, f"{name}.test.largest", big, 2, 100)
+        _p(n, f"{name}.test.largest", big)
         n.add(f"{name}.test.m", len(comp), 0)
         n.add(f"{name}.test.seeds", comp["n_pairs"].min(), 0)
         n.add(f"{name}.test.p_min", comp["p_min_attainable"].min(), None, sig=3)
@@ -676,9 +693,7 @@ def _ci_or_blank(n: Numbers, name: str, r: pd.Series, metric: str, digits: int |
     (direct training has no assignment to score)."""
     if f"{metric}_mean" not in r or pd.isna(r[f"{metric}_mean"]):
         return ""
-    mean, lo, hi = (n.add(f"{name}{s}", r[f"{metric}_{b}"], digits, sig=sig)
-                    for s, b in (("", "mean"), (".lo", "lo"), (".hi", "hi")))
-    return f"{mean} [{lo}, {hi}]"
+    return n.ci(name, r, metric, digits, sig=sig)
 
 
 def teachers(run: Run, n: Numbers) -> dict[str, str]:
@@ -714,15 +729,10 @@ def teachers(run: Run, n: Numbers) -> dict[str, str]:
         metric = "ari" if r["metric"] == "ari_support" else "mse"
         key = f"teachers.test.{r['dataset'].split('_')[0]}.{r['a']}-{r['b']}.k{k}.{metric}"
         digits, sig = (3, None) if metric == "ari" else (None, 2)
-        diff = n.add(key, r["mean_diff"], digits, sig=sig, signed=True)
-        lo, hi = (n.add(f"{key}.{b}", r[c], digits, sig=sig, signed=True) for b, c in (("lo", "ci_low"),
-                                                                                       ("hi", "ci_high")))
-        p, holm = n.add(f"{key}.p", r["p"], None, sig=3), n.add(f"{key}.p_holm", r["p_holm"], None, sig=3)
-        prob = n.ci(f"{key}.prob", r.rename({"prob_improvement": "pi_mean", "prob_improvement_lo": "pi_lo",
-                                             "prob_improvement_hi": "pi_hi"}), "pi", 2)
+        diff, lo, hi = _difference(n, key, r, digits, sig=sig)
+        p, holm = _p(n, key, r)
         rows.append([_TEACHERS[r["dataset"]], f"{_METHOD[r['a']]} − {_METHOD[r['b']]}", _METRIC[r["metric"]],
-                     str(k), f"{diff} [{lo}, {hi}]", p, holm, prob,
-                     "*" if bool(r["significant"]) else ("(n)" if bool(r["cannot_reach"]) else "")])
+                     str(k), f"{diff} [{lo}, {hi}]", p, holm, _prob(n, key, r), _flag(r)])
     n.add("teachers.test.m", len(comp), 0)
     n.add("teachers.test.significant", int(comp["significant"].astype(bool).sum()), 0)
     n.add("teachers.test.cannot_reach", int(comp["cannot_reach"].astype(bool).sum()), 0)
