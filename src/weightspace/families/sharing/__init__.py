@@ -53,12 +53,8 @@ def _check_soft(variant: dict, cell: dict, net, dataset) -> list[tuple[str, str]
     """The size, and without the softmax (``softmax: false``, w = A v) none of the softmax's own options."""
     problems = _check_size(variant, cell, net, dataset)
     if variant.get("softmax", True) is False:
-        allowed = {"tau": (1.0,), "tau_final": (None, 1.0), "lambda_entropy": (0.0,), "lambda_prior": (0.0,),
-                   "straight_through": (False,)}
-        for key, values in allowed.items():
-            if variant.get(key, values[0]) not in values:
-                problems.append((key, f"{variant[key]!r} needs the softmax; with softmax: false (w = A v) leave "
-                                      f"{key} out"))
+        problems += [(key, f"{variant[key]!r} needs the softmax; with softmax: false (w = A v) leave {key} out")
+                     for key in memory.needs_softmax(variant)]
     return problems
 
 

@@ -1,11 +1,24 @@
-"""Which tensors the sharing forms share, and their memory: torch-free, for config checks."""
+"""Which tensors the sharing forms share, their memory, and which options need the softmax: torch-free, for
+config checks."""
 
 from __future__ import annotations
 
 import math
 
 __all__ = ["shared_names", "budget_k", "tensor_ks", "stored_values", "sharing_bytes", "hashed_bytes", "kmeans_bytes", "known_bytes",
-           "soft_sharing_bytes", "meta_bytes"]
+           "soft_sharing_bytes", "meta_bytes", "SOFTMAX_ONLY", "needs_softmax"]
+
+
+#: the soft sharing options that only mean something with the softmax (w = softmax(A / tau) v), each with the values
+#: that leave it out: without the softmax (softmax: false, w = A v) there is no temperature, entropy, prior or
+#: straight-through choice
+SOFTMAX_ONLY = {"tau": (1.0,), "tau_final": (None, 1.0), "lambda_entropy": (0.0,), "lambda_prior": (0.0,),
+                "straight_through": (False,)}
+
+
+def needs_softmax(options: dict) -> list[str]:
+    """The options of ``options`` (a variant, or a constructor's arguments) that need the softmax."""
+    return [key for key, unset in SOFTMAX_ONLY.items() if options.get(key, unset[0]) not in unset]
 
 
 def shared_names(net, share_biases: bool = False) -> list[str]:

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from weightspace.families.sharing.memory import needs_softmax
 from weightspace.families.sharing.memory import shared_names, sharing_bytes, tensor_ks  # noqa: F401 (re-exported)
 from weightspace.nets import Net, Weights
 from weightspace.reparam.base import Reparam
@@ -146,10 +147,11 @@ class SoftSharing(_Mixed):
         device: torch.device | str = "cpu",
     ):
         super().__init__(net, seeds, share_biases, device)
-        if not softmax and (straight_through or lambda_entropy or lambda_prior or tau != 1.0 or
-                            (tau_final is not None and tau_final != tau)):
-            raise ValueError("without the softmax (softmax: false) there is no temperature, straight-through, "
-                             "entropy or prior term")
+        wrong = [] if softmax else needs_softmax({"tau": tau, "tau_final": tau_final, "lambda_entropy": lambda_entropy,
+                                                  "lambda_prior": lambda_prior, "straight_through": straight_through})
+        if wrong:
+            raise ValueError(f"without the softmax (softmax: false) there is no temperature, straight-through, "
+                             f"entropy or prior term: {', '.join(wrong)} given")
         self.softmax = softmax
         self.ks = _per_tensor(k, self.shared)
         self.k = max(self.ks.values(), default=1)
