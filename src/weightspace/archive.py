@@ -14,13 +14,12 @@ any device is archived the same way; the provenance says which. This module impo
 from __future__ import annotations
 
 import datetime
-import json
 import re
 import shutil
 from pathlib import Path
 
 from weightspace.errors import WeightspaceError
-from weightspace.io import code_version
+from weightspace.io import code_version, read_json, write_json
 
 __all__ = ["ARCHIVE", "PER_SEED", "archive_run", "read_provenance"]
 
@@ -49,7 +48,7 @@ def _run_provenance(results: Path, experiments: list[str]) -> dict[str, list]:
     seen: dict[str, set] = {k: set() for k in _RUN_FIELDS}
     for exp in experiments:
         for summary in (results / exp / "runs").glob("*/seed-*/summary.json"):
-            prov = json.loads(summary.read_text()).get("provenance") or {}
+            prov = read_json(summary).get("provenance") or {}
             for k in _RUN_FIELDS:
                 if prov.get(k) is not None:
                     seen[k].add(str(prov[k]))
@@ -127,7 +126,7 @@ def archive_run(results: str | Path, name: str, configs: list[str], command: str
         "experiments": experiments,
         "archived_by": f"weightspace {code_version()}",
     }
-    (staging / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    write_json(staging / "provenance.json", provenance)
     if target.exists():
         shutil.rmtree(target)
     staging.rename(target)
@@ -139,4 +138,4 @@ def read_provenance(run: Path) -> dict:
     path = Path(run) / "provenance.json"
     if not path.is_file():
         raise WeightspaceError(f"{path}: missing; archive the run with `weightspace archive` (it writes it)")
-    return json.loads(path.read_text())
+    return read_json(path)
