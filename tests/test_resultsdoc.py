@@ -416,3 +416,83 @@ def test_note_003_section_of_a_run_of_its_preset(tmp_path):
     assert n.md["note-003.ae.note.tied.mse"] == "0.00520" and n.md["note-003.ae.default.untied.mse"] == "0.00450"
     assert n.md["note-003.ae.note.tied_better_seeds"] == "5" and n.md["note-003.ae.default.p"] == "0.0625"
     assert "| tied (decoder = encoderᵀ), the note's setting |" in tables["note-003.ae"]
+
+
+def test_note_000_section_of_a_run_of_its_preset(tmp_path):
+    """Each learned variant's soft and hardened accuracy per seed beside its setting's direct net, and the tests."""
+    from weightspace.resultsdoc import note_000
+
+    def metrics(c, s):
+        v = c["variant"]
+        learned = v["reparam"] == "sharing"
+        acc = 0.95 + 0.001 * s if not learned else (0.1135 if v["name"] == "learned-note" else 0.2 + 0.3 * s)
+        return {"final_test_acc": acc, "final_hard_test_acc": acc - 0.01 if learned else float("nan"),
+                "final_test_loss": 0.2, "final_hard_test_loss": 0.3, "final_values_used": 50.0,
+                "final_row_entropy": 4.6 if v["name"].endswith("-note") else 0.2,
+                "n_trainable": 8_184_600 if learned else 81_840, "n_weights": 81_840}
+
+    n, tables = _section(tmp_path, "notes/000-sharing.yaml", metrics, note_000, "note-000")
+    assert n.md["note-000.learned.trained_seeds"] == "1"  # hard 0.19, 0.49, 0.79: one seed above 50%
+    assert n.md["note-000.learned-note.trained_seeds"] == "0" and n.md["note-000.learned-note.acc"] == "11.35"
+    assert n.md["note-000.ln_k"] == "4.605" and n.md["note-000.learned-note.trainable"] == "8,184,600"
+    assert "| 19.00 / 49.00 / 79.00 |" in tables["note-000.acc"]  # the hardened net per seed
+    assert n.md["note-000.test.learned-note.vs.direct-note"] == "\u221284.75"  # 10.35 - 95.10 % (hardened vs direct)
+    assert n.md["note-000.test.m"] == "4" and n.md["note-000.test.p_min"] == "0.250"
+
+
+def test_note_001_section_of_a_run_of_its_preset(tmp_path):
+    """The plain CNN against the fed-back one under each setting, paired by seed (10 seeds)."""
+    from weightspace.resultsdoc import note_001
+
+    def metrics(c, s):
+        fed = c["net"].get("features", 0) > 0
+        sgd = c["swept"].get("optimizer") == "sgd"
+        return {"final_test_acc": 0.98 - (0.004 if sgd else 0) + (0.001 if fed and not sgd else 0) + 0.0002 * s,
+                "final_feedback_drift": 1.0, "n_trainable": 13_220 if fed else 9_950, "n_weights": 13_220}
+
+    n, tables = _section(tmp_path, "notes/001-feedback.yaml", metrics, note_001, "note-001")
+    assert n.md["note-001.note.plain.acc"] == "97.69" and n.md["note-001.default.fed.acc"] == "98.19"
+    assert n.md["note-001.test.default"] == "+0.10" and n.md["note-001.test.default.p"] == "0.00195"  # every seed
+    assert n.md["note-001.test.note"].lstrip("+") == "0.00" and n.md["note-001.test.note.p"] == "1.00"  # no gain
+    assert "| the pipeline's default (Adam) | 9,950: 98.09 [" in tables["note-001.acc"]
+
+
+def test_note_002_section_of_a_run_of_its_preset(tmp_path):
+    """Untied vs pair-tied under each setting, and the best tied layer's expected MSE from the teacher."""
+    from weightspace.resultsdoc import note_002
+
+    def metrics(c, s):
+        tied = c["variant"]["reparam"] == "tying"
+        return {"final_test_loss": (4.5 if tied else 0.001) + 0.01 * s, "final_train_loss": 0.1,
+                "n_trainable": 55 if tied else 110, "n_weights": 110, "tie_max_dev": 0.0}
+
+    n, tables = _section(tmp_path, "notes/002-tied-rows.yaml", metrics, note_002, "note-002")
+    assert n.md["note-002.tied-note.worse_seeds"] == "5" and n.md["note-002.test.note.p"] == "0.0625"
+    assert n.md["note-002.floor.untied"] == "1.0e-4"  # the teacher's noise 0.01, squared
+    assert n.md["note-002.floor.tied"] == "4.51"  # config/notes/002-tied-rows.yaml's teacher: (a - b)^2 / 2 + 1e-4
+    assert "| the note's setting (SGD, gradient mean) | 110: 0.0210 [" in tables["note-002.mse"]
+
+
+def test_tied_rows_floor_is_the_best_tied_layers_error():
+    """The expected MSE of the best pair-tied layer: (a - b)^2 / 2 + sigma^2 by hand on a 2 x 2 DeepSets teacher,
+    and least squares with tied rows on a large sample of a 6 x 6 teacher reaches it."""
+    import numpy as np
+
+    from weightspace.families.sharing.teachers import resolve, teacher_arrays
+    from weightspace.resultsdoc import _tied_rows_floor
+
+    small = {"teachers": {"t": {"kind": "permutation", "n": 2, "n_train": 8, "n_test": 8, "noise": 0.5}}}
+    w = teacher_arrays(resolve(small["teachers"]["t"]))["W"]
+    a, b = w[0, 0], w[0, 1]
+    assert _tied_rows_floor(small, "t", 2) == pytest.approx(((a - b) ** 2 / 2 + 0.25, 0.25))
+
+    config = {"teachers": {"t": {"kind": "circulant", "n": 6, "n_train": 8, "n_test": 8, "noise": 0.1}}}
+    w = teacher_arrays(resolve(config["teachers"]["t"]))["W"]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200_000, 6))
+    y = x @ w.T + 0.1 * rng.standard_normal((200_000, 6))
+    pred = np.zeros_like(y)
+    for rows in ((0, 1), (2, 3), (4, 5)):  # contiguous pairs: one row fitted to both outputs' targets
+        r, *_ = np.linalg.lstsq(np.vstack([x, x]), np.concatenate([y[:, rows[0]], y[:, rows[1]]]), rcond=None)
+        pred[:, rows[0]] = pred[:, rows[1]] = x @ r
+    assert ((y - pred) ** 2).mean() == pytest.approx(_tied_rows_floor(config, "t", 2)[0], rel=0.02)

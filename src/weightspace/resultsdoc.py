@@ -34,6 +34,7 @@ from weightspace import comparisons, registry
 from weightspace.archive import ARCHIVE, read_provenance
 from weightspace.config import expand, load_config, validate
 from weightspace.errors import WeightspaceError
+from weightspace.families.sharing.teachers import resolve, teacher_arrays
 
 __all__ = ["Numbers", "SECTIONS", "render_docs", "write_docs"]
 
@@ -389,6 +390,149 @@ def note_003(run: Run, n: Numbers) -> dict[str, str]:
     tables = {"note-003.ae": _autoencoder(run, n, "note-003", "tied-autoencoder-note", _NOTE_003)}
     _autoencoder_tests(run, n, "note-003", "tied-autoencoder-note", _NOTE_003)
     return tables
+
+
+#: note 000's cells: (variant, setting, what it trains), the note's setting first (config/notes/000-sharing.yaml)
+_NOTE_000 = (("direct-note", "note", "direct"), ("learned-note", "note", "learned, w = softmax(A) v"),
+             ("learned-note-linear", "note", "learned, w = A v (`softmax: false`)"),
+             ("direct", "default", "direct"), ("learned", "default", "learned, w = softmax(A/τ) v, τ 1 → 0.05"))
+_SETTINGS = {"note": "the note's setting", "default": "the pipeline's default"}
+
+
+def _comparison(comp: pd.DataFrame, where: str, **keys) -> pd.Series:
+    """The one comparisons.csv row whose columns equal ``keys`` (``setting_has``: a text its setting contains)."""
+    rows = comp
+    for k, v in keys.items():
+        rows = rows[rows["setting"].fillna("").str.contains(v, regex=False)] if k == "setting_has" else rows[
+            rows[k] == v]
+    if len(rows) != 1:
+        raise WeightspaceError(f"{where}: {len(rows)} comparisons with {keys} (expected one); the archived run is not "
+                               f"the grid the docs describe")
+    return rows.iloc[0]
+
+
+def _tests_table(n: Numbers, name: str, comp: pd.DataFrame, rows: list[tuple[str, pd.Series]], digits: int | None,
+                 scale: float = 1.0, sig: int | None = None) -> str:
+    """A table of declared comparisons (label, row): A − B [95% BCa], exact p (Holm), P(A better), mark; each
+    row's numbers as ``<name>.<key>`` (the label's key: ``rows``' first item)."""
+    out = []
+    for key, label, r in rows:
+        diff, lo, hi = _difference(n, f"{name}.{key}", r, digits, scale, sig=sig)
+        p, holm = _p(n, f"{name}.{key}", r)
+        out.append([label, f"{diff} [{lo}, {hi}]", f"{p} ({holm})", _prob(n, f"{name}.{key}", r), _flag(r)])
+    n.add(f"{name}.seeds", comp["n_pairs"].min(), 0)
+    n.add(f"{name}.p_min", comp["p_min_attainable"].min(), None, sig=3)
+    n.add(f"{name}.m", len(comp), 0)
+    return md_table(["comparison (A − B)", "difference [95% BCa]", "p (Holm)", "P(A better) [95%]", ""], "lllll",
+                    out)
+
+
+def note_000(run: Run, n: Numbers) -> dict[str, str]:
+    """Note 000's learned sharing under its own conventions beside the pipeline's default
+    (config/notes/000-sharing.yaml): test accuracy of the soft net and of its hardened net (w = v[argmax A]) per
+    variant, per seed too, the mixing rows' entropy, and the declared tests (each learned variant against its
+    setting's direct net). Names: ``note-000.<variant>.*``, ``note-000.test.*``."""
+    tables = analysed(run, "sharing-note", with_comparisons=True)
+    summary, comp = tables["sharing_summary.csv"], tables["comparisons.csv"]
+    where = f"{run.folder}/sharing-note"
+    final = run.table("sharing-note")
+    final = final[final["status"] == "ok"]
+    rows = []
+    for variant, setting, words in _NOTE_000:
+        r, key = _row(summary, where, variant=variant), f"note-000.{variant}"
+        seeds = final[final["variant"] == variant].sort_values("seed")
+        learned = r["reparam"] == "sharing"
+        metric = "final_hard_test_acc" if learned else "final_test_acc"
+        trainable = seeds["n_trainable"].unique()
+        if len(trainable) != 1:
+            raise WeightspaceError(f"{where}: {variant} has {len(trainable)} parameter counts (expected one)")
+        if learned:
+            n.add(f"{key}.row_entropy", r["final_row_entropy_mean"], 3)
+            # seeds whose hardened net trained (above 50%, five times chance)
+            n.add(f"{key}.trained_seeds", int((seeds[metric] > 0.5).sum()), 0)
+        rows.append([_SETTINGS[setting], words, count(n, f"{key}.trainable", trainable[0]),
+                     n.ci(f"{key}.acc", r, "final_test_acc", 2, 100),
+                     n.ci(f"{key}.hard_acc", r, metric, 2, 100) if learned else "(the same net)",
+                     " / ".join(f"{100 * a:.2f}" for a in seeds[metric])])
+    n.add("note-000.seeds", summary["n_ok"].min(), 0)
+    n.add("note-000.k", summary["k"].max(), 0)
+    n.add("note-000.ln_k", math.log(summary["k"].max()), 3)
+    header = ["setting", "variant", "trainable", "test acc. (%) [95% t]", "hardened net (%) [95% t]",
+              "per seed (%, hardened)"]
+    out = {"note-000.acc": md_table(header, "llrlll", rows)}
+    tests = [(f"{a}.vs.{b}", f"{a} − {b}", _comparison(comp, where, a=a, b=b))
+             for a, b in (("learned-note", "direct-note"), ("learned-note-linear", "direct-note"),
+                          ("learned-note-linear", "learned-note"), ("learned", "direct"))]
+    out["note-000.tests"] = _tests_table(n, "note-000.test", comp, tests, 2, 100)
+    return out
+
+
+def note_001(run: Run, n: Numbers) -> dict[str, str]:
+    """Note 001's weight feedback on MNIST under its own conventions beside the pipeline's default
+    (config/notes/001-feedback.yaml): the plain CNN against the same convs with the max-pooled weights fed back,
+    paired by seed, under each setting. Names: ``note-001.<note|default>.*``, ``note-001.test.*``."""
+    tables = analysed(run, "feedback-note", with_comparisons=True)
+    summary, comp = tables["feedback_summary.csv"], tables["comparisons.csv"]
+    where = f"{run.folder}/feedback-note"
+    rows, tests = [], []
+    for variant, optimizer in (("note", "sgd"), ("default", "adam")):
+        key = f"note-001.{variant}"
+        plain, fed = (_row(summary, where, variant=variant, mode=m) for m in ("none", "maxpool"))
+        rows.append([f"{_SETTINGS[variant]} ({_OPTIMIZERS[optimizer]})",
+                     f"{count(n, f'{key}.plain.trainable', plain['n_trainable'])}: "
+                     f"{n.ci(f'{key}.plain.acc', plain, 'acc', 2, 100)}",
+                     f"{count(n, f'{key}.fed.trainable', fed['n_trainable'])}: "
+                     f"{n.ci(f'{key}.fed.acc', fed, 'acc', 2, 100)}"])
+        tests.append((variant, f"fed back − plain, {_SETTINGS[variant]}",
+                      _comparison(comp, where, setting_has=f"optimizer={optimizer}")))
+    header = ["setting", "plain CNN: trainable, test acc. (%) [95% t]",
+              "max-pooled weights fed back: trainable, test acc. (%) [95% t]"]
+    return {"note-001.acc": md_table(header, "lll", rows),
+            "note-001.tests": _tests_table(n, "note-001.test", comp, tests, 2, 100)}
+
+
+def _tied_rows_floor(config: dict, teacher: str, g: int) -> tuple[float, float]:
+    """The expected test MSE (per output) of the best linear layer on ``teacher`` with its rows tied in contiguous
+    groups of ``g``, and of the best untied one: for inputs N(0, I), E‖(W − R)x‖²/n_out + σ² = ‖W − R‖²_F/n_out
+    + σ², smallest with R's tied rows the mean of their group's rows of the teacher's W (σ: its noise)."""
+    spec = resolve(config["teachers"][teacher])
+    w = teacher_arrays(spec)["W"]
+    groups = w.reshape(w.shape[0] // g, g, -1)
+    tied = ((groups - groups.mean(axis=1, keepdims=True)) ** 2).sum() / w.shape[0]
+    return float(tied + spec["noise"] ** 2), float(spec["noise"] ** 2)
+
+
+def note_002(run: Run, n: Numbers) -> dict[str, str]:
+    """Note 002's tied rows (the forum thread) under its own conventions beside the pipeline's default
+    (config/notes/002-tied-rows.yaml): test MSE of the untied and the pair-tied layer under each setting, the
+    tests of tied against untied, and the expected test MSE of the best tied and untied layer on the teacher.
+    Names: ``note-002.<variant>.mse``, ``note-002.floor.*``, ``note-002.test.*``."""
+    tables = analysed(run, "tied-rows-note", with_comparisons=True)
+    summary, comp = tables["tying_summary.csv"], tables["comparisons.csv"]
+    where = f"{run.folder}/tied-rows-note"
+    final = run.table("tied-rows-note")
+    final = final[final["status"] == "ok"]
+    rows, tests = [], []
+    for setting, untied, tied, optimizer in (("note", "untied-note", "tied-note", "sgd"),
+                                             ("default", "untied", "tied", "adam")):
+        u, t = _row(summary, where, variant=untied), _row(summary, where, variant=tied)
+        by_seed = {v: final[final["variant"] == v].set_index("seed")["final_test_loss"] for v in (untied, tied)}
+        n.add(f"note-002.{tied}.worse_seeds", int((by_seed[tied] > by_seed[untied]).sum()), 0)
+        rows.append([f"{_SETTINGS[setting]} ({_OPTIMIZERS[optimizer]}, gradient {t['grad']})",
+                     f"{count(n, f'note-002.{untied}.trainable', u['n_trainable'])}: "
+                     f"{n.ci(f'note-002.{untied}.mse', u, 'final_test_loss', None, sig=3)}",
+                     f"{count(n, f'note-002.{tied}.trainable', t['n_trainable'])}: "
+                     f"{n.ci(f'note-002.{tied}.mse', t, 'final_test_loss', None, sig=5)}"])
+        tests.append((setting, f"tied − untied, {_SETTINGS[setting]}", _comparison(comp, where, a=tied, b=untied)))
+    config = validate(load_config(*(run.folder / c["copy"] for c in run.provenance["configs"])))
+    g = int(_row(summary, where, variant="tied-note")["g"])
+    tied_floor, untied_floor = _tied_rows_floor(config, str(summary["dataset"].iloc[0]), g)
+    n.add("note-002.floor.tied", tied_floor, None, sig=3)
+    n.add("note-002.floor.untied", untied_floor, None, sig=2)
+    n.add("note-002.g", g, 0)
+    header = ["setting", "untied: trainable, test MSE [95% t]", "rows tied in pairs: trainable, test MSE [95% t]"]
+    return {"note-002.mse": md_table(header, "lll", rows),
+            "note-002.tests": _tests_table(n, "note-002.test", comp, tests, None, sig=3)}
 
 
 def note_004(run: Run, n: Numbers) -> dict[str, str]:
@@ -812,6 +956,9 @@ SECTIONS: list[tuple[str, Callable[[Run, Numbers], dict[str, str]]]] = [
     ("sweep-cpu", sweep),
     ("note-004", note_004),
     ("note-003", note_003),
+    ("note-000", note_000),
+    ("note-001", note_001),
+    ("note-002", note_002),
 ]
 
 
