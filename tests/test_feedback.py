@@ -587,3 +587,31 @@ def test_the_family_runs_through_the_workflow(tmp_path):
     pub = pd.read_csv(res / "feedback-published" / "feedback_summary.csv").set_index("arm")
     assert pub.loc["feedback-digits", "vs_none_arm"] == "baseline-digits"
     assert pub.loc["feedback-digits", "vs_none_p"] >= 0.5  # the declared test of the two nets: 2 seeds, p 0.5 or 1
+
+
+def test_figure_legend_names_the_arms_of_every_setting(tmp_path, monkeypatch):
+    """The note's pairs under two settings (the arms' names differ by setting): the figure's legend names every
+    arm, not only the first setting's (whose colours the second row does not use)."""
+    from weightspace.families.feedback import plots
+
+    rows, curves = [], []
+    for variant, opt in (("note", "sgd"), ("default", "adam")):
+        for net, mode, features, acc in (("plain", "none", 0, 0.9), ("fed", "maxpool", 26, 0.91)):
+            for s in range(3):
+                rows.append((net, variant, mode, features, opt, s, acc + s / 100, "ok"))
+                for epoch in (0, 1, 2):
+                    curves.append({"dataset": "mnist", "net": net, "variant": variant, "feedback": mode,
+                                   "optimizer": opt, "lr": 0.01, "swept": "optimizer lr", "seed": s,
+                                   "status": "ok", "epoch": epoch, "test_acc": acc * epoch / 2 + 0.1})
+    final = _final(rows)
+    paired = paired_differences(final)
+    summary = _summary(final, paired)
+    seen = {}
+    real = plots.save_figure
+    monkeypatch.setattr(plots, "save_figure", lambda fig, out: (seen.update(
+        legend=[t.get_text() for t in fig.legends[0].get_texts()], title=fig.legends[0].get_title().get_text()),
+        real(fig, out))[1])
+    plots.feedback_figure(pd.DataFrame(curves), summary, paired, "mnist", tmp_path / "fig")
+    arms = {"plain · note", "fed · note", "plain · default", "fed · default"}
+    assert arms <= set(seen["legend"]), seen["legend"]
+    assert seen["title"] == "net · variant"

@@ -566,3 +566,23 @@ def test_what_a_tying_run_keeps_is_computed_without_scipy_or_the_tables():
             "print(sorted(m for m in ('scipy', 'scipy.stats', 'weightspace.stats', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_long_curves_draw_a_dozen_markers_not_one_per_evaluation(tmp_path, monkeypatch):
+    """200 evaluations: a marker at each drew a thick smear that hid the sum's solid and the mean's dashed line."""
+    from weightspace.families.tying import plots
+
+    final = fake_final()
+    curves = pd.concat([final.assign(step=st, epoch=st / 10, train_loss=1.0 / (1 + st), test_loss=0.5,
+                                     test_acc=final["final_test_acc"]) for st in range(0, 2001, 10)])
+    seen = {}
+    real = plots.save_figure
+    monkeypatch.setattr(plots, "save_figure", lambda fig, out: (seen.update(
+        lines=[ln for ax in fig.axes for ln in ax.get_lines() if ln.get_marker() not in ("None", "", None)]),
+        real(fig, out))[1])
+    plots.curves_figure(curves, "digits", "small", tmp_path / "c")
+    assert seen["lines"]
+    for line in seen["lines"]:
+        n, every = len(line.get_xdata()), line.get_markevery()
+        assert n >= 200 and every is not None and len(range(0, n, every)) <= 2 * plots.CURVE_MARKERS
+    assert plots.markevery(12) is None  # a short curve keeps a marker at every evaluation

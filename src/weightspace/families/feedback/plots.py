@@ -112,8 +112,8 @@ def _paired_panel(ax, paired: pd.DataFrame, summary: pd.DataFrame, level: str) -
     ax.axvline(0, color="0.3", lw=0.8)
     ax.set_yticks(ys, list(shown["arm"]))
     ax.set_ylim(-0.7, len(shown) - 0.3)
-    ax.set_xlabel(f"final accuracy minus control (percentage points); bars: {level} t-interval, dots: seeds;\n"
-                  f"right: p of the exact sign-flip test, raw and Holm-adjusted over the experiment's comparisons",
+    ax.set_xlabel(f"final accuracy minus control (percentage points); bars: {level} t-interval,\ndots: seeds; "
+                  f"right: p of the exact sign-flip test, raw and Holm-adjusted\nover the experiment's comparisons",
                   fontsize=8)
     ax.grid(axis="x", alpha=0.3, lw=0.5)
 
@@ -145,16 +145,23 @@ def feedback_figure(curves: pd.DataFrame, summary: pd.DataFrame, paired: pd.Data
         name = setting_label(setting) or "training as configured"
         axes[row, 0].set_title(f"{name}: test accuracy (logit scale), mean ± std over seeds")
         axes[row, 1].set_title(f"{name}: paired difference of final test accuracy")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    for ref in REFERENCES:  # the markers of the right-hand panels, named by the arm each compares with
+    handles, labels = [], []
+    for ax in axes[:, 0]:  # every setting's arms (a setting's arms are named by its variants)
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(h)
+                labels.append(label)
+    for ref in REFERENCES:  # the markers of the right-hand panels, named by the arm(s) each compares with
         names = sorted({a for a in summary[f"vs_{ref}_arm"].fillna("") if a}) if f"vs_{ref}_arm" in summary else []
         if not names:
             continue
         marker, colour = _REF_STYLE[ref]
         handles.append(Line2D([], [], marker=marker, color=colour, ls="-", lw=1.1, ms=4))
-        labels.append(f"minus {names[0] if len(names) == 1 else ref}")
+        labels.append(f"minus {names[0]}" if len(names) == 1 else "minus its setting's\n" + "\n".join(
+            f"  {name}" for name in names))
     nets_are_arms = bool((summary["arm"] == summary["net"]).all())  # the note's pairs
-    fig.legend(handles, labels, loc="outside right center", title="net" if nets_are_arms else "variant")
+    fig.legend(handles, labels, loc="outside right center", title="net" if nets_are_arms else (
+        "net · variant" if summary["arm"].str.contains(" · ", regex=False).any() else "variant"))
     head = title or f"{dataset}: weight feedback vs. controls"
     note = f"{n} seeds, paired by seed"
     if n < 6:

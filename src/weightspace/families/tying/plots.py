@@ -219,8 +219,18 @@ def _curve_order(first) -> tuple:
     return (first["reparam"] != "direct", float(g) if pd.notna(g) else 0.0, first.get("grad") == "mean")
 
 
+#: at most about this many markers on a curve: a marker at each of 200 evaluations draws a thick smear that hides
+#: the line style (the sum solid, the mean dashed)
+CURVE_MARKERS = 12
+
+
+def markevery(n_points: int) -> int | None:
+    """Every how many points a curve of ``n_points`` draws its marker (None: every point, on a short curve)."""
+    return max(1, n_points // CURVE_MARKERS) if n_points > 2 * CURVE_MARKERS else None
+
+
 def _line_band(ax, band: pd.DataFrame, label: str, style: dict) -> None:
-    ax.plot(band["epoch"], band["mean"], label=label, **style)
+    ax.plot(band["epoch"], band["mean"], label=label, markevery=markevery(len(band)), **style)
     ax.fill_between(band["epoch"], band["mean"] - band["std"], band["mean"] + band["std"], color=style["color"],
                     alpha=0.12, lw=0)
 
