@@ -353,3 +353,39 @@ def test_the_cost_figure_names_the_cpu_threads_it_was_timed_with(tmp_path, monke
     artifact = next(a for a in subspace_artifacts.ARTIFACTS if a.name == "cost")
     artifact.make(Instance(artifact, "subspace", {}, {}, {}, tmp_path, [0], tmp_path / "cost.pdf"))
     assert ", 1 thread(s) (torch " in titles[0], titles
+
+
+def test_tradeoff_cuts_accuracy_intervals_at_0_and_1_and_keeps_direct_nets_apart(tmp_path, monkeypatch):
+    """Note 000's shape: a t-interval of 3 bimodal seeds passing 0 and 1 is drawn cut at the ends, and the title
+    says so; two direct nets (two settings) get different line styles; an x axis under a decade has labels."""
+    import matplotlib.pyplot as plt
+
+    def row(variant, reparam, k, values, mean, lo, hi):
+        return dict(dataset="mnist", net="n", variant=variant, setting="", reparam=reparam, k=k, n_ok=3,
+                    n_diverged=0, final_test_acc_mean=mean, final_hard_test_acc_mean=mean,
+                    final_hard_test_acc_lo=lo, final_hard_test_acc_hi=hi, final_values_used_mean=values)
+
+    s = pd.DataFrame([row("direct", "direct", np.nan, np.nan, 0.956, 0.954, 0.957),
+                      row("direct-note", "direct", np.nan, np.nan, 0.951, 0.946, 0.957),
+                      row("learned", "sharing", 100, 67.0, 0.41, -0.63, 1.45),
+                      row("learned-note-linear", "sharing", 100, 49.0, 0.12, 0.03, 0.22)])
+    seen = {}
+    real = plots_sharing.save_figure
+
+    def capture(fig, out):
+        ax = fig.axes[0]
+        fig.canvas.draw()
+        seen.update(title=ax.get_title(), styles=[ln.get_linestyle() for ln in ax.get_lines() if len(
+            set(ln.get_ydata())) == 1 and len(ln.get_xdata()) == 2], ylim=ax.get_ylim(),
+            xlabels=[t.get_text() for t in ax.get_xticklabels(minor=True) + ax.get_xticklabels() if t.get_text()],
+            bars=[seg for c in ax.collections for seg in c.get_segments()])
+        return real(fig, out)
+
+    monkeypatch.setattr(plots_sharing, "save_figure", capture)
+    plots_sharing.tradeoff_figure(s, "mnist", "n", tmp_path / "t")
+    plt.close("all")
+    assert seen["title"].endswith("(cut at 0 and 1)")
+    ys = [y for seg in seen["bars"] for _, y in seg]
+    assert min(ys) >= 0.0 and max(ys) <= 1.0  # the error bars end at 0 and 1
+    assert len(set(seen["styles"])) == 2  # the two direct nets' horizontal lines
+    assert {"50", "60"} <= set(seen["xlabels"])  # 49 to 67: labels inside the axis's one decade

@@ -59,11 +59,12 @@ _PLAIN = FuncFormatter(lambda y, _: f"{y:g}")
 _PLAIN_MINOR = FuncFormatter(lambda y, _: f"{y:g}" if y > 0 and f"{y:.0e}"[0] in "25" else "")
 
 
-def plain_log_ticks(ax, axis: str = "y") -> None:
-    """Plain numbers (0.5, 1, 2) instead of 5 x 10^-1 on a log axis."""
+def plain_log_ticks(ax, axis: str = "y", every_minor: bool = False) -> None:
+    """Plain numbers (0.5, 1, 2) instead of 5 x 10^-1 on a log axis; ``every_minor``: label every minor tick (40,
+    50, 60, 70: an axis spanning less than a decade has at most one 2x or 5x tick to label)."""
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(_PLAIN)
-    target.set_minor_formatter(_PLAIN_MINOR)
+    target.set_minor_formatter(_PLAIN if every_minor else _PLAIN_MINOR)
 
 
 #: no creation date in a PDF, the same software tag in both: re-running the workflow gives identical files

@@ -137,11 +137,14 @@ def tradeoff_figure(summary: pd.DataFrame, dataset: str, net: str, out: str | Pa
     if "setting" not in sel:
         sel = sel.assign(setting="")
     palette = plt.get_cmap("tab10").colors
+    direct_styles = iter(["-", "--", ":", "-."] * len(sel))  # several direct nets (e.g. two settings) stay apart
+    xs, cut = [], False
     for i, ((variant, setting), g) in enumerate(sel.fillna({"setting": ""}).groupby(["variant", "setting"], sort=True)):
         reparam = g["reparam"].iloc[0]
         if reparam == "direct":
             r = g.iloc[0]
-            ax.axhline(r[f"{y}_mean"], color="black", lw=1.2, label=f"{variant} (no sharing)")
+            ax.axhline(r[f"{y}_mean"], color="black", lw=1.2, ls=next(direct_styles),
+                       label=f"{variant} (no sharing)" + (f", {setting}" if setting else ""))
             continue
         x = g["final_values_used_mean"] if reparam == "sharing" else g["k"]
         if reparam == "known":
@@ -149,8 +152,13 @@ def tradeoff_figure(summary: pd.DataFrame, dataset: str, net: str, out: str | Pa
         g = g.assign(_x=x.to_numpy()).sort_values("_x")
         marker = _MARKER.get(reparam, "o")
         color = palette[i % len(palette)]
-        yerr = np.vstack([g[f"{y}_mean"] - g[f"{y}_lo"], g[f"{y}_hi"] - g[f"{y}_mean"]])
+        lo, hi = g[f"{y}_lo"], g[f"{y}_hi"]
+        if not regression:  # an accuracy lies in [0, 1]: a t-interval of a few bimodal seeds can pass its ends
+            cut = cut or bool(((lo < 0) | (hi > 1)).any())
+            lo, hi = lo.clip(lower=0.0), hi.clip(upper=1.0)
+        yerr = np.vstack([g[f"{y}_mean"] - lo, hi - g[f"{y}_mean"]])
         yerr = np.where(np.isfinite(yerr), yerr, 0.0)
+        xs += list(g["_x"])
         label = f"{variant} ({reparam})" if variant != reparam else variant
         if setting:
             label += f", {setting}"
@@ -159,7 +167,8 @@ def tradeoff_figure(summary: pd.DataFrame, dataset: str, net: str, out: str | Pa
             label += f" [{n_div} diverged]"
         ax.errorbar(g["_x"], g[f"{y}_mean"], yerr=yerr, color=color, marker=marker, ms=5, lw=1.2, capsize=2, label=label)
     ax.set_xscale("log")
-    plain_log_ticks(ax, "x")
+    finite = [x for x in xs if np.isfinite(x) and x > 0]
+    plain_log_ticks(ax, "x", every_minor=bool(finite) and max(finite) / min(finite) < 10)
     if regression:
         ax.set_yscale("log")
         ax.set_ylabel("test MSE of the hard net")
@@ -167,7 +176,8 @@ def tradeoff_figure(summary: pd.DataFrame, dataset: str, net: str, out: str | Pa
         ax.set_ylabel("test accuracy of the hard net")
     ax.set_xlabel("unique values used per shared tensor (learned: measured; others: k)")
     n = int(sel["n_ok"].max())
-    ax.set_title(f"{dataset} · {net} — mean and 95% t-interval over {n} seeds")
+    ax.set_title(f"{dataset} · {net} — mean and 95% t-interval over {n} seeds"
+                 + (" (cut at 0 and 1)" if cut else ""))
     fig.legend(*ax.get_legend_handles_labels(), loc="outside right center")
     return save_figure(fig, out)
 
