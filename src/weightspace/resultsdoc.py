@@ -381,6 +381,8 @@ def tying_autoencoder(run: Run, n: Numbers) -> dict[str, str]:
 #: note 003's two settings: the note's conventions where they carry over ([0, 1] inputs, its init) and the
 #: pipeline's default (config/notes/003-tied-autoencoder.yaml)
 _NOTE_003 = (("unit", ".note", "the note's setting"), ("standardize", ".default", "the pipeline's default"))
+#: a note preset's two settings, as the docs name them (the note's conventions; the pipeline's default)
+_SETTINGS = {"note": _NOTE_003[0][2], "default": _NOTE_003[1][2]}
 
 
 def note_003(run: Run, n: Numbers) -> dict[str, str]:
@@ -396,25 +398,17 @@ def note_003(run: Run, n: Numbers) -> dict[str, str]:
 _NOTE_000 = (("direct-note", "note", "direct"), ("learned-note", "note", "learned, w = softmax(A) v"),
              ("learned-note-linear", "note", "learned, w = A v (`softmax: false`)"),
              ("direct", "default", "direct"), ("learned", "default", "learned, w = softmax(A/τ) v, τ 1 → 0.05"))
-_SETTINGS = {"note": "the note's setting", "default": "the pipeline's default"}
 
 
-def _comparison(comp: pd.DataFrame, where: str, **keys) -> pd.Series:
-    """The one comparisons.csv row whose columns equal ``keys`` (``setting_has``: a text its setting contains)."""
-    rows = comp
-    for k, v in keys.items():
-        rows = rows[rows["setting"].fillna("").str.contains(v, regex=False)] if k == "setting_has" else rows[
-            rows[k] == v]
-    if len(rows) != 1:
-        raise WeightspaceError(f"{where}: {len(rows)} comparisons with {keys} (expected one); the archived run is not "
-                               f"the grid the docs describe")
-    return rows.iloc[0]
+def _comparison(comp: pd.DataFrame, where: str, setting_has: str = "", **keys) -> pd.Series:
+    """The one comparisons.csv row whose setting contains ``setting_has`` and whose columns equal ``keys``."""
+    return _row(comp[comp["setting"].fillna("").str.contains(setting_has, regex=False)], where, **keys)
 
 
 def _tests_table(n: Numbers, name: str, comp: pd.DataFrame, rows: list[tuple[str, pd.Series]], digits: int | None,
                  scale: float = 1.0, sig: int | None = None) -> str:
-    """A table of declared comparisons (label, row): A − B [95% BCa], exact p (Holm), P(A better), mark; each
-    row's numbers as ``<name>.<key>`` (the label's key: ``rows``' first item)."""
+    """A table of declared comparisons, ``rows`` of (key, label, comparisons.csv row): A − B [95% BCa], exact p
+    (Holm), P(A better), mark; each row's numbers as ``<name>.<key>``."""
     out = []
     for key, label, r in rows:
         diff, lo, hi = _difference(n, f"{name}.{key}", r, digits, scale, sig=sig)
@@ -483,8 +477,11 @@ def note_001(run: Run, n: Numbers) -> dict[str, str]:
                      f"{n.ci(f'{key}.plain.acc', plain, 'acc', 2, 100)}",
                      f"{count(n, f'{key}.fed.trainable', fed['n_trainable'])}: "
                      f"{n.ci(f'{key}.fed.acc', fed, 'acc', 2, 100)}"])
-        tests.append((variant, f"fed back − plain, {_SETTINGS[variant]}",
-                      _comparison(comp, where, setting_has=f"optimizer={optimizer}")))
+        r = _comparison(comp, where, setting_has=f"optimizer={optimizer}")
+        if f"__{fed['net']}__" not in r["a_cell"] or f"__{plain['net']}__" not in r["b_cell"]:
+            raise WeightspaceError(f"{where}: the {variant} comparison is {r['a_cell']} − {r['b_cell']}; the docs "
+                                   f"describe the fed-back net ({fed['net']}) minus the plain one ({plain['net']})")
+        tests.append((variant, f"fed back − plain, {_SETTINGS[variant]}", r))
     header = ["setting", "plain CNN: trainable, test acc. (%) [95% t]",
               "max-pooled weights fed back: trainable, test acc. (%) [95% t]"]
     return {"note-001.acc": md_table(header, "lll", rows),
@@ -525,8 +522,15 @@ def note_002(run: Run, n: Numbers) -> dict[str, str]:
                      f"{n.ci(f'note-002.{tied}.mse', t, 'final_test_loss', None, sig=5)}"])
         tests.append((setting, f"tied − untied, {_SETTINGS[setting]}", _comparison(comp, where, a=tied, b=untied)))
     config = validate(load_config(*(run.folder / c["copy"] for c in run.provenance["configs"])))
-    g = int(_row(summary, where, variant="tied-note")["g"])
-    tied_floor, untied_floor = _tied_rows_floor(config, str(summary["dataset"].iloc[0]), g)
+    tied_cells = summary[summary["reparam"] == "tying"]
+    dataset = str(summary["dataset"].iloc[0])
+    # the floor below models rows tied in contiguous groups of one g on one teacher of the config's teachers
+    if (set(tied_cells["tie"]) != {"rows"} or tied_cells["g"].nunique() != 1 or summary["dataset"].nunique() != 1
+            or set(tied_cells["groups"].dropna()) - {"contiguous"} or dataset not in config.get("teachers", {})):
+        raise WeightspaceError(f"{where}: the docs' floor needs rows tied in contiguous groups of one g on one teacher "
+                               f"named in the config's teachers")
+    g = int(tied_cells["g"].iloc[0])
+    tied_floor, untied_floor = _tied_rows_floor(config, dataset, g)
     n.add("note-002.floor.tied", tied_floor, None, sig=3)
     n.add("note-002.floor.untied", untied_floor, None, sig=2)
     n.add("note-002.g", g, 0)
