@@ -496,3 +496,23 @@ def test_tied_rows_floor_is_the_best_tied_layers_error():
         r, *_ = np.linalg.lstsq(np.vstack([x, x]), np.concatenate([y[:, rows[0]], y[:, rows[1]]]), rcond=None)
         pred[:, rows[0]] = pred[:, rows[1]] = x @ r
     assert ((y - pred) ** 2).mean() == pytest.approx(_tied_rows_floor(config, "t", 2)[0], rel=0.02)
+
+
+def test_note_002_floor_refuses_rows_tied_at_random(tmp_path):
+    """The floor models contiguous groups: a run whose rows were tied in random groups is an error naming it,
+    not a wrong number."""
+    from weightspace.resultsdoc import Numbers, note_002
+
+    preset = tmp_path / "002-random.yaml"
+    text = (ROOT / "config" / "notes" / "002-tied-rows.yaml").read_text()
+    assert text.count("tie: rows, g: 2,") == 2
+    preset.write_text(text.replace("tie: rows, g: 2,", "tie: rows, g: 2, groups: random,"))
+
+    def metrics(c, s):
+        tied = c["variant"]["reparam"] == "tying"
+        return {"final_test_loss": 4.5 if tied else 0.001, "final_train_loss": 0.1, "n_trainable": 55 if tied else 110,
+                "n_weights": 110, "tie_max_dev": 0.0}
+
+    run, _ = _synthetic_run(tmp_path, str(preset), metrics)
+    with pytest.raises(WeightspaceError, match="contiguous groups"):
+        note_002(run, Numbers())
