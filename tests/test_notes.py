@@ -8,7 +8,13 @@ import pytest
 from conftest import REPO
 from weightspace.config import expand, load_config, validate
 
-NOTES = sorted((REPO / "config" / "notes").glob("*.yaml"))
+import yaml
+
+_FILES = sorted((REPO / "config" / "notes").glob("*.yaml"))
+#: a note's preset names its results folder; an overlay (e.g. 001-feedback-mnist.yaml: a preset without its
+#: CIFAR-10 half) only changes its note's preset and is loaded after it
+NOTES = [p for p in _FILES if "results_dir" in (yaml.safe_load(p.read_text()) or {})]
+OVERLAYS = [p for p in _FILES if p not in NOTES]
 
 
 def test_every_original_note_has_a_preset():
@@ -28,3 +34,23 @@ def test_a_notes_preset_validates_and_plans_cells(preset):
         assert any(v.endswith("note") for v in variants) and any(not v.endswith("note") for v in variants), \
             (name, variants)
     assert preset.stem in (REPO / "README.md").read_text(), f"the README's notes table does not list {preset.name}"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS, ids=[p.stem for p in OVERLAYS])
+def test_an_overlay_loads_over_its_notes_preset_and_plans_fewer_cells(overlay):
+    """An overlay of a note's preset (same number) validates over it, keeps its results folder, plans a part of
+    its cells, and the README names it."""
+    (base,) = [p for p in NOTES if p.name[:3] == overlay.name[:3]]
+    whole = expand(validate(load_config(REPO / "config.yaml", base)))
+    config = validate(load_config(REPO / "config.yaml", base, overlay))
+    part = expand(config)
+    assert config["results_dir"] == f"results/notes/{base.stem}"
+    cells = {c for exp in part.values() for c in exp}
+    assert cells and cells < {c for exp in whole.values() for c in exp}
+    assert overlay.name in (REPO / "README.md").read_text(), f"the README does not name {overlay.name}"
+
+
+def test_the_001_overlay_leaves_out_cifar10_alone():
+    overlay = REPO / "config" / "notes" / "001-feedback-mnist.yaml"
+    config = validate(load_config(REPO / "config.yaml", REPO / "config" / "notes" / "001-feedback.yaml", overlay))
+    assert set(expand(config)) == {"feedback-note"}
