@@ -405,8 +405,8 @@ def _comparison(comp: pd.DataFrame, where: str, setting_has: str = "", **keys) -
     return _row(comp[comp["setting"].fillna("").str.contains(setting_has, regex=False)], where, **keys)
 
 
-def _tests_table(n: Numbers, name: str, comp: pd.DataFrame, rows: list[tuple[str, pd.Series]], digits: int | None,
-                 scale: float = 1.0, sig: int | None = None) -> str:
+def _tests_table(n: Numbers, name: str, comp: pd.DataFrame, rows: list[tuple[str, str, pd.Series]],
+                 digits: int | None, scale: float = 1.0, sig: int | None = None) -> str:
     """A table of declared comparisons, ``rows`` of (key, label, comparisons.csv row): A − B [95% BCa], exact p
     (Holm), P(A better), mark; each row's numbers as ``<name>.<key>``."""
     out = []
@@ -526,7 +526,8 @@ def note_002(run: Run, n: Numbers) -> dict[str, str]:
     dataset = str(summary["dataset"].iloc[0])
     # the floor below models rows tied in contiguous groups of one g on one teacher of the config's teachers
     if (set(tied_cells["tie"]) != {"rows"} or tied_cells["g"].nunique() != 1 or summary["dataset"].nunique() != 1
-            or set(tied_cells["groups"].dropna()) - {"contiguous"} or dataset not in config.get("teachers", {})):
+            or set(tied_cells.get("groups", pd.Series(dtype=object)).dropna()) - {"contiguous"}
+            or dataset not in config.get("teachers", {})):
         raise WeightspaceError(f"{where}: the docs' floor needs rows tied in contiguous groups of one g on one teacher "
                                f"named in the config's teachers")
     g = int(tied_cells["g"].iloc[0])
