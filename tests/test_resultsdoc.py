@@ -516,3 +516,15 @@ def test_note_002_floor_refuses_rows_tied_at_random(tmp_path):
     run, _ = _synthetic_run(tmp_path, str(preset), metrics)
     with pytest.raises(WeightspaceError, match="contiguous groups"):
         note_002(run, Numbers())
+
+
+def test_the_two_mnist_runs_agree_bit_for_bit_on_their_shared_cells():
+    """results-archive/mnist (the full grid) and mnist-dint (the finer grid) were run in different sessions with
+    different jobs beside them; the 11 cells they share (direct; sparse and Fastfood at d 400-1000), 5 seeds each,
+    give the same final test accuracy to the last bit: training on the CPU is deterministic per seed."""
+    full = pd.read_csv(ARCHIVE / "mnist" / "subspace" / "final.csv")
+    fine = pd.read_csv(ARCHIVE / "mnist-dint" / "subspace" / "final.csv")
+    both = full.merge(fine, on=["cell", "seed"], suffixes=("", "_fine"))
+    assert len(both) == 55
+    assert (both["final_test_acc"] == both["final_test_acc_fine"]).all()
+    assert (both["final_test_loss"] == both["final_test_loss_fine"]).all()
