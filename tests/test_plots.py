@@ -37,3 +37,22 @@ def test_a_figure_is_laid_out_once_and_drawn_once_per_file(tmp_path, monkeypatch
     monkeypatch.setattr(Figure, "draw", lambda self, renderer: (draws.append(1), original(self, renderer))[1])
     save_figure(_figure(), tmp_path / "fig")
     assert len(draws) == 3  # the layout, then the PDF and the PNG
+
+
+def test_a_long_band_draws_a_dozen_markers_and_a_short_one_every_point():
+    """Every line takes a marker from the style cycle: on a curve of 200 evaluations that was a smear (the shared
+    plot_band draws the subspace and autoencoder curves)."""
+    import numpy as np
+    import pandas as pd
+
+    from weightspace.plots import CURVE_MARKERS, plot_band
+
+    fig, ax = plt.subplots()
+    for n in (200, 10):
+        band = pd.DataFrame({"step": np.arange(n), "mean": np.linspace(0, 1, n), "std": 0.1})
+        plot_band(ax, band, "step", f"n={n}")
+    long, short = ax.get_lines()
+    assert long.get_marker() not in ("None", "", None) and long.get_markevery() is not None
+    assert len(range(0, 200, long.get_markevery())) <= 2 * CURVE_MARKERS
+    assert short.get_markevery() is None
+    plt.close(fig)

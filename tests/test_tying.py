@@ -571,6 +571,7 @@ def test_what_a_tying_run_keeps_is_computed_without_scipy_or_the_tables():
 def test_long_curves_draw_a_dozen_markers_not_one_per_evaluation(tmp_path, monkeypatch):
     """200 evaluations: a marker at each drew a thick smear that hid the sum's solid and the mean's dashed line."""
     from weightspace.families.tying import plots
+    from weightspace.plots import CURVE_MARKERS, markevery
 
     final = fake_final()
     curves = pd.concat([final.assign(step=st, epoch=st / 10, train_loss=1.0 / (1 + st), test_loss=0.5,
@@ -584,5 +585,5 @@ def test_long_curves_draw_a_dozen_markers_not_one_per_evaluation(tmp_path, monke
     assert seen["lines"]
     for line in seen["lines"]:
         n, every = len(line.get_xdata()), line.get_markevery()
-        assert n >= 200 and every is not None and len(range(0, n, every)) <= 2 * plots.CURVE_MARKERS
-    assert plots.markevery(12) is None  # a short curve keeps a marker at every evaluation
+        assert n >= 200 and every is not None and len(range(0, n, every)) <= 2 * CURVE_MARKERS
+    assert markevery(12) is None  # a short curve keeps a marker at every evaluation

@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 
 from weightspace.io import atomic_write  # noqa: E402
 
-__all__ = ["save_figure", "mean_band", "plot_band", "plain_log_ticks", "plt", "categorical_cmap", "PALETTE"]
+__all__ = ["CURVE_MARKERS", "markevery", "save_figure", "mean_band", "plot_band", "plain_log_ticks", "plt", "categorical_cmap", "PALETTE"]
 
 plt.rcParams.update(
     {
@@ -106,6 +106,16 @@ def mean_band(df: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     return pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1).fillna(0.0), "n": g.count()}).reset_index()
 
 
+#: at most about this many markers on a curve: a marker at each of 200 evaluations (every line takes one from the
+#: style cycle above) draws a thick smear that hides the line style
+CURVE_MARKERS = 12
+
+
+def markevery(n_points: int) -> int | None:
+    """Every how many points a curve of ``n_points`` draws its marker (None: every point, on a short curve)."""
+    return max(1, n_points // CURVE_MARKERS) if n_points > 2 * CURVE_MARKERS else None
+
+
 def plot_band(ax, band: pd.DataFrame, x: str, label: str, **style):
-    ax.plot(band[x], band["mean"], label=label, lw=1.4, **style)
+    ax.plot(band[x], band["mean"], label=label, lw=1.4, markevery=markevery(len(band)), **style)
     ax.fill_between(band[x], band["mean"] - band["std"], band["mean"] + band["std"], alpha=0.18, lw=0, color=style.get("color"))

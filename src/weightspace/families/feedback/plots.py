@@ -19,7 +19,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from weightspace.errors import WeightspaceError
 from weightspace.families.feedback.analysis import REFERENCES, arms, setting_label
-from weightspace.plots import mean_band, plt, save_figure
+from weightspace.plots import markevery, mean_band, plt, save_figure
 
 __all__ = ["arm_style", "feedback_figure", "p_label", "P_FONTSIZE"]
 
@@ -68,7 +68,8 @@ def _curves_panel(ax, curves: pd.DataFrame, summary: pd.DataFrame, styles: dict)
         label = f"{r['arm']}" + (f" [{int(r['n_diverged'])} diverged]" if r["n_diverged"] else "")
         st = styles[r["arm"]]
         clip = (1e-4, 1 - 1e-4)
-        ax.plot(b["epoch"], b["mean"].clip(*clip), color=st["color"], ls=st["ls"], lw=1.3, label=label)
+        ax.plot(b["epoch"], b["mean"].clip(*clip), color=st["color"], ls=st["ls"], lw=1.3, label=label,
+                markevery=markevery(len(b)))
         ax.fill_between(b["epoch"], (b["mean"] - b["std"]).clip(*clip), (b["mean"] + b["std"]).clip(*clip),
                         color=st["color"], alpha=0.08, lw=0)
         lo_all.append(b["mean"].min())

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from scipy.optimize import linear_sum_assignment
 
 from weightspace.formatting import with_setting
 from weightspace.errors import WeightspaceError
-from weightspace.plots import categorical_cmap, mean_band, plain_log_ticks, plt, save_figure
+from weightspace.plots import categorical_cmap, markevery, mean_band, plain_log_ticks, plt, save_figure
 from weightspace.families.sharing.structure import contingency, learned_support
 
 __all__ = ["structure_figure", "assignment_maps_figure", "tradeoff_figure", "dynamics_figure", "match_labels"]
@@ -137,7 +138,7 @@ def tradeoff_figure(summary: pd.DataFrame, dataset: str, net: str, out: str | Pa
     if "setting" not in sel:
         sel = sel.assign(setting="")
     palette = plt.get_cmap("tab10").colors
-    direct_styles = iter(["-", "--", ":", "-."] * len(sel))  # several direct nets (e.g. two settings) stay apart
+    direct_styles = itertools.cycle(["-", "--", ":", "-."])  # several direct nets (e.g. two settings) stay apart
     xs, cut = [], False
     for i, ((variant, setting), g) in enumerate(sel.fillna({"setting": ""}).groupby(["variant", "setting"], sort=True)):
         reparam = g["reparam"].iloc[0]
@@ -199,7 +200,7 @@ def dynamics_figure(curves: pd.DataFrame, dataset: str, net: str, variant: str, 
         color = cmap(i / max(1, len(cells) - 1) * 0.9)
         for ax, col in ((a1, "row_entropy"), (a2, "values_used")):
             b = mean_band(g, "step", col)
-            ax.plot(b["step"], b["mean"], color=color, lw=1.3, label=label)
+            ax.plot(b["step"], b["mean"], color=color, lw=1.3, label=label, markevery=markevery(len(b)))
             ax.fill_between(b["step"], b["mean"] - b["std"], b["mean"] + b["std"], color=color, alpha=0.15, lw=0)
     a1.set(xlabel="training step", ylabel="mean row entropy (nats)")
     a2.set(xlabel="training step", ylabel="unique values used per shared tensor")

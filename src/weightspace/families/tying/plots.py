@@ -20,7 +20,7 @@ from matplotlib.ticker import FuncFormatter
 from weightspace.formatting import conventions_of_rows, format_value, with_setting
 from weightspace.errors import WeightspaceError
 from weightspace.families.tying.analysis import AXIS
-from weightspace.plots import mean_band, plain_log_ticks, plot_band, plt, save_figure
+from weightspace.plots import markevery, mean_band, plain_log_ticks, plot_band, plt, save_figure
 
 __all__ = ["params_figure", "curves_figure", "mse_figure", "recon_figure"]
 
@@ -219,16 +219,6 @@ def _curve_order(first) -> tuple:
     return (first["reparam"] != "direct", float(g) if pd.notna(g) else 0.0, first.get("grad") == "mean")
 
 
-#: at most about this many markers on a curve: a marker at each of 200 evaluations draws a thick smear that hides
-#: the line style (the sum solid, the mean dashed)
-CURVE_MARKERS = 12
-
-
-def markevery(n_points: int) -> int | None:
-    """Every how many points a curve of ``n_points`` draws its marker (None: every point, on a short curve)."""
-    return max(1, n_points // CURVE_MARKERS) if n_points > 2 * CURVE_MARKERS else None
-
-
 def _line_band(ax, band: pd.DataFrame, label: str, style: dict) -> None:
     ax.plot(band["epoch"], band["mean"], label=label, markevery=markevery(len(band)), **style)
     ax.fill_between(band["epoch"], band["mean"] - band["std"], band["mean"] + band["std"], color=style["color"],
@@ -257,7 +247,8 @@ def mse_figure(curves: pd.DataFrame, dataset: str, net: str, out: str | Path) ->
         train_ = mean_band(ok[ok["step"] > 0], "epoch", "train_loss")
         for a, t, tr in ((ax, test, train_), (zoom, test[test["epoch"] >= half], train_[train_["epoch"] >= half])):
             plot_band(a, t, "epoch", label + ", test", color=color)
-            a.plot(tr["epoch"], tr["mean"], color=color, lw=0.9, ls=":", label=label + ", training")
+            a.plot(tr["epoch"], tr["mean"], color=color, lw=0.9, ls=":", label=label + ", training",
+                   markevery=markevery(len(tr)))
     ax.set(xlabel="epoch", ylabel="reconstruction MSE per pixel", yscale="log", title="whole run")
     plain_log_ticks(ax)
     zoom.set(xlabel="epoch", title="second half")
